@@ -1,0 +1,4 @@
+//! One module per subcommand. These are the only places (with `main.rs`) that use `anyhow`.
+
+pub mod data;
+pub mod demo;

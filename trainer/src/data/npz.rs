@@ -1,0 +1,245 @@
+//! NumPy datasets: one `.npz` file, or a folder of `.npy` files, holding one 2-D array per
+//! modality, `labels` (integers, -1 = unlabeled) and, optionally, a boolean `mask_<modality>`
+//! (false = that modality is missing for that sample).
+//!
+//! The same reader reads the split files that `ssmvae data --out` writes, whose keys carry a
+//! prefix (`train_<modality>`, `train_labels`, `mask_train_<modality>`, `test_…`); see
+//! [`read_npz_dataset`]'s `prefix`. A `uint8` modality is taken as pixels (scaled to [0, 1] when
+//! preprocessed); any float modality as tabular (standardised).
+
+use super::{checked_labels, label_from_f64, numbered_classes, Modality, ModalityKind};
+use super::MultimodalDataset;
+use crate::error::{Error, Result};
+use ndarray::{Array1, Array2, ArrayD, Ix1, Ix2};
+use ndarray_npy::{NpzReader, ReadableElement};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Where the arrays live: one `.npz` archive or a folder of `<name>.npy` files.
+enum Arrays {
+    Npz(NpzReader<File>),
+    NpyDir(PathBuf),
+}
+
+impl Arrays {
+    fn open(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            return Ok(Arrays::NpyDir(path.to_path_buf()));
+        }
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let reader = NpzReader::new(file).map_err(|e| Error::Npz {
+            file: path.to_path_buf(),
+            array: "*".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Arrays::Npz(reader))
+    }
+
+    fn names(&mut self, path: &Path) -> Result<Vec<String>> {
+        let mut names: Vec<String> = match self {
+            Arrays::Npz(r) => r.names().map_err(|e| Error::Npz {
+                file: path.to_path_buf(),
+                array: "*".into(),
+                message: e.to_string(),
+            })?,
+            Arrays::NpyDir(dir) => std::fs::read_dir(dir.as_path())
+                .map_err(|e| Error::io(dir.as_path(), e))?
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.ends_with(".npy"))
+                .collect(),
+        };
+        for n in &mut names {
+            if let Some(stem) = n.strip_suffix(".npy") {
+                *n = stem.to_string();
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn read<T: ReadableElement>(&mut self, name: &str) -> std::result::Result<ArrayD<T>, String> {
+        match self {
+            Arrays::Npz(r) => r.by_name(name).map_err(|e| e.to_string()),
+            Arrays::NpyDir(dir) => {
+                ndarray_npy::read_npy(dir.join(format!("{name}.npy"))).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+fn npz_error(path: &Path, array: &str, message: String) -> Error {
+    Error::Npz {
+        file: path.to_path_buf(),
+        array: array.to_string(),
+        message,
+    }
+}
+
+/// Reads a 2-D modality array of any supported dtype: `uint8` → pixels, `f32`/`f64` → tabular.
+fn read_modality(arrays: &mut Arrays, path: &Path, name: &str) -> Result<(Array2<f32>, ModalityKind)> {
+    let two_d = |a: ArrayD<f32>| {
+        a.into_dimensionality::<Ix2>().map_err(|_| {
+            npz_error(path, name, "a modality must be a 2-D array (samples × features)".into())
+        })
+    };
+    let mut errors = Vec::new();
+    match arrays.read::<f32>(name) {
+        Ok(a) => return Ok((two_d(a)?, ModalityKind::Tabular)),
+        Err(e) => errors.push(e),
+    }
+    match arrays.read::<f64>(name) {
+        Ok(a) => return Ok((two_d(a.mapv(|v| v as f32))?, ModalityKind::Tabular)),
+        Err(e) => errors.push(e),
+    }
+    match arrays.read::<u8>(name) {
+        Ok(a) => return Ok((two_d(a.mapv(f32::from))?, ModalityKind::Pixels)),
+        Err(e) => errors.push(e),
+    }
+    Err(npz_error(
+        path,
+        name,
+        format!("expected float32, float64 or uint8 data ({})", errors.join("; ")),
+    ))
+}
+
+/// Reads any numeric array as f64 values with its rank, trying each dtype NumPy commonly uses.
+fn read_as_f64(arrays: &mut Arrays, name: &str) -> Option<(usize, Vec<f64>)> {
+    fn conv<T: Copy + Into<f64>>(a: ArrayD<T>) -> (usize, Vec<f64>) {
+        (a.ndim(), a.iter().map(|&v| v.into()).collect())
+    }
+    if let Ok(a) = arrays.read::<i64>(name) {
+        return Some((a.ndim(), a.iter().map(|&v| v as f64).collect()));
+    }
+    arrays
+        .read::<i32>(name)
+        .map(conv)
+        .or_else(|_| arrays.read::<i16>(name).map(conv))
+        .or_else(|_| arrays.read::<i8>(name).map(conv))
+        .or_else(|_| arrays.read::<u8>(name).map(conv))
+        .or_else(|_| arrays.read::<u16>(name).map(conv))
+        .or_else(|_| arrays.read::<u32>(name).map(conv))
+        .or_else(|_| arrays.read::<f64>(name).map(conv))
+        .or_else(|_| arrays.read::<f32>(name).map(conv))
+        .ok()
+}
+
+/// Reads a 1-D integer (or integer-valued float) label array; -1 = unlabeled when allowed.
+fn read_labels(
+    arrays: &mut Arrays,
+    path: &Path,
+    name: &str,
+    allow_unlabeled: bool,
+) -> Result<Vec<Option<i64>>> {
+    let (ndim, values) = read_as_f64(arrays, name)
+        .ok_or_else(|| npz_error(path, name, "labels must be a numeric array".into()))?;
+    if ndim != 1 {
+        return Err(npz_error(
+            path,
+            name,
+            format!("labels must be a 1-D array, found {ndim}-D"),
+        ));
+    }
+    let source = format!("{}: {name}", path.display());
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| label_from_f64(v, &source, i + 1, allow_unlabeled))
+        .collect()
+}
+
+fn read_mask(arrays: &mut Arrays, path: &Path, name: &str) -> Result<Vec<bool>> {
+    let mask: Array1<bool> = arrays
+        .read::<bool>(name)
+        .map_err(|e| npz_error(path, name, format!("a mask must be a 1-D bool array ({e})")))?
+        .into_dimensionality::<Ix1>()
+        .map_err(|_| npz_error(path, name, "a mask must be a 1-D bool array".into()))?;
+    Ok(mask.to_vec())
+}
+
+/// Reads a NumPy dataset whose keys start with `prefix` (`""` for a plain dataset; `"train_"` or
+/// `"test_"` for a split file from `ssmvae data --out`). `classes` fixes K (else the largest label
+/// + 1); `allow_unlabeled` accepts label -1. Modalities are sorted by name.
+pub fn read_npz_dataset(
+    path: &Path,
+    prefix: &str,
+    classes: Option<usize>,
+    allow_unlabeled: bool,
+) -> Result<MultimodalDataset> {
+    let mut arrays = Arrays::open(path)?;
+    let names = arrays.names(path)?;
+    let labels_key = format!("{prefix}labels");
+    if !names.contains(&labels_key) {
+        return Err(Error::MissingArray {
+            file: path.to_path_buf(),
+            array: labels_key,
+        });
+    }
+    let mask_prefix = format!("mask_{prefix}");
+    let true_labels_key = format!("{prefix}true_labels");
+    let modality_names: Vec<String> = names
+        .iter()
+        .filter(|n| {
+            n.starts_with(prefix)
+                && **n != labels_key
+                && **n != true_labels_key
+                && !n.starts_with("mask_")
+        })
+        .cloned()
+        .collect();
+    if modality_names.is_empty() {
+        return Err(Error::Empty(format!(
+            "{}: no modality arrays{}",
+            path.display(),
+            if prefix.is_empty() {
+                String::new()
+            } else {
+                format!(" with prefix `{prefix}`")
+            }
+        )));
+    }
+    let raw = read_labels(&mut arrays, path, &labels_key, allow_unlabeled)?;
+    let (labels, k) = checked_labels(&raw, classes, &format!("{}: {labels_key}", path.display()))?;
+    let mut modalities = Vec::new();
+    for key in &modality_names {
+        let (data, kind) = read_modality(&mut arrays, path, key)?;
+        let name = key.strip_prefix(prefix).unwrap_or(key);
+        let mask_key = format!("{mask_prefix}{name}");
+        let present = if names.contains(&mask_key) {
+            read_mask(&mut arrays, path, &mask_key)?
+        } else {
+            vec![true; data.nrows()]
+        };
+        if data.nrows() != labels.len() {
+            return Err(Error::RowCountMismatch {
+                what: format!("{}: {key}", path.display()),
+                expected: labels.len(),
+                found: data.nrows(),
+            });
+        }
+        // Report non-finite observed values with the file and array, before the generic check.
+        for (row, (values, &p)) in data.rows().into_iter().zip(&present).enumerate() {
+            if let (true, Some((col, &value))) =
+                (p, values.iter().enumerate().find(|(_, v)| !v.is_finite()))
+            {
+                return Err(Error::NonFinite {
+                    source_name: format!("{}: {key}", path.display()),
+                    row: row + 1,
+                    col: col + 1,
+                    value,
+                });
+            }
+        }
+        modalities.push(Modality::with_mask(name, kind, data, present));
+    }
+    MultimodalDataset::new(modalities, labels, numbered_classes(k.max(1)))
+}
+
+/// Reads the `<prefix>true_labels` array of a split file, if present (-1 = unknown).
+pub fn read_true_labels(path: &Path, prefix: &str) -> Result<Option<Vec<Option<i64>>>> {
+    let mut arrays = Arrays::open(path)?;
+    let key = format!("{prefix}true_labels");
+    if !arrays.names(path)?.contains(&key) {
+        return Ok(None);
+    }
+    read_labels(&mut arrays, path, &key, true).map(Some)
+}

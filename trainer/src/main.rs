@@ -1,0 +1,35 @@
+//! `ssmvae`: the command-line entry point. Errors from the library are user errors (exit 1) and
+//! are printed with their cause chain on one line.
+
+mod cli;
+mod commands;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn run(cli: &cli::Cli) -> anyhow::Result<()> {
+    let _ = cli.quiet;
+    match &cli.command {
+        cli::Command::Data(args) => commands::data::run(args),
+        cli::Command::Demo(args) => commands::demo::run(args),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // A closed pipe (`ssmvae data | head`) is not an error.
+            if err
+                .chain()
+                .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+            {
+                return ExitCode::SUCCESS;
+            }
+            let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
+            eprintln!("error: {}", chain.join(": "));
+            ExitCode::from(1)
+        }
+    }
+}

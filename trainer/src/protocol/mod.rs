@@ -1,0 +1,545 @@
+//! The paper's class-imbalanced, semi-supervised protocol: long-tailed class sizes, a labeled
+//! fraction per class, pairing of unimodal datasets by label, noisy two-view MNIST, missing-modality
+//! corruption and stratified splits. Every random choice is seeded: the same seed gives the same
+//! split, bit for bit.
+//!
+//! Each step draws from its own ChaCha8 stream (same seed, different stream id), so that adding
+//! or changing one step never shifts the random numbers of another.
+
+pub mod views;
+
+use crate::data::source::Source;
+use crate::data::{fit_transforms, InputTransform, Modality, MultimodalDataset};
+use crate::error::{Error, Result};
+use ndarray::Array2;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Which samples lose a modality during training (the paper's Section 5.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Missing {
+    /// Every training sample keeps every modality.
+    #[default]
+    None,
+    /// After a seeded shuffle, the first floor(N/2) training samples (labeled and unlabeled alike)
+    /// each lose one modality chosen uniformly; the test set stays complete.
+    Half,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Missing::None => "none",
+            Missing::Half => "half",
+        })
+    }
+}
+
+/// The protocol's parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Protocol {
+    /// Imbalance ratio rho = n_0 / n_{K-1} (≥ 1).
+    pub rho: f64,
+    /// Labeled fraction beta in (0, 1] (a fraction, never a percentage).
+    pub beta: f64,
+    /// Size of the largest class; `None` = every sample of class 0 in the training pool.
+    pub n_max: Option<usize>,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// Missing-modality corruption of the training set.
+    pub missing: Missing,
+    /// Modality order (the bundle's modality index); `None` = alphabetical.
+    pub modalities: Option<Vec<String>>,
+}
+
+impl Default for Protocol {
+    fn default() -> Self {
+        Protocol {
+            rho: 10.0,
+            beta: 0.1,
+            n_max: None,
+            seed: 0,
+            missing: Missing::None,
+            modalities: None,
+        }
+    }
+}
+
+/// Stream ids, one per random step.
+mod stream {
+    pub const STRATIFIED: u64 = 1;
+    pub const LONG_TAIL: u64 = 2;
+    pub const PARTNER: u64 = 3;
+    pub const TEST: u64 = 4;
+    pub const VIEWS: u64 = 5;
+    pub const MISSING: u64 = 6;
+}
+
+fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}
+
+/// Long-tailed class sizes n_k = floor(n_max · rho^(-k/(K-1)) + 1e-9), k = 0..K-1, class 0 the
+/// largest. The 1e-9 keeps exact powers (rho^(-1) · n_max a whole number) from rounding down.
+pub fn long_tail_sizes(n_max: usize, rho: f64, classes: usize) -> Result<Vec<usize>> {
+    if !(rho.is_finite() && rho >= 1.0) {
+        return Err(Error::InvalidParameter {
+            name: "--rho",
+            value: rho.to_string(),
+            reason: "the imbalance ratio must be a finite number ≥ 1".into(),
+        });
+    }
+    if classes == 0 || n_max == 0 {
+        return Err(Error::InvalidParameter {
+            name: "--n-max",
+            value: n_max.to_string(),
+            reason: "need at least one class and n_max ≥ 1".into(),
+        });
+    }
+    if classes == 1 {
+        return Ok(vec![n_max]);
+    }
+    let sizes: Vec<usize> = (0..classes)
+        .map(|k| {
+            let e = -(k as f64) / (classes as f64 - 1.0);
+            (n_max as f64 * rho.powf(e) + 1e-9).floor() as usize
+        })
+        .collect();
+    if let Some(k) = sizes.iter().position(|&n| n == 0) {
+        return Err(Error::InvalidParameter {
+            name: "--n-max",
+            value: n_max.to_string(),
+            reason: format!("with rho = {rho}, class {k} would get no sample: raise n_max or lower rho"),
+        });
+    }
+    Ok(sizes)
+}
+
+/// Labeled samples per class: l_k = max(1, round(beta · n_k)), rounding half away from zero
+/// (`f64::round`), so labeled and unlabeled keep the same imbalance ratio.
+pub fn labeled_counts(sizes: &[usize], beta: f64) -> Result<Vec<usize>> {
+    if !(beta.is_finite() && beta > 0.0 && beta <= 1.0) {
+        return Err(Error::InvalidParameter {
+            name: "--beta",
+            value: beta.to_string(),
+            reason: if beta > 1.0 && beta <= 100.0 {
+                format!("beta is a fraction in (0, 1]: did you mean {}?", beta / 100.0)
+            } else {
+                "beta is a fraction in (0, 1]".into()
+            },
+        });
+    }
+    Ok(sizes
+        .iter()
+        .map(|&n| ((beta * n as f64).round() as usize).clamp(1, n.max(1)))
+        .collect())
+}
+
+/// A training set and a test set drawn by the protocol, with the input transforms fitted on the
+/// training set. Data is raw; [`Split::preprocessed`] applies the transforms.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// Training samples; `None` labels are the unlabeled ones.
+    pub train: MultimodalDataset,
+    /// The true class of every training sample (known for protocol-made splits, `None` where a
+    /// user file marks a sample unlabeled without giving its class).
+    pub train_true_labels: Vec<Option<usize>>,
+    /// Test samples, all labeled and complete.
+    pub test: MultimodalDataset,
+    /// One transform per modality, fitted on `train` only.
+    pub transforms: Vec<InputTransform>,
+    /// The n_max used (`None` when the data came as a ready split and the protocol was not applied).
+    pub n_max: Option<usize>,
+    /// Whether the long-tail/labeled-fraction protocol was applied (false for user data that
+    /// already marks unlabeled samples).
+    pub protocol_applied: bool,
+}
+
+impl Split {
+    /// Labeled training samples per class.
+    pub fn labeled_counts(&self) -> Vec<usize> {
+        self.train.labeled_counts()
+    }
+    /// Unlabeled training samples per class, by true label (samples of unknown class not counted).
+    pub fn unlabeled_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.train.num_classes()];
+        for (y, t) in self.train.labels().iter().zip(&self.train_true_labels) {
+            if let (None, Some(t)) = (y, t) {
+                counts[*t] += 1;
+            }
+        }
+        counts
+    }
+    /// Unlabeled training samples whose class is unknown.
+    pub fn unlabeled_unknown(&self) -> usize {
+        self.train
+            .labels()
+            .iter()
+            .zip(&self.train_true_labels)
+            .filter(|(y, t)| y.is_none() && t.is_none())
+            .count()
+    }
+    /// Test samples per class.
+    pub fn test_counts(&self) -> Vec<usize> {
+        self.test.labeled_counts()
+    }
+    /// Training class sizes the metrics use to find the minority classes: true class sizes when
+    /// every training sample's class is known, else the labeled counts.
+    pub fn train_class_sizes(&self) -> Vec<usize> {
+        if self.train_true_labels.iter().all(Option::is_some) {
+            let mut c = vec![0; self.train.num_classes()];
+            for t in self.train_true_labels.iter().flatten() {
+                c[*t] += 1;
+            }
+            c
+        } else {
+            self.labeled_counts()
+        }
+    }
+    /// `(train, test)` with the transforms applied.
+    pub fn preprocessed(&self) -> (MultimodalDataset, MultimodalDataset) {
+        let mut train = self.train.clone();
+        let mut test = self.test.clone();
+        train.apply_transforms(&self.transforms);
+        test.apply_transforms(&self.transforms);
+        (train, test)
+    }
+}
+
+/// Draws `sizes[k]` indices without replacement from each class pool (after a seeded shuffle).
+fn draw_per_class(
+    pools: &[Vec<usize>],
+    sizes: &[usize],
+    class_names: &[String],
+    pool_name: &'static str,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<Vec<usize>>> {
+    pools
+        .iter()
+        .zip(sizes)
+        .enumerate()
+        .map(|(k, (pool, &n))| {
+            if pool.len() < n {
+                return Err(Error::NotEnoughSamples {
+                    class: k,
+                    class_name: class_names[k].clone(),
+                    pool: pool_name,
+                    needed: n,
+                    available: pool.len(),
+                });
+            }
+            let mut p = pool.clone();
+            p.shuffle(rng);
+            p.truncate(n);
+            Ok(p)
+        })
+        .collect()
+}
+
+/// Per class, the first l_k drawn samples are labeled, the rest unlabeled.
+fn label_prefix(drawn: &[Vec<usize>], labeled: &[usize]) -> (Vec<usize>, Vec<Option<usize>>, Vec<Option<usize>>) {
+    let mut rows = Vec::new();
+    let mut labels = Vec::new();
+    let mut truth = Vec::new();
+    for (k, (idx, &l)) in drawn.iter().zip(labeled).enumerate() {
+        for (t, &i) in idx.iter().enumerate() {
+            rows.push(i);
+            labels.push((t < l).then_some(k));
+            truth.push(Some(k));
+        }
+    }
+    (rows, labels, truth)
+}
+
+/// A seeded stratified split of the labeled rows: per class, round(train_fraction · n_c) to train
+/// (mfeat: 140 of 200), the rest to test. Unlabeled rows all go to train.
+pub fn stratified_split(
+    ds: &MultimodalDataset,
+    train_fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut r = rng(seed, stream::STRATIFIED);
+    let mut train = Vec::new();
+    let mut test = Vec::new();
+    for mut pool in ds.indices_by_class() {
+        pool.shuffle(&mut r);
+        let n_train = (train_fraction * pool.len() as f64).round() as usize;
+        train.extend_from_slice(&pool[..n_train]);
+        test.extend_from_slice(&pool[n_train..]);
+    }
+    train.extend(ds.unlabeled_indices());
+    (train, test)
+}
+
+fn labels_of(ds: &MultimodalDataset, idx: &[usize]) -> Vec<Option<usize>> {
+    idx.iter().map(|&i| ds.labels()[i]).collect()
+}
+
+fn resolve_n_max(p: &Protocol, pools: &[Vec<usize>]) -> usize {
+    p.n_max.unwrap_or_else(|| pools.first().map_or(0, Vec::len))
+}
+
+/// Joins one-modality datasets with equal rows and labels into one multimodal dataset.
+fn join(parts: Vec<MultimodalDataset>, labels: Vec<Option<usize>>) -> Result<MultimodalDataset> {
+    let class_names = parts[0].class_names().to_vec();
+    let modalities: Vec<Modality> = parts.into_iter().flat_map(|d| d.into_modalities()).collect();
+    MultimodalDataset::new(modalities, labels, class_names)
+}
+
+/// Builds the split the protocol describes from a loaded [`Source`].
+pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
+    labeled_counts(&[1], p.beta)?; // validate beta up front, whatever the source
+    let (mut train, truth, mut test, n_max, applied) = match source {
+        Source::Multimodal {
+            train: pool,
+            test,
+            true_labels,
+        } => {
+            let (pool, test) = match test {
+                Some(test) => (pool, test),
+                None => {
+                    let (tr, te) = stratified_split(&pool, 0.7, p.seed);
+                    let pool_truth = true_labels.as_ref().map(|t| tr.iter().map(|&i| t[i]).collect::<Vec<_>>());
+                    let sel = pool.select(&tr, labels_of(&pool, &tr));
+                    let test = pool.select(&te, labels_of(&pool, &te));
+                    return finish_multimodal(sel, pool_truth, test, p);
+                }
+            };
+            return finish_multimodal(pool, true_labels, test, p);
+        }
+        Source::Paired { left, right } => {
+            check_pairable(&left.0, &right.0)?;
+            let pools_l = left.0.indices_by_class();
+            let pools_r = right.0.indices_by_class();
+            let n_max = resolve_n_max(p, &pools_l);
+            let sizes = long_tail_sizes(n_max, p.rho, left.0.num_classes())?;
+            let labeled = labeled_counts(&sizes, p.beta)?;
+            let names = left.0.class_names().to_vec();
+            let mut r = rng(p.seed, stream::LONG_TAIL);
+            let drawn_l = draw_per_class(&pools_l, &sizes, &names, "train", &mut r)?;
+            let drawn_r = draw_per_class(&pools_r, &sizes, right.0.class_names(), "train", &mut r)?;
+            let (rows_l, labels, truth) = label_prefix(&drawn_l, &labeled);
+            let (rows_r, _, _) = label_prefix(&drawn_r, &labeled);
+            let train = join(
+                vec![left.0.select(&rows_l, labels.clone()), right.0.select(&rows_r, labels.clone())],
+                labels,
+            )?;
+            // Balanced test set: as many pairs per class as the smallest test class of either side.
+            let tl = left.1.indices_by_class();
+            let tr = right.1.indices_by_class();
+            let per_class = tl.iter().chain(&tr).map(Vec::len).min().unwrap_or(0);
+            let sizes = vec![per_class; tl.len()];
+            let mut r = rng(p.seed, stream::TEST);
+            let (rows_l, labels, _) = label_prefix(&draw_per_class(&tl, &sizes, &names, "test", &mut r)?, &sizes);
+            let (rows_r, _, _) = label_prefix(&draw_per_class(&tr, &sizes, &names, "test", &mut r)?, &sizes);
+            let test = join(
+                vec![left.1.select(&rows_l, labels.clone()), right.1.select(&rows_r, labels.clone())],
+                labels,
+            )?;
+            (train, truth, test, Some(n_max), true)
+        }
+        Source::NoisyMnist { train: mnist_train, test: mnist_test } => {
+            let pools = mnist_train.indices_by_class();
+            let n_max = resolve_n_max(p, &pools);
+            let sizes = long_tail_sizes(n_max, p.rho, mnist_train.num_classes())?;
+            let labeled = labeled_counts(&sizes, p.beta)?;
+            let names = mnist_train.class_names().to_vec();
+            let mut r = rng(p.seed, stream::LONG_TAIL);
+            let drawn = draw_per_class(&pools, &sizes, &names, "train", &mut r)?;
+            let (rows, labels, truth) = label_prefix(&drawn, &labeled);
+            let train = noisy_views(&mnist_train, &rows, labels, p.seed, 0)?;
+            let tp = mnist_test.indices_by_class();
+            let per_class = tp.iter().map(Vec::len).min().unwrap_or(0);
+            let sizes = vec![per_class; tp.len()];
+            let mut r = rng(p.seed, stream::TEST);
+            let (rows, labels, _) = label_prefix(&draw_per_class(&tp, &sizes, &names, "test", &mut r)?, &sizes);
+            let test = noisy_views(&mnist_test, &rows, labels, p.seed, 1)?;
+            (train, truth, test, Some(n_max), true)
+        }
+    };
+    apply_missing(&mut train, p)?;
+    order_modalities(&mut train, &mut test, p)?;
+    let transforms = fit_transforms(&train);
+    Ok(Split {
+        train,
+        train_true_labels: truth,
+        test,
+        transforms,
+        n_max,
+        protocol_applied: applied,
+    })
+}
+
+fn check_pairable(left: &MultimodalDataset, right: &MultimodalDataset) -> Result<()> {
+    if left.num_classes() != right.num_classes() {
+        return Err(Error::PairingMismatch {
+            left: left.modality_names().join("+"),
+            left_k: left.num_classes(),
+            right: right.modality_names().join("+"),
+            right_k: right.num_classes(),
+        });
+    }
+    Ok(())
+}
+
+/// The long-tail protocol on a multimodal pool. A pool that already contains unlabeled rows is a
+/// user's own semi-supervised split and is taken as given (rho, beta, n_max are not applied).
+fn finish_multimodal(
+    pool: MultimodalDataset,
+    true_labels: Option<Vec<Option<usize>>>,
+    test: MultimodalDataset,
+    p: &Protocol,
+) -> Result<Split> {
+    let (mut train, truth, n_max, applied) = if pool.unlabeled_indices().is_empty() {
+        let pools = pool.indices_by_class();
+        let n_max = resolve_n_max(p, &pools);
+        let sizes = long_tail_sizes(n_max, p.rho, pool.num_classes())?;
+        let labeled = labeled_counts(&sizes, p.beta)?;
+        let mut r = rng(p.seed, stream::LONG_TAIL);
+        let drawn = draw_per_class(&pools, &sizes, pool.class_names(), "train", &mut r)?;
+        let (rows, labels, truth) = label_prefix(&drawn, &labeled);
+        (pool.select(&rows, labels), truth, Some(n_max), true)
+    } else {
+        let truth = match true_labels {
+            Some(t) => t,
+            None => pool.labels().to_vec(),
+        };
+        (pool, truth, None, false)
+    };
+    if let Some(row) = test.labels().iter().position(Option::is_none) {
+        return Err(Error::LabelOutOfRange {
+            source_name: "test set".into(),
+            row: row + 1,
+            label: -1,
+            classes: test.num_classes(),
+        });
+    }
+    let mut test = test;
+    apply_missing(&mut train, p)?;
+    order_modalities(&mut train, &mut test, p)?;
+    let transforms = fit_transforms(&train);
+    Ok(Split {
+        train,
+        train_true_labels: truth,
+        test,
+        transforms,
+        n_max,
+        protocol_applied: applied,
+    })
+}
+
+/// View 1: the digit rotated by a uniform angle in [-45°, 45°]; view 2: another image of the same
+/// class (uniform over the class, itself excluded) plus uniform [0, 1] noise, clipped.
+fn noisy_views(
+    mnist: &MultimodalDataset,
+    rows: &[usize],
+    labels: Vec<Option<usize>>,
+    seed: u64,
+    split_id: u64,
+) -> Result<MultimodalDataset> {
+    let pools = mnist.indices_by_class();
+    let src = mnist.modalities()[0].data();
+    let d = src.ncols();
+    let side = (d as f64).sqrt() as usize;
+    let mut r = rng(seed, stream::VIEWS + 16 * split_id);
+    let mut partner_rng = rng(seed, stream::PARTNER + 16 * split_id);
+    let mut v1 = Array2::<f32>::zeros((rows.len(), d));
+    let mut v2 = Array2::<f32>::zeros((rows.len(), d));
+    for (out, &i) in rows.iter().enumerate() {
+        let k = mnist.labels()[i].expect("pools hold labeled rows");
+        let angle = r.random_range(-45.0..=45.0);
+        views::rotate(
+            src.row(i).as_slice().expect("standard layout"),
+            side,
+            angle,
+            v1.row_mut(out).as_slice_mut().expect("standard layout"),
+        );
+        let pool = &pools[k];
+        let partner = if pool.len() < 2 {
+            i
+        } else {
+            let pos = pool.iter().position(|&j| j == i).expect("row is in its class pool");
+            let mut t = partner_rng.random_range(0..pool.len() - 1);
+            if t >= pos {
+                t += 1;
+            }
+            pool[t]
+        };
+        let mut row = v2.row_mut(out);
+        row.assign(&src.row(partner));
+        views::add_uniform_noise(row.as_slice_mut().expect("standard layout"), || r.random::<f64>());
+    }
+    use crate::data::ModalityKind::Pixels;
+    MultimodalDataset::new(
+        vec![Modality::new("view1", Pixels, v1), Modality::new("view2", Pixels, v2)],
+        labels,
+        mnist.class_names().to_vec(),
+    )
+}
+
+/// Missing-modality corruption (paper §5.5), if requested.
+fn apply_missing(train: &mut MultimodalDataset, p: &Protocol) -> Result<()> {
+    if p.missing == Missing::None {
+        return Ok(());
+    }
+    let m = train.modalities().len();
+    if m < 2 {
+        return Err(Error::InvalidParameter {
+            name: "--missing",
+            value: "half".into(),
+            reason: "a dataset with one modality cannot lose one".into(),
+        });
+    }
+    let mut r = rng(p.seed, stream::MISSING);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    order.shuffle(&mut r);
+    for &row in &order[..train.len() / 2] {
+        let present: Vec<usize> = (0..m).filter(|&j| train.modalities()[j].present()[row]).collect();
+        if present.len() >= 2 {
+            let j = present[r.random_range(0..present.len())];
+            train.drop_modality(row, j);
+        }
+    }
+    Ok(())
+}
+
+/// Alphabetical modality order unless the protocol names one; the test set follows the train set
+/// and must have the same modalities with the same dimensions.
+fn order_modalities(train: &mut MultimodalDataset, test: &mut MultimodalDataset, p: &Protocol) -> Result<()> {
+    match &p.modalities {
+        Some(order) => {
+            train.reorder_modalities(order)?;
+            test.reorder_modalities(order)?;
+        }
+        None => {
+            train.sort_modalities();
+            test.sort_modalities();
+        }
+    }
+    for (a, b) in train.modalities().iter().zip(test.modalities()) {
+        if a.name() != b.name() || a.dim() != b.dim() {
+            return Err(Error::ModalityMismatch(format!(
+                "train modality `{}` has {} features, test modality `{}` has {}",
+                a.name(),
+                a.dim(),
+                b.name(),
+                b.dim()
+            )));
+        }
+    }
+    if train.modalities().len() != test.modalities().len() || train.num_classes() != test.num_classes() {
+        return Err(Error::ModalityMismatch(format!(
+            "train has modalities [{}] and {} classes, test has [{}] and {} classes",
+            train.modality_names().join(","),
+            train.num_classes(),
+            test.modality_names().join(","),
+            test.num_classes()
+        )));
+    }
+    Ok(())
+}
