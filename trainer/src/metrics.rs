@@ -77,14 +77,26 @@ impl Metrics {
         let k = train_counts.len();
         let confusion = confusion_matrix(truth, pred, k)?;
         let support: Vec<usize> = confusion.iter().map(|r| r.iter().sum()).collect();
-        let predicted: Vec<usize> = (0..k).map(|p| confusion.iter().map(|r| r[p]).sum()).collect();
+        let predicted: Vec<usize> = (0..k)
+            .map(|p| confusion.iter().map(|r| r[p]).sum())
+            .collect();
         let per_class_acc: Vec<Option<f64>> = (0..k)
             .map(|c| (support[c] > 0).then(|| confusion[c][c] as f64 / support[c] as f64))
             .collect();
         let present: Vec<f64> = per_class_acc.iter().flatten().copied().collect();
-        let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+        let mean = |v: &[f64]| {
+            if v.is_empty() {
+                0.0
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        };
         let correct: usize = (0..k).map(|c| confusion[c][c]).sum();
-        let overall_acc = if truth.is_empty() { 0.0 } else { correct as f64 / truth.len() as f64 };
+        let overall_acc = if truth.is_empty() {
+            0.0
+        } else {
+            correct as f64 / truth.len() as f64
+        };
         let minority = minority_classes(train_counts);
         let minority_accs: Vec<f64> = minority.iter().filter_map(|&c| per_class_acc[c]).collect();
         let f1: Vec<f64> = (0..k)
@@ -92,12 +104,14 @@ impl Metrics {
             .map(|c| {
                 let tp = confusion[c][c] as f64;
                 let denom = (support[c] + predicted[c]) as f64;
-                if denom == 0.0 { 0.0 } else { 2.0 * tp / denom }
+                if denom == 0.0 {
+                    0.0
+                } else {
+                    2.0 * tp / denom
+                }
             })
             .collect();
-        let g_mean = if present.is_empty() {
-            0.0
-        } else if present.iter().any(|&a| a == 0.0) {
+        let g_mean = if present.is_empty() || present.contains(&0.0) {
             0.0
         } else {
             (present.iter().map(|a| a.ln()).sum::<f64>() / present.len() as f64).exp()
@@ -162,7 +176,10 @@ mod tests {
         assert!(close(m.minority_acc, 0.375));
         assert!(close(m.overall_acc, 15.0 / 23.0));
         assert!(close(m.balanced_acc, (0.8 + 0.8 + 0.5 + 0.25) / 4.0));
-        assert_eq!(m.per_class_acc, vec![Some(0.8), Some(0.8), Some(0.5), Some(0.25)]);
+        assert_eq!(
+            m.per_class_acc,
+            vec![Some(0.8), Some(0.8), Some(0.5), Some(0.25)]
+        );
         // F1: c0 2·8/(10+11), c1 2·4/(5+6), c2 2·2/(4+5), c3 2·1/(4+1)
         let f1 = (16.0 / 21.0 + 8.0 / 11.0 + 4.0 / 9.0 + 2.0 / 5.0) / 4.0;
         assert!(close(m.macro_f1, f1));

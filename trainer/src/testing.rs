@@ -20,7 +20,10 @@ pub fn shared_data(test: &str) -> Option<PathBuf> {
                 "{test}: SSMVAE_SHARED_DATA={} is not a folder (CI=true, so this is a failure)",
                 dir.display()
             );
-            eprintln!("skipping {test}: SSMVAE_SHARED_DATA={} is not a folder", dir.display());
+            eprintln!(
+                "skipping {test}: SSMVAE_SHARED_DATA={} is not a folder",
+                dir.display()
+            );
             None
         }
         None => {
@@ -28,7 +31,9 @@ pub fn shared_data(test: &str) -> Option<PathBuf> {
                 !in_ci,
                 "{test}: SSMVAE_SHARED_DATA is not set (CI=true, so this is a failure)"
             );
-            eprintln!("skipping {test}: set SSMVAE_SHARED_DATA to the shared/data folder to run it");
+            eprintln!(
+                "skipping {test}: set SSMVAE_SHARED_DATA to the shared/data folder to run it"
+            );
             None
         }
     }

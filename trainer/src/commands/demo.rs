@@ -23,7 +23,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let (name, protocol, split) = split_from_args(&dataset)?;
     print_split_table(&name, &protocol, &split);
     println!();
-    println!("This split is what SSMVAE-CI will train on. Model training, export and the on-device");
+    println!(
+        "This split is what SSMVAE-CI will train on. Model training, export and the on-device"
+    );
     println!("runtime are not implemented yet; the demo will grow into train → export → predict.");
     Ok(())
 }

@@ -35,7 +35,10 @@ pub fn read_numeric_csv(path: &Path, has_header: bool) -> Result<NumericCsv> {
     let bytes = read_maybe_gz(path)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| Error::Parse {
         file: path.to_path_buf(),
-        row: 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
+        row: 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count(),
         col: 0,
         text: "invalid UTF-8".into(),
     })?;

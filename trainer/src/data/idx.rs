@@ -40,7 +40,9 @@ pub fn read_idx(path: &Path, magic: u32) -> Result<IdxArray> {
     }
     let rank = usize::from(head[3]);
     let header_len = 4 + 4 * rank;
-    let dims_bytes = bytes.get(4..header_len).ok_or_else(|| truncated(header_len))?;
+    let dims_bytes = bytes
+        .get(4..header_len)
+        .ok_or_else(|| truncated(header_len))?;
     let dims: Vec<usize> = dims_bytes
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)

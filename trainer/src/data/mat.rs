@@ -151,7 +151,8 @@ fn parse_matrix(payload: &[u8]) -> std::result::Result<Option<MatVariable>, Stri
     let (_, name) = c.element().ok_or_else(|| bad("name"))?;
     let name = String::from_utf8_lossy(name).into_owned();
     let (ty, real) = c.element().ok_or_else(|| bad("real part"))?;
-    let data = numeric(ty, real).ok_or_else(|| format!("variable `{name}`: unsupported data type {ty}"))?;
+    let data = numeric(ty, real)
+        .ok_or_else(|| format!("variable `{name}`: unsupported data type {ty}"))?;
     let count = dims
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -183,12 +184,19 @@ pub fn read_mat(path: &Path) -> Result<Vec<MatVariable>> {
         });
     }
     if bytes.starts_with(b"MATLAB 7.3") || bytes.get(..8) == Some(b"\x89HDF\r\n\x1a\n") {
-        return Err(err("MATLAB v7.3 (HDF5) files are not supported; save with -v7 or use format 2 SVHN files".into()));
+        return Err(err(
+            "MATLAB v7.3 (HDF5) files are not supported; save with -v7 or use format 2 SVHN files"
+                .into(),
+        ));
     }
     match &bytes[126..128] {
         b"IM" => {}
         b"MI" => return Err(err("big-endian .mat files are not supported".into())),
-        _ => return Err(err("not a MATLAB level-5 .mat file (bad endian indicator)".into())),
+        _ => {
+            return Err(err(
+                "not a MATLAB level-5 .mat file (bad endian indicator)".into()
+            ))
+        }
     }
     let mut vars = Vec::new();
     let mut c = Cursor {

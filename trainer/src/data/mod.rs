@@ -145,11 +145,8 @@ impl MultimodalDataset {
             }
         }
         for m in &mut modalities {
-            for (row, (mut values, &present)) in m
-                .data
-                .axis_iter_mut(Axis(0))
-                .zip(&m.present)
-                .enumerate()
+            for (row, (mut values, &present)) in
+                m.data.axis_iter_mut(Axis(0)).zip(&m.present).enumerate()
             {
                 if !present {
                     values.fill(0.0);
@@ -224,7 +221,9 @@ impl MultimodalDataset {
     }
     /// Indices of unlabeled samples, in row order.
     pub fn unlabeled_indices(&self) -> Vec<usize> {
-        (0..self.len()).filter(|&i| self.labels[i].is_none()).collect()
+        (0..self.len())
+            .filter(|&i| self.labels[i].is_none())
+            .collect()
     }
 
     /// The rows `indices` (in that order) as a new dataset, with the given labels. Rows may repeat.

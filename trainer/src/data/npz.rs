@@ -7,8 +7,8 @@
 //! [`read_npz_dataset`]'s `prefix`. A `uint8` modality is taken as pixels (scaled to [0, 1] when
 //! preprocessed); any float modality as tabular (standardised).
 
-use super::{checked_labels, label_from_f64, numbered_classes, Modality, ModalityKind};
 use super::MultimodalDataset;
+use super::{checked_labels, label_from_f64, numbered_classes, Modality, ModalityKind};
 use crate::error::{Error, Result};
 use ndarray::{Array1, Array2, ArrayD, Ix1, Ix2};
 use ndarray_npy::{NpzReader, ReadableElement};
@@ -76,10 +76,18 @@ fn npz_error(path: &Path, array: &str, message: String) -> Error {
 }
 
 /// Reads a 2-D modality array of any supported dtype: `uint8` → pixels, `f32`/`f64` → tabular.
-fn read_modality(arrays: &mut Arrays, path: &Path, name: &str) -> Result<(Array2<f32>, ModalityKind)> {
+fn read_modality(
+    arrays: &mut Arrays,
+    path: &Path,
+    name: &str,
+) -> Result<(Array2<f32>, ModalityKind)> {
     let two_d = |a: ArrayD<f32>| {
         a.into_dimensionality::<Ix2>().map_err(|_| {
-            npz_error(path, name, "a modality must be a 2-D array (samples × features)".into())
+            npz_error(
+                path,
+                name,
+                "a modality must be a 2-D array (samples × features)".into(),
+            )
         })
     };
     let mut errors = Vec::new();
@@ -98,7 +106,10 @@ fn read_modality(arrays: &mut Arrays, path: &Path, name: &str) -> Result<(Array2
     Err(npz_error(
         path,
         name,
-        format!("expected float32, float64 or uint8 data ({})", errors.join("; ")),
+        format!(
+            "expected float32, float64 or uint8 data ({})",
+            errors.join("; ")
+        ),
     ))
 }
 

@@ -169,6 +169,7 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
             }
         }
         DatasetName::MnistFashion => {
+            let mnist = mnist()?;
             let fashion = read_idx_pair(
                 name,
                 &data_dir.join("FashionMNIST/raw"),
@@ -176,16 +177,17 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
                 FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
             )?;
             Source::Paired {
-                left: mnist()?,
+                left: mnist,
                 right: fashion,
             }
         }
         DatasetName::MnistSvhn => {
+            let mnist = mnist()?;
             let dir = data_dir.join("SVHN");
             let svhn_train = read_svhn(&require(name, dir.join("train_32x32.mat"))?, "svhn")?;
             let svhn_test = read_svhn(&require(name, dir.join("test_32x32.mat"))?, "svhn")?;
             Source::Paired {
-                left: mnist()?,
+                left: mnist,
                 right: (svhn_train, svhn_test),
             }
         }

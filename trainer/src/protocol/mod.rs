@@ -7,6 +7,9 @@
 //! or changing one step never shifts the random numbers of another.
 
 pub mod views;
+mod write;
+
+pub use write::write_split_npz;
 
 use crate::data::source::Source;
 use crate::data::{fit_transforms, InputTransform, Modality, MultimodalDataset};
@@ -114,7 +117,9 @@ pub fn long_tail_sizes(n_max: usize, rho: f64, classes: usize) -> Result<Vec<usi
         return Err(Error::InvalidParameter {
             name: "--n-max",
             value: n_max.to_string(),
-            reason: format!("with rho = {rho}, class {k} would get no sample: raise n_max or lower rho"),
+            reason: format!(
+                "with rho = {rho}, class {k} would get no sample: raise n_max or lower rho"
+            ),
         });
     }
     Ok(sizes)
@@ -128,7 +133,10 @@ pub fn labeled_counts(sizes: &[usize], beta: f64) -> Result<Vec<usize>> {
             name: "--beta",
             value: beta.to_string(),
             reason: if beta > 1.0 && beta <= 100.0 {
-                format!("beta is a fraction in (0, 1]: did you mean {}?", beta / 100.0)
+                format!(
+                    "beta is a fraction in (0, 1]: did you mean {}?",
+                    beta / 100.0
+                )
             } else {
                 "beta is a fraction in (0, 1]".into()
             },
@@ -242,7 +250,10 @@ fn draw_per_class(
 }
 
 /// Per class, the first l_k drawn samples are labeled, the rest unlabeled.
-fn label_prefix(drawn: &[Vec<usize>], labeled: &[usize]) -> (Vec<usize>, Vec<Option<usize>>, Vec<Option<usize>>) {
+fn label_prefix(
+    drawn: &[Vec<usize>],
+    labeled: &[usize],
+) -> (Vec<usize>, Vec<Option<usize>>, Vec<Option<usize>>) {
     let mut rows = Vec::new();
     let mut labels = Vec::new();
     let mut truth = Vec::new();
@@ -287,7 +298,10 @@ fn resolve_n_max(p: &Protocol, pools: &[Vec<usize>]) -> usize {
 /// Joins one-modality datasets with equal rows and labels into one multimodal dataset.
 fn join(parts: Vec<MultimodalDataset>, labels: Vec<Option<usize>>) -> Result<MultimodalDataset> {
     let class_names = parts[0].class_names().to_vec();
-    let modalities: Vec<Modality> = parts.into_iter().flat_map(|d| d.into_modalities()).collect();
+    let modalities: Vec<Modality> = parts
+        .into_iter()
+        .flat_map(|d| d.into_modalities())
+        .collect();
     MultimodalDataset::new(modalities, labels, class_names)
 }
 
@@ -304,7 +318,9 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
                 Some(test) => (pool, test),
                 None => {
                     let (tr, te) = stratified_split(&pool, 0.7, p.seed);
-                    let pool_truth = true_labels.as_ref().map(|t| tr.iter().map(|&i| t[i]).collect::<Vec<_>>());
+                    let pool_truth = true_labels
+                        .as_ref()
+                        .map(|t| tr.iter().map(|&i| t[i]).collect::<Vec<_>>());
                     let sel = pool.select(&tr, labels_of(&pool, &tr));
                     let test = pool.select(&te, labels_of(&pool, &te));
                     return finish_multimodal(sel, pool_truth, test, p);
@@ -326,7 +342,10 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             let (rows_l, labels, truth) = label_prefix(&drawn_l, &labeled);
             let (rows_r, _, _) = label_prefix(&drawn_r, &labeled);
             let train = join(
-                vec![left.0.select(&rows_l, labels.clone()), right.0.select(&rows_r, labels.clone())],
+                vec![
+                    left.0.select(&rows_l, labels.clone()),
+                    right.0.select(&rows_r, labels.clone()),
+                ],
                 labels,
             )?;
             // Balanced test set: as many pairs per class as the smallest test class of either side.
@@ -335,15 +354,27 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             let per_class = tl.iter().chain(&tr).map(Vec::len).min().unwrap_or(0);
             let sizes = vec![per_class; tl.len()];
             let mut r = rng(p.seed, stream::TEST);
-            let (rows_l, labels, _) = label_prefix(&draw_per_class(&tl, &sizes, &names, "test", &mut r)?, &sizes);
-            let (rows_r, _, _) = label_prefix(&draw_per_class(&tr, &sizes, &names, "test", &mut r)?, &sizes);
+            let (rows_l, labels, _) = label_prefix(
+                &draw_per_class(&tl, &sizes, &names, "test", &mut r)?,
+                &sizes,
+            );
+            let (rows_r, _, _) = label_prefix(
+                &draw_per_class(&tr, &sizes, &names, "test", &mut r)?,
+                &sizes,
+            );
             let test = join(
-                vec![left.1.select(&rows_l, labels.clone()), right.1.select(&rows_r, labels.clone())],
+                vec![
+                    left.1.select(&rows_l, labels.clone()),
+                    right.1.select(&rows_r, labels.clone()),
+                ],
                 labels,
             )?;
             (train, truth, test, Some(n_max), true)
         }
-        Source::NoisyMnist { train: mnist_train, test: mnist_test } => {
+        Source::NoisyMnist {
+            train: mnist_train,
+            test: mnist_test,
+        } => {
             let pools = mnist_train.indices_by_class();
             let n_max = resolve_n_max(p, &pools);
             let sizes = long_tail_sizes(n_max, p.rho, mnist_train.num_classes())?;
@@ -357,7 +388,10 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             let per_class = tp.iter().map(Vec::len).min().unwrap_or(0);
             let sizes = vec![per_class; tp.len()];
             let mut r = rng(p.seed, stream::TEST);
-            let (rows, labels, _) = label_prefix(&draw_per_class(&tp, &sizes, &names, "test", &mut r)?, &sizes);
+            let (rows, labels, _) = label_prefix(
+                &draw_per_class(&tp, &sizes, &names, "test", &mut r)?,
+                &sizes,
+            );
             let test = noisy_views(&mnist_test, &rows, labels, p.seed, 1)?;
             (train, truth, test, Some(n_max), true)
         }
@@ -463,7 +497,10 @@ fn noisy_views(
         let partner = if pool.len() < 2 {
             i
         } else {
-            let pos = pool.iter().position(|&j| j == i).expect("row is in its class pool");
+            let pos = pool
+                .iter()
+                .position(|&j| j == i)
+                .expect("row is in its class pool");
             let mut t = partner_rng.random_range(0..pool.len() - 1);
             if t >= pos {
                 t += 1;
@@ -472,11 +509,16 @@ fn noisy_views(
         };
         let mut row = v2.row_mut(out);
         row.assign(&src.row(partner));
-        views::add_uniform_noise(row.as_slice_mut().expect("standard layout"), || r.random::<f64>());
+        views::add_uniform_noise(row.as_slice_mut().expect("standard layout"), || {
+            r.random::<f64>()
+        });
     }
     use crate::data::ModalityKind::Pixels;
     MultimodalDataset::new(
-        vec![Modality::new("view1", Pixels, v1), Modality::new("view2", Pixels, v2)],
+        vec![
+            Modality::new("view1", Pixels, v1),
+            Modality::new("view2", Pixels, v2),
+        ],
         labels,
         mnist.class_names().to_vec(),
     )
@@ -499,7 +541,9 @@ fn apply_missing(train: &mut MultimodalDataset, p: &Protocol) -> Result<()> {
     let mut order: Vec<usize> = (0..train.len()).collect();
     order.shuffle(&mut r);
     for &row in &order[..train.len() / 2] {
-        let present: Vec<usize> = (0..m).filter(|&j| train.modalities()[j].present()[row]).collect();
+        let present: Vec<usize> = (0..m)
+            .filter(|&j| train.modalities()[j].present()[row])
+            .collect();
         if present.len() >= 2 {
             let j = present[r.random_range(0..present.len())];
             train.drop_modality(row, j);
@@ -510,7 +554,11 @@ fn apply_missing(train: &mut MultimodalDataset, p: &Protocol) -> Result<()> {
 
 /// Alphabetical modality order unless the protocol names one; the test set follows the train set
 /// and must have the same modalities with the same dimensions.
-fn order_modalities(train: &mut MultimodalDataset, test: &mut MultimodalDataset, p: &Protocol) -> Result<()> {
+fn order_modalities(
+    train: &mut MultimodalDataset,
+    test: &mut MultimodalDataset,
+    p: &Protocol,
+) -> Result<()> {
     match &p.modalities {
         Some(order) => {
             train.reorder_modalities(order)?;
@@ -532,7 +580,9 @@ fn order_modalities(train: &mut MultimodalDataset, test: &mut MultimodalDataset,
             )));
         }
     }
-    if train.modalities().len() != test.modalities().len() || train.num_classes() != test.num_classes() {
+    if train.modalities().len() != test.modalities().len()
+        || train.num_classes() != test.num_classes()
+    {
         return Err(Error::ModalityMismatch(format!(
             "train has modalities [{}] and {} classes, test has [{}] and {} classes",
             train.modality_names().join(","),

@@ -59,7 +59,7 @@ mod tests {
         let mut dot = vec![0.0f32; 25];
         dot[2 * side + 4] = 200.0;
         rotate(&dot, side, 90.0, &mut out);
-        assert_eq!(out[0 * side + 2], 200.0);
+        assert_eq!(out[2], 200.0, "row 0, column 2");
         assert_eq!(out.iter().filter(|&&v| v != 0.0).count(), 1);
     }
 

@@ -1,0 +1,119 @@
+//! The `ssmvae` binary as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ssmvae(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ssmvae"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env_remove("SSMVAE_DATA_DIR")
+        .output()
+        .expect("run ssmvae")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+fn counts(v: &serde_json::Value, key: &str) -> Vec<u64> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn data_json_on_the_embedded_fixture() {
+    let v = json(&ssmvae(&[
+        "data",
+        "--dataset",
+        "mfeat",
+        "--rho",
+        "10",
+        "--beta",
+        "0.1",
+        "--n-max",
+        "140",
+        "--json",
+    ]));
+    assert_eq!(counts(&v, "labeled"), [14, 11, 8, 6, 5, 4, 3, 2, 2, 1]);
+    assert_eq!(counts(&v, "test"), [60; 10]);
+    let total: Vec<u64> = counts(&v, "labeled")
+        .iter()
+        .zip(counts(&v, "unlabeled"))
+        .map(|(l, u)| l + u)
+        .collect();
+    assert_eq!(total, [140, 108, 83, 64, 50, 38, 30, 23, 18, 14]);
+    assert_eq!(v["beta"], 0.1);
+}
+
+#[test]
+fn data_out_npz_reads_back_as_the_same_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("split.npz");
+    let out_s = out.to_str().unwrap();
+    let a = json(&ssmvae(&[
+        "data",
+        "--seed",
+        "4",
+        "--missing",
+        "half",
+        "--json",
+        "--out",
+        out_s,
+    ]));
+    assert!(out.exists());
+    let b = json(&ssmvae(&["data", "--dataset", out_s, "--json"]));
+    for key in ["labeled", "unlabeled", "test"] {
+        assert_eq!(counts(&a, key), counts(&b, key), "{key}");
+    }
+    assert_eq!(
+        b["protocol_applied"], false,
+        "a written split is taken as given"
+    );
+    assert_eq!(
+        a["modalities"], b["modalities"],
+        "names, dims, kinds and missing counts survive"
+    );
+}
+
+#[test]
+fn user_errors_exit_1_with_a_message() {
+    let out = ssmvae(&[
+        "data",
+        "--dataset",
+        "mnist+fashion",
+        "--data-dir",
+        "/nonexistent",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/MNIST/raw not found"), "{err}");
+    let out = ssmvae(&["data", "--beta", "10"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean 0.1"));
+}
+
+#[test]
+fn demo_prints_the_fixture_split() {
+    let out = ssmvae(&["demo"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("dataset mfeat | rho 10 | beta 0.1 | n_max 140"),
+        "{text}"
+    );
+    assert!(text.contains("total"), "{text}");
+}
