@@ -9,7 +9,12 @@ use trainer::protocol::{build_split, write_split_npz, Missing, Protocol};
 #[test]
 fn written_split_reads_back_identical() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data");
-    let p = Protocol { n_max: Some(140), seed: 9, missing: Missing::Half, ..Protocol::default() };
+    let p = Protocol {
+        n_max: Some(140),
+        seed: 9,
+        missing: Missing::Half,
+        ..Protocol::default()
+    };
     let split = build_split(load(&DatasetName::Mfeat, &data, None).unwrap(), &p).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("split.npz");
