@@ -24,8 +24,167 @@ pub enum Command {
     /// largest), of which l_k = max(1, round(beta · n_k)) are labeled and the rest unlabeled.
     /// The split is a pure function of the data and the seed.
     Data(DataArgs),
+    /// Train SSMVAE-CI (or a variant: --latent, --fusion, --mode) on a dataset's split.
+    ///
+    /// Writes a checkpoint after every epoch (atomically) and logs one line per epoch; --json
+    /// prints each epoch as a JSON line on stdout instead.
+    Train(Box<TrainArgs>),
+    /// Score a checkpoint on the test set of its split (or of --dataset).
+    Eval(EvalArgs),
+    /// Class probabilities for raw inputs: an .npz with one array per modality (optional
+    /// boolean mask_<modality>) → an .npz with `probs` (n × K) and `pred`.
+    Predict(PredictArgs),
     /// Run the end-to-end demo on the embedded mfeat fixture (no arguments needed).
     Demo(DemoArgs),
+}
+
+/// Arguments of `ssmvae train`. Every model/protocol flag may also come from --config (a TOML
+/// file with the same keys, `_` for `-`); flags win over the file.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// TOML file with any of the keys below (unknown keys are an error).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Checkpoint file (safetensors), rewritten after every epoch.
+    #[arg(long, default_value = "ssmvae-checkpoint.safetensors")]
+    pub checkpoint: PathBuf,
+    /// Continue from --checkpoint if it exists (same configuration required).
+    #[arg(long)]
+    pub resume: bool,
+    /// Write the final test metrics as JSON (overall_acc, minority_acc, balanced_acc, macro_f1,
+    /// g_mean, per_class_acc, …).
+    #[arg(long)]
+    pub metrics_out: Option<PathBuf>,
+    /// Write all epoch records as JSON lines to this file.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Print each epoch as a JSON line on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// CPU threads for libtorch (default: libtorch's choice).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Latent family: student-t (SSMVAE-CI) or gaussian (SSVAE/M2). [default: student-t]
+    #[arg(long, value_enum)]
+    pub latent: Option<trainer::objective::Latent>,
+    /// Fusion: poe (product of experts), early (concatenate), late (one model per modality). [default: poe]
+    #[arg(long, value_enum)]
+    pub fusion: Option<trainer::train::config::Fusion>,
+    /// semi (labeled + unlabeled) or supervised (labeled data, classifiers only). [default: semi]
+    #[arg(long, value_enum)]
+    pub mode: Option<trainer::train::config::Mode>,
+    /// Degrees of freedom ν (> 2). [default: 10]
+    #[arg(long)]
+    pub nu: Option<f64>,
+    /// Latent dimension m. [default: 64]
+    #[arg(long)]
+    pub latent_dim: Option<usize>,
+    /// Hidden widths, comma-separated. [default: 512,512]
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// a in the classification weight α̃ = a·N/N_l (Eq. 9). [default: 0.3]
+    #[arg(long)]
+    pub alpha_a: Option<f64>,
+    /// Entropy weight of the unlabeled term: c (c_S), tau2 (τ_S²) or a number. [default: c]
+    #[arg(long)]
+    pub entropy_coef: Option<trainer::train::config::EntropyCoef>,
+    /// Prior expert of the latent PoE: prior, alt-prior or none. [default: prior]
+    #[arg(long, value_enum)]
+    pub prior_expert: Option<trainer::objective::PriorExpert>,
+    /// Class prior p(y): uniform or empirical. [default: uniform]
+    #[arg(long, value_enum)]
+    pub label_prior: Option<trainer::train::config::LabelPrior>,
+    /// Unlabeled objective: entropy (Eq. 8) or exact-gamma (U2). [default: entropy]
+    #[arg(long, value_enum)]
+    pub unlabeled_form: Option<trainer::objective::UnlabeledForm>,
+    /// Decoder scale σ. [default: 1]
+    #[arg(long)]
+    pub sigma: Option<f64>,
+    /// Adam learning rate. [default: 0.001]
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Epochs. [default: 30]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Labeled samples per step. [default: 50]
+    #[arg(long)]
+    pub batch_labeled: Option<usize>,
+    /// Unlabeled samples per step. [default: 50]
+    #[arg(long)]
+    pub batch_unlabeled: Option<usize>,
+    /// Seed of the split, the initialisation and every draw. [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// auto, cpu or cuda. [default: auto]
+    #[arg(long, value_enum)]
+    pub device: Option<trainer::train::config::DeviceChoice>,
+    /// Fraction of each class's labeled samples held out to select the best epoch. [default: 0]
+    #[arg(long)]
+    pub validation_fraction: Option<f64>,
+    /// Reuse each expert's first-layer x-part across the K classes of the unlabeled term. [default: true]
+    #[arg(long)]
+    pub shared_first_layer: Option<bool>,
+    /// Dataset (see `ssmvae data --help`). [default: mfeat]
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Folder laid out like shared/data. [default: fixtures/data]
+    #[arg(long, env = "SSMVAE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Test file for an .npz dataset.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Imbalance ratio rho. [default: 10]
+    #[arg(long)]
+    pub rho: Option<f64>,
+    /// Labeled fraction beta (a fraction). [default: 0.1]
+    #[arg(long)]
+    pub beta: Option<f64>,
+    /// Largest class size. [default: class 0's pool]
+    #[arg(long)]
+    pub n_max: Option<usize>,
+    /// Missing-modality corruption: none or half. [default: none]
+    #[arg(long, value_enum)]
+    pub missing: Option<Missing>,
+    /// Modality order, comma-separated. [default: alphabetical]
+    #[arg(long, value_delimiter = ',')]
+    pub modalities: Option<Vec<String>>,
+}
+
+/// Arguments of `ssmvae eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Checkpoint from `ssmvae train`.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Evaluate on this dataset's split instead of the checkpoint's.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Folder laid out like shared/data.
+    #[arg(long, env = "SSMVAE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the metrics as JSON to this file.
+    #[arg(long)]
+    pub metrics_out: Option<PathBuf>,
+}
+
+/// Arguments of `ssmvae predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Checkpoint from `ssmvae train`.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Raw inputs: .npz with one array per modality (the checkpoint's names), optional masks.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output .npz (`probs`, `pred`).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Where the data is and how the protocol draws from it (shared by every command that reads data).

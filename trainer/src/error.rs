@@ -202,6 +202,35 @@ pub enum Error {
         /// Its class count.
         right_k: usize,
     },
+    /// A configuration file could not be parsed (unknown keys included).
+    #[error("{}: {message}", file.display())]
+    Config {
+        /// The file.
+        file: PathBuf,
+        /// What toml said.
+        message: String,
+    },
+    /// A libtorch operation failed.
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+    /// A checkpoint cannot be used with this model or data.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What does not match.
+        message: String,
+    },
+    /// Training produced a NaN or infinite loss.
+    #[error("the loss became {value} at epoch {epoch}, step {step}; training stopped and the last good checkpoint was kept (try a lower --lr)")]
+    NanLoss {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based step within the epoch.
+        step: usize,
+        /// The loss value.
+        value: f64,
+    },
     /// Writing an output file failed.
     #[error("cannot write {}: {message}", path.display())]
     Write {

@@ -8,9 +8,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn run(cli: &cli::Cli) -> anyhow::Result<()> {
-    let _ = cli.quiet;
     match &cli.command {
         cli::Command::Data(args) => commands::data::run(args),
+        cli::Command::Train(args) => commands::train::run_train(args, cli.quiet).map(|_| ()),
+        cli::Command::Eval(args) => commands::train::run_eval(args),
+        cli::Command::Predict(args) => commands::train::run_predict(args),
         cli::Command::Demo(args) => commands::demo::run(args),
     }
 }

@@ -176,10 +176,27 @@ pub fn read_npz_dataset(
     classes: Option<usize>,
     allow_unlabeled: bool,
 ) -> Result<MultimodalDataset> {
+    read_arrays(path, prefix, classes, allow_unlabeled, true)
+}
+
+/// Reads inputs to predict on: like a dataset, but `labels` may be absent (all unlabeled). K is
+/// the model's.
+pub fn read_npz_inputs(path: &Path, classes: usize) -> Result<MultimodalDataset> {
+    read_arrays(path, "", Some(classes), true, false)
+}
+
+fn read_arrays(
+    path: &Path,
+    prefix: &str,
+    classes: Option<usize>,
+    allow_unlabeled: bool,
+    labels_required: bool,
+) -> Result<MultimodalDataset> {
     let mut arrays = Arrays::open(path)?;
     let names = arrays.names(path)?;
     let labels_key = format!("{prefix}labels");
-    if !names.contains(&labels_key) {
+    let has_labels = names.contains(&labels_key);
+    if !has_labels && labels_required {
         return Err(Error::MissingArray {
             file: path.to_path_buf(),
             array: labels_key,
@@ -208,11 +225,21 @@ pub fn read_npz_dataset(
             }
         )));
     }
-    let raw = read_labels(&mut arrays, path, &labels_key, allow_unlabeled)?;
-    let (labels, k) = checked_labels(&raw, classes, &format!("{}: {labels_key}", path.display()))?;
     let mut modalities = Vec::new();
+    let mut raw = if has_labels {
+        Some(read_labels(
+            &mut arrays,
+            path,
+            &labels_key,
+            allow_unlabeled,
+        )?)
+    } else {
+        None
+    };
     for key in &modality_names {
         let (data, kind) = read_modality(&mut arrays, path, key)?;
+        // Without labels (prediction inputs) the first modality fixes the row count.
+        let expected = raw.get_or_insert_with(|| vec![None; data.nrows()]).len();
         let name = key.strip_prefix(prefix).unwrap_or(key);
         let mask_key = format!("{mask_prefix}{name}");
         let present = if names.contains(&mask_key) {
@@ -220,10 +247,10 @@ pub fn read_npz_dataset(
         } else {
             vec![true; data.nrows()]
         };
-        if data.nrows() != labels.len() {
+        if data.nrows() != expected {
             return Err(Error::RowCountMismatch {
                 what: format!("{}: {key}", path.display()),
-                expected: labels.len(),
+                expected,
                 found: data.nrows(),
             });
         }
@@ -242,6 +269,8 @@ pub fn read_npz_dataset(
         }
         modalities.push(Modality::with_mask(name, kind, data, present));
     }
+    let raw = raw.unwrap_or_default();
+    let (labels, k) = checked_labels(&raw, classes, &format!("{}: {labels_key}", path.display()))?;
     MultimodalDataset::new(modalities, labels, numbered_classes(k.max(1)))
 }
 

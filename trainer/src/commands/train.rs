@@ -1,0 +1,190 @@
+//! `ssmvae train`, `ssmvae eval` and `ssmvae predict`.
+
+use crate::cli::{EvalArgs, PredictArgs, TrainArgs};
+use anyhow::{Context, Result};
+use ndarray::{Array1, Array2};
+use std::path::Path;
+use trainer::data::npz::read_npz_inputs;
+use trainer::metrics::Metrics;
+use trainer::train::config::TrainConfig;
+use trainer::train::{evaluate, fused, split_of, train, TrainOptions, TrainedModel};
+
+/// Merges the config file (if any) and the flags; flags win.
+pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let mut c = match &args.config {
+        Some(p) => TrainConfig::from_file(p)?,
+        None => TrainConfig::default(),
+    };
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = &args.$f { c.$f = v.clone(); } )* };
+    }
+    set!(
+        latent,
+        fusion,
+        mode,
+        nu,
+        latent_dim,
+        hidden,
+        alpha_a,
+        entropy_coef,
+        prior_expert,
+        label_prior,
+        unlabeled_form,
+        sigma,
+        lr,
+        epochs,
+        batch_labeled,
+        batch_unlabeled,
+        seed,
+        device,
+        validation_fraction,
+        shared_first_layer,
+        dataset,
+        rho,
+        beta,
+        missing
+    );
+    if let Some(v) = &args.data_dir {
+        c.data_dir = Some(v.clone());
+    }
+    if let Some(v) = &args.test {
+        c.test = Some(v.clone());
+    }
+    if let Some(v) = args.n_max {
+        c.n_max = Some(v);
+    }
+    if let Some(v) = &args.modalities {
+        c.modalities = Some(v.clone());
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+/// Prints the headline scores as one table row.
+pub fn print_scores(label: &str, m: &Metrics) {
+    println!(
+        "{label:<28} overall {:.4}  minority {:.4}  balanced {:.4}  macro-F1 {:.4}  G-mean {:.4}",
+        m.overall_acc, m.minority_acc, m.balanced_acc, m.macro_f1, m.g_mean
+    );
+}
+
+fn write_metrics(path: &Path, m: &Metrics) -> Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(m)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Runs `ssmvae train`.
+pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
+    let cfg = resolve_config(args)?;
+    let opts = TrainOptions {
+        checkpoint: args.checkpoint.clone(),
+        resume: args.resume,
+        progress: !args.no_progress && !quiet,
+        threads: args.threads,
+    };
+    let json = args.json;
+    let outcome = train(&cfg, &opts, |r| {
+        if json {
+            println!("{}", serde_json::to_string(r).expect("records serialise"));
+        } else if !quiet {
+            eprintln!(
+                "epoch {:>3}  J {:>9.4}  L {:>9.3}  U {:>9.3}  CE {:.4}  train acc {:.3}  test acc {:.3} / minority {:.3}  {:.1}s",
+                r.epoch, r.loss_total, r.loss_labeled, r.loss_unlabeled, r.loss_ce, r.train.overall_acc,
+                r.test.overall_acc, r.test.minority_acc, r.seconds
+            );
+        }
+    })?;
+    if let Some(path) = &args.log {
+        let lines: Vec<String> = outcome
+            .history
+            .iter()
+            .map(|r| serde_json::to_string(r).expect("serialise"))
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.metrics_out {
+        write_metrics(path, &outcome.test)?;
+    }
+    if !json && !quiet {
+        print_scores(
+            &format!("test (epoch {})", outcome.selected_epoch),
+            &outcome.test,
+        );
+    }
+    Ok(outcome.test)
+}
+
+/// Runs `ssmvae eval`: rebuilds the checkpoint's split (same data and seed unless overridden) and
+/// scores the model on its test set with the checkpoint's own input transforms.
+pub fn run_eval(args: &EvalArgs) -> Result<()> {
+    let model = TrainedModel::load(&args.checkpoint)?;
+    let mut cfg = model.meta.config.clone();
+    if let Some(d) = &args.dataset {
+        cfg.dataset = d.clone();
+    }
+    if let Some(d) = &args.data_dir {
+        cfg.data_dir = Some(d.clone());
+    }
+    let split = split_of(&cfg)?;
+    let mut test = split.test.clone();
+    test.apply_transforms(&model.meta.transforms);
+    let test = fused(&test, model.meta.ensemble.fusion);
+    let data = trainer::train::tensors::DataTensors::new(&test, tch::Device::Cpu);
+    let m = evaluate(&model.ensemble, &data, &model.meta.train_class_sizes)?;
+    if let Some(p) = &args.metrics_out {
+        write_metrics(p, &m)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&m)?);
+    } else {
+        print_scores(&format!("{} test", cfg.dataset), &m);
+        println!("per-class accuracy:");
+        for (k, (name, acc)) in model
+            .meta
+            .class_names
+            .iter()
+            .zip(&m.per_class_acc)
+            .enumerate()
+        {
+            let minority = if m.minority_classes.contains(&k) {
+                " (minority)"
+            } else {
+                ""
+            };
+            match acc {
+                Some(a) => println!("  {k:>3} {name:<14} {a:.4}{minority}"),
+                None => println!("  {k:>3} {name:<14} -  (no test samples){minority}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `ssmvae predict`: an .npz of raw inputs (one array per modality, optional masks) → an .npz
+/// with `probs` (n × K) and `pred`.
+pub fn run_predict(args: &PredictArgs) -> Result<()> {
+    let model = TrainedModel::load(&args.checkpoint)?;
+    let ds = read_npz_inputs(&args.input, model.meta.class_names.len())?;
+    let probs = model.predict(&ds)?;
+    let k = model.meta.class_names.len();
+    let flat: Vec<f32> = probs.iter().flatten().copied().collect();
+    let probs_a = Array2::from_shape_vec((probs.len(), k), flat)?;
+    let pred: Array1<i64> = probs
+        .iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b })
+                .0 as i64
+        })
+        .collect();
+    let tmp = args.out.with_extension("tmp.npz");
+    let mut npz = ndarray_npy::NpzWriter::new(std::fs::File::create(&tmp)?);
+    npz.add_array("probs", &probs_a)?;
+    npz.add_array("pred", &pred)?;
+    npz.finish()?;
+    std::fs::rename(&tmp, &args.out)?;
+    println!("wrote {} ({} rows)", args.out.display(), probs.len());
+    Ok(())
+}

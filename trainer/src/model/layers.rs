@@ -1,0 +1,105 @@
+//! A multilayer perceptron whose first layer is split into an x-part and a y-part.
+//!
+//! Experts take [x_j ; onehot(y)]. A linear layer on that concatenation equals
+//! W_x x + W_y onehot(y) + b, so the x-part W_x x + b (the expensive part, d_j × h) is computed
+//! once per sample and the y-part is a column of W_y, gathered per class. The unlabeled term
+//! enumerates all K classes (Eq. 8); this split keeps it from paying K times for what does not
+//! depend on y.
+
+use tch::nn::{self, Module};
+use tch::Tensor;
+
+/// Hidden-layer activation (ReLU, the paper's).
+fn act(t: &Tensor) -> Tensor {
+    t.relu()
+}
+
+/// A linear layer initialised as PyTorch's `nn.Linear` (weights and biases uniform in
+/// ±1/√fan_in). tch's default, Kaiming-uniform with the ReLU gain, is √6 ≈ 2.4× wider; with six
+/// summed classifier experts that makes q(y|x) nearly one-hot at initialisation, and the
+/// unlabeled term's hard self-training (objective.md §11) then freezes random pseudo-labels.
+fn linear(p: nn::Path, fan_in: i64, out: i64) -> nn::Linear {
+    let bound = 1.0 / (fan_in as f64).sqrt();
+    let init = nn::Init::Uniform {
+        lo: -bound,
+        up: bound,
+    };
+    nn::linear(
+        p,
+        fan_in,
+        out,
+        nn::LinearConfig {
+            ws_init: init,
+            bs_init: Some(init),
+            bias: true,
+        },
+    )
+}
+
+/// An MLP: first layer on [x ; onehot(y)] (y-part optional), `hidden` ReLU layers, linear output.
+///
+/// The first layer is one `layer0` linear over the concatenated input (so its initialisation is
+/// that of a layer with fan-in d + K, as in a plain concatenation); the x-part and y-part are
+/// column slices of its weight.
+#[derive(Debug)]
+pub struct Mlp {
+    first: nn::Linear,
+    input: i64,
+    classes: i64,
+    rest: Vec<nn::Linear>,
+}
+
+impl Mlp {
+    /// `input` features of x, `classes` one-hot y inputs (0 = none), `hidden` sizes, `output` size.
+    /// Variables: `layer{i}.{weight,bias}`; `layer0.weight` is h × (d + K), x columns first.
+    pub fn new(p: &nn::Path, input: i64, classes: i64, hidden: &[i64], output: i64) -> Self {
+        let widths: Vec<i64> = hidden.iter().copied().chain([output]).collect();
+        let first = linear(p / "layer0", input + classes, widths[0]);
+        let rest = widths
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| linear(p / format!("layer{}", i + 1), w[0], w[1]))
+            .collect();
+        Mlp {
+            first,
+            input,
+            classes,
+            rest,
+        }
+    }
+
+    /// The x-part of the first layer (pre-activation), computed once per sample.
+    pub fn x_part(&self, x: &Tensor) -> Tensor {
+        let w = self.first.ws.narrow(1, 0, self.input);
+        match &self.first.bs {
+            Some(b) => x.linear(&w, Some(b)),
+            None => x.linear::<Tensor>(&w, None),
+        }
+    }
+
+    /// The y-part of the first layer for class indices `y` (B): the matching columns of W_y.
+    pub fn y_part(&self, y: &Tensor) -> Tensor {
+        assert!(self.classes > 0, "this MLP takes no class input");
+        let w = self.first.ws.narrow(1, self.input, self.classes);
+        w.transpose(0, 1).index_select(0, y)
+    }
+
+    /// Everything after the first layer's pre-activation.
+    pub fn finish(&self, first_pre: &Tensor) -> Tensor {
+        let mut h = first_pre.shallow_clone();
+        for layer in &self.rest {
+            h = layer.forward(&act(&h));
+        }
+        h
+    }
+
+    /// The whole MLP on x (no class input).
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.finish(&self.x_part(x))
+    }
+
+    /// The whole MLP on [x ; onehot(y)].
+    pub fn forward_with_class(&self, x: &Tensor, y: &Tensor) -> Tensor {
+        self.finish(&(self.x_part(x) + self.y_part(y)))
+    }
+}

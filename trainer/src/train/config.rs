@@ -1,0 +1,317 @@
+//! Training configuration: one TOML file and/or flags, flags winning over the file, unknown keys an
+//! error. Defaults are objective.md's (ν = 10, m = 64, two hidden layers of 512, a = 0.3, c_S).
+
+use crate::error::{Error, Result};
+use crate::objective::{Latent, PriorExpert, UnlabeledForm};
+use crate::protocol::Missing;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How the modalities are fused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fusion {
+    /// One expert per modality, joined by the product of experts (SSMVAE-CI).
+    #[default]
+    Poe,
+    /// One encoder/decoder/classifier over the concatenated modalities (missing parts zero-filled).
+    Early,
+    /// One model per modality; class probabilities averaged over the present modalities.
+    Late,
+}
+
+/// What is trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Labeled and unlabeled data, the full objective J (Eq. 9).
+    #[default]
+    Semi,
+    /// Labeled data and the classifier networks only (cross-entropy): the floor.
+    Supervised,
+}
+
+/// The class prior p(y) (objective.md §2, A4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabelPrior {
+    /// p(y) = 1/K.
+    #[default]
+    Uniform,
+    /// Class frequencies of the labeled set: adds −c_S ln π_y to L_γ.
+    Empirical,
+}
+
+/// Where to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceChoice {
+    /// CUDA when available, else CPU.
+    #[default]
+    Auto,
+    /// CPU (deterministic for a seed).
+    Cpu,
+    /// CUDA (an error when none is available).
+    Cuda,
+}
+
+impl DeviceChoice {
+    /// The tch device, or an error when CUDA is asked for and absent.
+    pub fn resolve(self) -> Result<tch::Device> {
+        match self {
+            DeviceChoice::Auto => Ok(tch::Device::cuda_if_available()),
+            DeviceChoice::Cpu => Ok(tch::Device::Cpu),
+            DeviceChoice::Cuda if tch::Cuda::is_available() => Ok(tch::Device::Cuda(0)),
+            DeviceChoice::Cuda => Err(Error::InvalidParameter {
+                name: "--device",
+                value: "cuda".into(),
+                reason: "no CUDA device is available to libtorch; use --device cpu or auto".into(),
+            }),
+        }
+    }
+}
+
+/// The weight of the entropy term of U (objective.md §6, A5).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EntropyCoef {
+    /// c_S = ν τ̃_S/(ν + n_S − 2) (default; 1 for the Gaussian latent).
+    C,
+    /// τ_S².
+    Tau2,
+    /// A fixed number (1.0 is M2's weight).
+    Value(f64),
+}
+
+impl std::str::FromStr for EntropyCoef {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "c" => Ok(EntropyCoef::C),
+            "tau2" => Ok(EntropyCoef::Tau2),
+            v => v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .map(EntropyCoef::Value)
+                .ok_or_else(|| {
+                    format!("entropy_coef must be `c`, `tau2` or a number ≥ 0, not `{v}`")
+                }),
+        }
+    }
+}
+
+impl std::fmt::Display for EntropyCoef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EntropyCoef::C => f.write_str("c"),
+            EntropyCoef::Tau2 => f.write_str("tau2"),
+            EntropyCoef::Value(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl Serialize for EntropyCoef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            EntropyCoef::Value(v) => s.serialize_f64(*v),
+            other => s.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EntropyCoef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(f64),
+            Str(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Num(v) => Ok(EntropyCoef::Value(v)),
+            Raw::Str(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Every training key. In a TOML file the keys are these names; on the command line the same
+/// names with `-`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Student-t (SSMVAE-CI) or Gaussian (SSVAE/M2) latent.
+    pub latent: Latent,
+    /// Product of experts, early or late fusion.
+    pub fusion: Fusion,
+    /// Semi-supervised or supervised-only.
+    pub mode: Mode,
+    /// Degrees of freedom ν (> 2).
+    pub nu: f64,
+    /// Latent dimension m.
+    pub latent_dim: usize,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// a in α̃ = a N/N_l, the classification weight per labeled sample (Eq. 9).
+    pub alpha_a: f64,
+    /// Entropy weight of U.
+    pub entropy_coef: EntropyCoef,
+    /// Prior expert of the latent PoE.
+    pub prior_expert: PriorExpert,
+    /// Class prior p(y).
+    pub label_prior: LabelPrior,
+    /// Form of the unlabeled objective.
+    pub unlabeled_form: UnlabeledForm,
+    /// Decoder scale σ.
+    pub sigma: f64,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Training epochs (one epoch = one pass over the unlabeled set, or the labeled set when
+    /// there is no unlabeled data).
+    pub epochs: usize,
+    /// Labeled samples per step.
+    pub batch_labeled: usize,
+    /// Unlabeled samples per step.
+    pub batch_unlabeled: usize,
+    /// Seed of the split, the initialisation and every draw.
+    pub seed: u64,
+    /// Where to train.
+    pub device: DeviceChoice,
+    /// Fraction of each class's labeled samples held out for model selection (0 = none).
+    pub validation_fraction: f64,
+    /// Compute each expert's first-layer x-part once and reuse it for all K classes of the
+    /// unlabeled term (true; false recomputes it per class, for measuring the saving).
+    pub shared_first_layer: bool,
+    /// Dataset name or path (see `ssmvae data --help`).
+    pub dataset: String,
+    /// Folder laid out like shared/data (default: fixtures/data).
+    pub data_dir: Option<PathBuf>,
+    /// Test file for an .npz dataset.
+    pub test: Option<PathBuf>,
+    /// Imbalance ratio.
+    pub rho: f64,
+    /// Labeled fraction (a fraction, never a percentage).
+    pub beta: f64,
+    /// Size of the largest class.
+    pub n_max: Option<usize>,
+    /// Missing-modality corruption.
+    pub missing: Missing,
+    /// Modality order.
+    pub modalities: Option<Vec<String>>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            latent: Latent::StudentT,
+            fusion: Fusion::Poe,
+            mode: Mode::Semi,
+            nu: 10.0,
+            latent_dim: 64,
+            hidden: vec![512, 512],
+            alpha_a: 0.3,
+            entropy_coef: EntropyCoef::C,
+            prior_expert: PriorExpert::Prior,
+            label_prior: LabelPrior::Uniform,
+            unlabeled_form: UnlabeledForm::Entropy,
+            sigma: 1.0,
+            lr: 1e-3,
+            epochs: 30,
+            batch_labeled: 50,
+            batch_unlabeled: 50,
+            seed: 0,
+            device: DeviceChoice::Auto,
+            validation_fraction: 0.0,
+            shared_first_layer: true,
+            dataset: "mfeat".into(),
+            data_dir: None,
+            test: None,
+            rho: 10.0,
+            beta: 0.1,
+            n_max: None,
+            missing: Missing::None,
+            modalities: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads a TOML file; unknown keys are an error naming the key.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::Config {
+            file: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Checks every value once, so training never starts on a configuration it cannot honour.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name: &'static str, value: String, reason: &str| {
+            Err(Error::InvalidParameter {
+                name,
+                value,
+                reason: reason.into(),
+            })
+        };
+        if self.latent == Latent::StudentT && !(self.nu > 2.0 && self.nu.is_finite()) {
+            return bad(
+                "nu",
+                self.nu.to_string(),
+                "the Student-t objective needs finite ν > 2",
+            );
+        }
+        if self.latent_dim == 0 {
+            return bad("latent_dim", "0".into(), "must be ≥ 1");
+        }
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return bad(
+                "hidden",
+                format!("{:?}", self.hidden),
+                "needs at least one layer, each ≥ 1 wide",
+            );
+        }
+        if !(self.alpha_a >= 0.0 && self.alpha_a.is_finite()) {
+            return bad(
+                "alpha_a",
+                self.alpha_a.to_string(),
+                "must be a finite number ≥ 0",
+            );
+        }
+        if !(self.sigma > 0.0 && self.sigma.is_finite()) {
+            return bad("sigma", self.sigma.to_string(), "must be > 0");
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad("lr", self.lr.to_string(), "must be > 0");
+        }
+        if self.epochs == 0 {
+            return bad("epochs", "0".into(), "must be ≥ 1");
+        }
+        if self.batch_labeled == 0 || self.batch_unlabeled == 0 {
+            return bad(
+                "batch_labeled",
+                format!("{}/{}", self.batch_labeled, self.batch_unlabeled),
+                "batch sizes must be ≥ 1",
+            );
+        }
+        if !(0.0..0.9).contains(&self.validation_fraction) {
+            return bad(
+                "validation_fraction",
+                self.validation_fraction.to_string(),
+                "must be in [0, 0.9)",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Small helper so the loss code reads as a question.
+pub trait UnlabeledFormExt {
+    /// True for the exact-γ variant U2.
+    fn is_exact(&self) -> bool;
+}
+
+impl UnlabeledFormExt for UnlabeledForm {
+    fn is_exact(&self) -> bool {
+        *self == UnlabeledForm::ExactGamma
+    }
+}

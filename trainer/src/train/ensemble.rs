@@ -1,0 +1,290 @@
+//! The trained object: one SSMVAE-CI model (PoE or early fusion) or one per modality (late
+//! fusion), each reading some columns of the data. Losses (Eq. 7–9) and predictions live here.
+
+use super::config::{Fusion, Mode, TrainConfig, UnlabeledFormExt};
+use super::tensors::{constant_table, gather_constants, DataTensors};
+use crate::model::{ModalitySpec, ModelSpec, Ssmvae};
+use crate::objective::classification::classification_loss;
+use crate::objective::gamma::{
+    gamma_loss_labeled, gamma_loss_unlabeled, gamma_loss_unlabeled_exact,
+};
+use serde::{Deserialize, Serialize};
+use tch::{nn, Device, Kind, Tensor};
+
+/// One model and the data columns (modality indices) it reads.
+#[derive(Debug)]
+pub struct Member {
+    /// The networks.
+    pub model: Ssmvae,
+    /// Modality indices into the dataset.
+    pub cols: Vec<usize>,
+    cols_t: Tensor,
+}
+
+/// What a checkpoint records to rebuild an [`Ensemble`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleSpec {
+    /// How the members combine.
+    pub fusion: Fusion,
+    /// Each member's model spec and data columns.
+    pub members: Vec<(ModelSpec, Vec<usize>)>,
+}
+
+impl EnsembleSpec {
+    /// The members a configuration asks for, over (already fused) modalities.
+    pub fn from_config(cfg: &TrainConfig, modalities: &[ModalitySpec], classes: usize) -> Self {
+        let spec = |mods: Vec<ModalitySpec>| ModelSpec {
+            modalities: mods,
+            classes,
+            latent_dim: cfg.latent_dim,
+            hidden: cfg.hidden.clone(),
+            nu: cfg.nu,
+            latent: cfg.latent,
+            prior_expert: cfg.prior_expert,
+            sigma: cfg.sigma,
+            generative: cfg.mode == Mode::Semi,
+        };
+        let members = match cfg.fusion {
+            Fusion::Poe | Fusion::Early => {
+                vec![(spec(modalities.to_vec()), (0..modalities.len()).collect())]
+            }
+            Fusion::Late => modalities
+                .iter()
+                .enumerate()
+                .map(|(j, m)| (spec(vec![m.clone()]), vec![j]))
+                .collect(),
+        };
+        EnsembleSpec {
+            fusion: cfg.fusion,
+            members,
+        }
+    }
+}
+
+/// The members, their variables and the per-dataset constant tables.
+#[derive(Debug)]
+pub struct Ensemble {
+    /// Every trainable variable, named `member.{i}.{expert|decoder|classifier}.{j}.…`.
+    pub vs: nn::VarStore,
+    /// The members.
+    pub members: Vec<Member>,
+    /// The spec this was built from.
+    pub spec: EnsembleSpec,
+}
+
+/// Per-member constant tables for one dataset.
+pub type Constants = Vec<Tensor>;
+
+/// Loss terms of one step, for logging.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StepTerms {
+    /// Mean labeled γ-loss L_γ over the labeled batch.
+    pub labeled: f64,
+    /// Mean unlabeled U over the unlabeled batch.
+    pub unlabeled: f64,
+    /// Mean cross-entropy −ln q(y|x) over the labeled batch.
+    pub ce: f64,
+    /// The estimate Ĵ of J/N that is minimised.
+    pub total: f64,
+}
+
+impl Ensemble {
+    /// Builds the networks on `device`.
+    pub fn new(spec: EnsembleSpec, device: Device) -> Self {
+        let vs = nn::VarStore::new(device);
+        let members = spec
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, (ms, cols))| Member {
+                model: Ssmvae::new(&(vs.root() / "member" / i), ms.clone()),
+                cols: cols.clone(),
+                cols_t: Tensor::from_slice(&cols.iter().map(|&c| c as i64).collect::<Vec<_>>())
+                    .to_device(device),
+            })
+            .collect();
+        Ensemble { vs, members, spec }
+    }
+
+    /// Constant tables of every member for a dataset.
+    pub fn constants(&self, data: &DataTensors, cfg: &TrainConfig) -> Constants {
+        self.members
+            .iter()
+            .map(|m| {
+                constant_table(
+                    &data.present_rows,
+                    &data.dims,
+                    &m.cols,
+                    m.model.spec(),
+                    cfg.entropy_coef,
+                    self.vs.device(),
+                )
+            })
+            .collect()
+    }
+
+    fn member_batch(&self, m: &Member, data: &DataTensors, idx: &Tensor) -> (Vec<Tensor>, Tensor) {
+        let xs = m
+            .cols
+            .iter()
+            .map(|&j| data.xs[j].index_select(0, idx))
+            .collect();
+        let present = data.present.index_select(0, idx).index_select(1, &m.cols_t);
+        (xs, present)
+    }
+
+    /// The minimised estimate of J/N on one labeled and one unlabeled batch (objective.md §7,
+    /// first estimator: separate loaders), Ĵ = (N_l/N) mean_Bl[L_γ + α̃ CE] + (N_u/N) mean_Bu[U],
+    /// with α̃ = a·N/N_l (Eq. 9). `mode = supervised` minimises mean_Bl[CE] only. For late fusion
+    /// each member's terms count only the samples that observe its modality.
+    #[allow(clippy::too_many_arguments)]
+    pub fn loss(
+        &self,
+        cfg: &TrainConfig,
+        data: &DataTensors,
+        consts: &Constants,
+        labeled: &Tensor,
+        y: &Tensor,
+        unlabeled: Option<&Tensor>,
+        n_labeled: usize,
+        n_unlabeled: usize,
+        neg_log_prior: Option<&Tensor>,
+    ) -> (Tensor, StepTerms) {
+        let n = (n_labeled + n_unlabeled) as f64;
+        let alpha = cfg.alpha_a * n / n_labeled as f64;
+        let (w_l, w_u) = (n_labeled as f64 / n, n_unlabeled as f64 / n);
+        let mut total: Option<Tensor> = None;
+        let mut terms = StepTerms::default();
+        for (mi, m) in self.members.iter().enumerate() {
+            let (xs, present) = self.member_batch(m, data, labeled);
+            let valid = present.any_dim(1, false).to_kind(Kind::Float);
+            let bl = labeled.size()[0] as f64;
+            let log_q = m.model.class_log_probs(&xs, &present);
+            let ce = classification_loss(&log_q, y) * &valid;
+            terms.ce += f64::try_from(ce.sum(Kind::Float)).unwrap_or(f64::NAN) / bl;
+            let member_loss = if cfg.mode == Mode::Supervised || !m.model.spec().generative {
+                ce.sum(Kind::Float) / bl
+            } else {
+                let k = gather_constants(&consts[mi], labeled, neg_log_prior);
+                let parts = m.model.expert_x_parts(&xs);
+                let t = m.model.labeled_terms(&xs, &parts, y, &present, &k, None);
+                let l = gamma_loss_labeled(
+                    &t.recon,
+                    &t.posterior.mu,
+                    &t.posterior.log_sq,
+                    y,
+                    &k,
+                    m.model.spec().latent,
+                ) * &valid;
+                terms.labeled += f64::try_from(l.sum(Kind::Float)).unwrap_or(f64::NAN) / bl;
+                let mut loss = (l + ce * alpha).sum(Kind::Float) * (w_l / bl);
+                if let Some(u_idx) = unlabeled {
+                    let u = self.unlabeled_loss(cfg, m, mi, data, consts, u_idx, neg_log_prior);
+                    let bu = u_idx.size()[0] as f64;
+                    terms.unlabeled += f64::try_from(u.sum(Kind::Float)).unwrap_or(f64::NAN) / bu;
+                    loss += u.sum(Kind::Float) * (w_u / bu);
+                }
+                loss
+            };
+            total = Some(match total {
+                None => member_loss,
+                Some(t) => t + member_loss,
+            });
+        }
+        let total = total.expect("at least one member");
+        terms.total = f64::try_from(&total).unwrap_or(f64::NAN);
+        (total, terms)
+    }
+
+    /// U(x_S) (Eq. 8) for an unlabeled batch, masked to the samples this member observes. The K
+    /// class copies are laid out class-major; the experts' first-layer x-parts are computed once
+    /// and tiled unless `shared_first_layer` is off.
+    #[allow(clippy::too_many_arguments)]
+    fn unlabeled_loss(
+        &self,
+        cfg: &TrainConfig,
+        m: &Member,
+        mi: usize,
+        data: &DataTensors,
+        consts: &Constants,
+        idx: &Tensor,
+        neg_log_prior: Option<&Tensor>,
+    ) -> Tensor {
+        let (xs, present) = self.member_batch(m, data, idx);
+        let b = idx.size()[0];
+        let classes = m.model.spec().classes as i64;
+        let valid = present.any_dim(1, false).to_kind(Kind::Float);
+        let log_q = m.model.class_log_probs(&xs, &present);
+        let k = gather_constants(&consts[mi], idx, neg_log_prior);
+        let kt = k.tile(classes);
+        let xs_t: Vec<Tensor> = xs.iter().map(|x| x.repeat([classes, 1])).collect();
+        let present_t = present.repeat([classes, 1]);
+        let parts = if cfg.shared_first_layer {
+            m.model
+                .expert_x_parts(&xs)
+                .iter()
+                .map(|p| p.repeat([classes, 1]))
+                .collect()
+        } else {
+            m.model.expert_x_parts(&xs_t)
+        };
+        let ys = Tensor::arange(classes, (Kind::Int64, idx.device()))
+            .repeat_interleave_self_int(b, 0, None);
+        let t = m
+            .model
+            .labeled_terms(&xs_t, &parts, &ys, &present_t, &kt, None);
+        let per_class = |v: Tensor| v.reshape([classes, b]).transpose(0, 1);
+        let u = if cfg.unlabeled_form.is_exact() {
+            gamma_loss_unlabeled_exact(
+                &per_class(t.recon),
+                &t.posterior.mu,
+                &t.posterior.log_sq,
+                &log_q,
+                &k,
+            )
+        } else {
+            let l = gamma_loss_labeled(
+                &t.recon,
+                &t.posterior.mu,
+                &t.posterior.log_sq,
+                &ys,
+                &kt,
+                m.model.spec().latent,
+            );
+            gamma_loss_unlabeled(&per_class(l), &log_q, &k.c)
+        };
+        u * valid
+    }
+
+    /// Class probabilities (N×K) for `data`, in batches, without gradients: the classifier PoE
+    /// over the present modalities; for late fusion the mean of the members' probabilities over
+    /// the members whose modality is present.
+    pub fn predict_probs(&self, data: &DataTensors) -> Tensor {
+        let _guard = tch::no_grad_guard();
+        let device = self.vs.device();
+        let n = data.len();
+        let mut chunks = Vec::new();
+        for start in (0..n).step_by(1024) {
+            let end = (start + 1024).min(n);
+            let idx = Tensor::arange_start(start as i64, end as i64, (Kind::Int64, device));
+            let mut sum: Option<Tensor> = None;
+            let mut count: Option<Tensor> = None;
+            for m in &self.members {
+                let (xs, present) = self.member_batch(m, data, &idx);
+                let valid = present.any_dim(1, false).to_kind(Kind::Float).unsqueeze(1);
+                let p = m.model.class_log_probs(&xs, &present).exp() * &valid;
+                sum = Some(match sum {
+                    None => p,
+                    Some(s) => s + p,
+                });
+                count = Some(match count {
+                    None => valid,
+                    Some(c) => c + valid,
+                });
+            }
+            let (s, c) = (sum.expect("members"), count.expect("members"));
+            chunks.push(s / c.clamp_min(1.0));
+        }
+        Tensor::cat(&chunks, 0)
+    }
+}

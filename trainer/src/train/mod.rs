@@ -1,0 +1,491 @@
+//! Training: the loop, model selection on an optional validation split, per-epoch logs and
+//! checkpoints, evaluation and prediction. The model and its objective live in [`crate::model`]
+//! and [`crate::objective`]; this module only drives them.
+
+pub mod adam;
+pub mod checkpoint;
+pub mod config;
+pub mod ensemble;
+pub mod tensors;
+
+use crate::data::source::{default_data_dir, load, DatasetName};
+use crate::data::{ModalityKind, MultimodalDataset};
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::model::ModalitySpec;
+use crate::protocol::{build_split, Protocol, Split};
+use adam::Adam;
+use checkpoint::{CheckpointMeta, CHECKPOINT_VERSION};
+use config::{Fusion, LabelPrior, Mode, TrainConfig};
+use ensemble::{Ensemble, EnsembleSpec, StepTerms};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{Kind, Tensor};
+use tensors::{index_tensor, DataTensors};
+
+/// How a training run reports and where it writes.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Checkpoint file, rewritten atomically after every epoch.
+    pub checkpoint: PathBuf,
+    /// Continue from `checkpoint` if it exists.
+    pub resume: bool,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+    /// CPU threads for libtorch (None = libtorch's default).
+    pub threads: Option<usize>,
+}
+
+/// The scores of one evaluation, without the confusion matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// Overall accuracy.
+    pub overall_acc: f64,
+    /// Minority-class accuracy.
+    pub minority_acc: f64,
+    /// Balanced accuracy.
+    pub balanced_acc: f64,
+    /// Macro-F1.
+    pub macro_f1: f64,
+    /// G-mean.
+    pub g_mean: f64,
+}
+
+impl From<&Metrics> for Scores {
+    fn from(m: &Metrics) -> Self {
+        Scores {
+            overall_acc: m.overall_acc,
+            minority_acc: m.minority_acc,
+            balanced_acc: m.balanced_acc,
+            macro_f1: m.macro_f1,
+            g_mean: m.g_mean,
+        }
+    }
+}
+
+/// One epoch's log line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Wall seconds of the epoch's training steps.
+    pub seconds: f64,
+    /// Training samples per second.
+    pub samples_per_sec: f64,
+    /// Mean labeled γ-loss L_γ.
+    pub loss_labeled: f64,
+    /// Mean unlabeled U.
+    pub loss_unlabeled: f64,
+    /// Mean cross-entropy.
+    pub loss_ce: f64,
+    /// Mean minimised objective Ĵ.
+    pub loss_total: f64,
+    /// Scores on the labeled training samples.
+    pub train: Scores,
+    /// Scores on the test set.
+    pub test: Scores,
+    /// Scores on the validation split, if any.
+    pub validation: Option<Scores>,
+}
+
+/// What a finished run returns.
+#[derive(Debug)]
+pub struct Outcome {
+    /// One record per epoch run in this call.
+    pub history: Vec<EpochRecord>,
+    /// Test metrics of the final model (the best validation epoch when a validation split is used).
+    pub test: Metrics,
+    /// The epoch those metrics come from.
+    pub selected_epoch: usize,
+    /// The split trained on.
+    pub split: Split,
+}
+
+/// The protocol parameters of a config.
+pub fn protocol_of(cfg: &TrainConfig) -> Protocol {
+    Protocol {
+        rho: cfg.rho,
+        beta: cfg.beta,
+        n_max: cfg.n_max,
+        seed: cfg.seed,
+        missing: cfg.missing,
+        modalities: cfg.modalities.clone(),
+    }
+}
+
+/// Loads the dataset a config names and draws its split.
+pub fn split_of(cfg: &TrainConfig) -> Result<Split> {
+    let name: DatasetName = cfg.dataset.parse()?;
+    let dir = cfg.data_dir.clone().unwrap_or_else(default_data_dir);
+    build_split(load(&name, &dir, cfg.test.as_deref())?, &protocol_of(cfg))
+}
+
+impl MultimodalDataset {
+    /// Early fusion: one modality, the concatenation of all (missing parts zero-filled, observed
+    /// when any part is), named `a+b+…`; pixels only if every part is.
+    pub fn concatenated(&self) -> MultimodalDataset {
+        let mods = self.modalities();
+        let views: Vec<_> = mods.iter().map(|m| m.data().view()).collect();
+        let data =
+            ndarray::concatenate(ndarray::Axis(1), &views).expect("same row count by construction");
+        let present = (0..self.len())
+            .map(|i| mods.iter().any(|m| m.present()[i]))
+            .collect();
+        let kind = if mods.iter().all(|m| m.kind() == ModalityKind::Pixels) {
+            ModalityKind::Pixels
+        } else {
+            ModalityKind::Tabular
+        };
+        let name = self.modality_names().join("+");
+        MultimodalDataset::new(
+            vec![crate::data::Modality::with_mask(name, kind, data, present)],
+            self.labels().to_vec(),
+            self.class_names().to_vec(),
+        )
+        .expect("concatenating valid modalities keeps the dataset valid")
+    }
+}
+
+/// Holds out `fraction` of each class's labeled training samples (at least one, never the last)
+/// as a validation set, seeded. Returns (train rows, validation rows).
+fn carve_validation(ds: &MultimodalDataset, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(101);
+    let mut val = Vec::new();
+    if fraction > 0.0 {
+        for mut pool in ds.indices_by_class() {
+            pool.shuffle(&mut rng);
+            let n = ((fraction * pool.len() as f64).round() as usize).max(1);
+            if pool.len() >= 2 {
+                val.extend_from_slice(&pool[..n.min(pool.len() - 1)]);
+            }
+        }
+    }
+    val.sort_unstable();
+    let train = (0..ds.len())
+        .filter(|i| val.binary_search(i).is_err())
+        .collect();
+    (train, val)
+}
+
+fn subset(ds: &MultimodalDataset, rows: &[usize]) -> MultimodalDataset {
+    ds.select(rows, rows.iter().map(|&i| ds.labels()[i]).collect())
+}
+
+/// The fused view the model reads (early fusion concatenates; the others keep the modalities).
+pub fn fused(ds: &MultimodalDataset, fusion: Fusion) -> MultimodalDataset {
+    match fusion {
+        Fusion::Early => ds.concatenated(),
+        Fusion::Poe | Fusion::Late => ds.clone(),
+    }
+}
+
+fn modality_specs(ds: &MultimodalDataset) -> Vec<ModalitySpec> {
+    ds.modalities()
+        .iter()
+        .map(|m| ModalitySpec {
+            name: m.name().to_string(),
+            dim: m.dim(),
+            kind: m.kind(),
+        })
+        .collect()
+}
+
+/// Scores of `ens` on `data` (all rows labeled).
+pub fn evaluate(ens: &Ensemble, data: &DataTensors, train_sizes: &[usize]) -> Result<Metrics> {
+    let probs = ens.predict_probs(data);
+    let pred: Vec<i64> = Vec::try_from(probs.argmax(1, false))?;
+    let pred: Vec<usize> = pred.into_iter().map(|p| p as usize).collect();
+    let truth: Vec<usize> = data
+        .labels
+        .iter()
+        .map(|y| y.expect("evaluation data is labeled"))
+        .collect();
+    Metrics::compute(&truth, &pred, train_sizes)
+}
+
+/// Trains the model a config describes, calling `on_epoch` after every epoch.
+pub fn train(
+    cfg: &TrainConfig,
+    opts: &TrainOptions,
+    mut on_epoch: impl FnMut(&EpochRecord),
+) -> Result<Outcome> {
+    cfg.validate()?;
+    if let Some(t) = opts.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let device = cfg.device.resolve()?;
+    let split = split_of(cfg)?;
+    if split.train.labeled_counts().iter().sum::<usize>() == 0 {
+        return Err(Error::Empty(
+            "the labeled training set is empty: raise --beta or label some samples".into(),
+        ));
+    }
+    let train_sizes = split.train_class_sizes();
+    let (train_raw, test_raw) = split.preprocessed();
+    let (train_rows, val_rows) = carve_validation(&train_raw, cfg.validation_fraction, cfg.seed);
+    let train_ds = fused(&subset(&train_raw, &train_rows), cfg.fusion);
+    let val_ds = (!val_rows.is_empty()).then(|| fused(&subset(&train_raw, &val_rows), cfg.fusion));
+    let test_ds = fused(&test_raw, cfg.fusion);
+    let labeled_rows: Vec<usize> = (0..train_ds.len())
+        .filter(|&i| train_ds.labels()[i].is_some())
+        .collect();
+    let unlabeled_rows: Vec<usize> = train_ds.unlabeled_indices();
+    let labeled_ds = subset(&train_ds, &labeled_rows);
+
+    let data = DataTensors::new(&train_ds, device);
+    let labeled_data = DataTensors::new(&labeled_ds, device);
+    let test = DataTensors::new(&test_ds, device);
+    let val = val_ds.as_ref().map(|v| DataTensors::new(v, device));
+
+    tch::manual_seed(cfg.seed as i64);
+    let spec = EnsembleSpec::from_config(cfg, &modality_specs(&train_ds), train_ds.num_classes());
+    let ens = Ensemble::new(spec.clone(), device);
+    let mut adam = Adam::new(&ens.vs, cfg.lr);
+    let mut meta = CheckpointMeta {
+        version: CHECKPOINT_VERSION,
+        config: cfg.clone(),
+        ensemble: spec.clone(),
+        modality_names: split.train.modality_names(),
+        modality_dims: split.train.modalities().iter().map(|m| m.dim()).collect(),
+        transforms: split.transforms.clone(),
+        class_names: split.train.class_names().to_vec(),
+        train_class_sizes: train_sizes.clone(),
+        epoch: 0,
+        best_validation: None,
+    };
+    if opts.resume && opts.checkpoint.exists() {
+        let loaded = checkpoint::load(&opts.checkpoint)?;
+        if loaded.meta.ensemble != spec {
+            return Err(Error::Checkpoint {
+                path: opts.checkpoint.clone(),
+                message: "was trained with a different model shape or data; it cannot be resumed with this configuration".into(),
+            });
+        }
+        loaded.restore(&opts.checkpoint, &ens, Some(&mut adam))?;
+        meta.epoch = loaded.meta.epoch;
+        meta.best_validation = loaded.meta.best_validation;
+    }
+    let best_path = opts.checkpoint.with_extension("best.safetensors");
+
+    let consts = ens.constants(&data, cfg);
+    let neg_log_prior = (cfg.label_prior == LabelPrior::Empirical).then(|| {
+        let counts = train_ds.labeled_counts();
+        let total: usize = counts.iter().sum();
+        let v: Vec<f32> = counts
+            .iter()
+            .map(|&c| -((c.max(1) as f64) / total as f64).ln() as f32)
+            .collect();
+        Tensor::from_slice(&v).to_device(device)
+    });
+    let semi = cfg.mode == Mode::Semi && !unlabeled_rows.is_empty();
+    let (n_l, n_u) = (
+        labeled_rows.len(),
+        if semi { unlabeled_rows.len() } else { 0 },
+    );
+    let steps = if semi {
+        n_u.div_ceil(cfg.batch_unlabeled)
+    } else {
+        n_l.div_ceil(cfg.batch_labeled)
+    };
+    let labels_all: Vec<i64> = train_ds
+        .labels()
+        .iter()
+        .map(|y| y.map_or(-1, |v| v as i64))
+        .collect();
+    let labels_t = Tensor::from_slice(&labels_all).to_device(device);
+
+    let mut history = Vec::new();
+    for epoch in meta.epoch + 1..=cfg.epochs {
+        // Every epoch reseeds both random sources, so a resumed run repeats an uninterrupted one.
+        tch::manual_seed(
+            (cfg.seed as i64)
+                .wrapping_mul(1_000_003)
+                .wrapping_add(epoch as i64),
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        rng.set_stream(1000 + epoch as u64);
+        let mut lab = labeled_rows.clone();
+        lab.shuffle(&mut rng);
+        let mut unl = unlabeled_rows.clone();
+        unl.shuffle(&mut rng);
+        let bar = progress_bar(opts.progress, steps as u64, epoch, cfg.epochs);
+        let start = Instant::now();
+        let mut sum = StepTerms::default();
+        let mut lab_pos = 0;
+        let mut seen = 0usize;
+        for step in 0..steps {
+            let mut bl = Vec::with_capacity(cfg.batch_labeled);
+            while bl.len() < cfg.batch_labeled.min(n_l) {
+                if lab_pos == lab.len() {
+                    lab.shuffle(&mut rng);
+                    lab_pos = 0;
+                }
+                bl.push(lab[lab_pos]);
+                lab_pos += 1;
+            }
+            let bl_t = index_tensor(&bl, device);
+            let y = labels_t.index_select(0, &bl_t);
+            let bu = semi.then(|| {
+                let s = step * cfg.batch_unlabeled;
+                index_tensor(&unl[s..(s + cfg.batch_unlabeled).min(unl.len())], device)
+            });
+            let (loss, terms) = ens.loss(
+                cfg,
+                &data,
+                &consts,
+                &bl_t,
+                &y,
+                bu.as_ref(),
+                n_l,
+                n_u,
+                neg_log_prior.as_ref(),
+            );
+            if !terms.total.is_finite() {
+                if let Some(b) = &bar {
+                    b.abandon();
+                }
+                return Err(Error::NanLoss {
+                    epoch,
+                    step: step + 1,
+                    value: terms.total,
+                });
+            }
+            loss.backward();
+            adam.step(&ens.vs);
+            sum.labeled += terms.labeled;
+            sum.unlabeled += terms.unlabeled;
+            sum.ce += terms.ce;
+            sum.total += terms.total;
+            seen += bl.len() + bu.as_ref().map_or(0, |b| b.size()[0] as usize);
+            if let Some(b) = &bar {
+                b.inc(1);
+                b.set_message(format!(
+                    "J {:.3} L {:.2} U {:.2} CE {:.3} | {:.0} samples/s",
+                    sum.total / (step + 1) as f64,
+                    sum.labeled / (step + 1) as f64,
+                    sum.unlabeled / (step + 1) as f64,
+                    sum.ce / (step + 1) as f64,
+                    seen as f64 / start.elapsed().as_secs_f64()
+                ));
+            }
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let n = steps.max(1) as f64;
+        let val_scores = match &val {
+            Some(v) => Some(Scores::from(&evaluate(&ens, v, &train_sizes)?)),
+            None => None,
+        };
+        let record = EpochRecord {
+            epoch,
+            seconds,
+            samples_per_sec: seen as f64 / seconds.max(1e-9),
+            loss_labeled: sum.labeled / n,
+            loss_unlabeled: sum.unlabeled / n,
+            loss_ce: sum.ce / n,
+            loss_total: sum.total / n,
+            train: Scores::from(&evaluate(&ens, &labeled_data, &train_sizes)?),
+            test: Scores::from(&evaluate(&ens, &test, &train_sizes)?),
+            validation: val_scores.clone(),
+        };
+        meta.epoch = epoch;
+        if let Some(v) = &val_scores {
+            if meta.best_validation.is_none_or(|b| v.balanced_acc > b) {
+                meta.best_validation = Some(v.balanced_acc);
+                checkpoint::save(&best_path, &ens, &adam, &meta)?;
+            }
+        }
+        checkpoint::save(&opts.checkpoint, &ens, &adam, &meta)?;
+        on_epoch(&record);
+        history.push(record);
+    }
+    // Model selection: with a validation split the reported model is the best validation epoch.
+    let (test_metrics, selected) = if val.is_some() && best_path.exists() {
+        let loaded = checkpoint::load(&best_path)?;
+        loaded.restore(&best_path, &ens, None)?;
+        (evaluate(&ens, &test, &train_sizes)?, loaded.meta.epoch)
+    } else {
+        (evaluate(&ens, &test, &train_sizes)?, meta.epoch)
+    };
+    Ok(Outcome {
+        history,
+        test: test_metrics,
+        selected_epoch: selected,
+        split,
+    })
+}
+
+fn progress_bar(
+    show: bool,
+    steps: u64,
+    epoch: usize,
+    epochs: usize,
+) -> Option<indicatif::ProgressBar> {
+    if !show {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(steps);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:25}] {pos}/{len} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{epoch}/{epochs}"));
+    Some(bar)
+}
+
+/// A trained model read back from a checkpoint, ready to predict on raw data.
+pub struct TrainedModel {
+    /// The networks with the checkpoint's weights.
+    pub ensemble: Ensemble,
+    /// The checkpoint's metadata.
+    pub meta: CheckpointMeta,
+}
+
+impl TrainedModel {
+    /// Loads a checkpoint on the CPU.
+    pub fn load(path: &Path) -> Result<Self> {
+        let loaded = checkpoint::load(path)?;
+        let ensemble = Ensemble::new(loaded.meta.ensemble.clone(), tch::Device::Cpu);
+        loaded.restore(path, &ensemble, None)?;
+        Ok(TrainedModel {
+            ensemble,
+            meta: loaded.meta,
+        })
+    }
+
+    /// Class probabilities (N×K, f32) for a raw (untransformed) dataset whose modalities match
+    /// the checkpoint's by name and dimension.
+    pub fn predict(&self, raw: &MultimodalDataset) -> Result<Vec<Vec<f32>>> {
+        let names = raw.modality_names();
+        if names != self.meta.modality_names {
+            return Err(Error::ModalityMismatch(format!(
+                "the model was trained on modalities [{}], the data has [{}]",
+                self.meta.modality_names.join(","),
+                names.join(",")
+            )));
+        }
+        for (m, &d) in raw.modalities().iter().zip(&self.meta.modality_dims) {
+            if m.dim() != d {
+                return Err(Error::ModalityMismatch(format!(
+                    "modality `{}` has {} features, the model expects {d}",
+                    m.name(),
+                    m.dim()
+                )));
+            }
+        }
+        let mut ds = raw.clone();
+        ds.apply_transforms(&self.meta.transforms);
+        let ds = fused(&ds, self.meta.ensemble.fusion);
+        let data = DataTensors::new(&ds, tch::Device::Cpu);
+        let probs = self.ensemble.predict_probs(&data).to_kind(Kind::Float);
+        Ok(Vec::<Vec<f32>>::try_from(probs)?)
+    }
+}

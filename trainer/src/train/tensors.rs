@@ -1,0 +1,158 @@
+//! A dataset as tensors on the training device, and the per-sample objective constants gathered
+//! from each sample's observed subset S.
+
+use crate::data::MultimodalDataset;
+use crate::model::ModelSpec;
+use crate::objective::gamma::BatchConstants;
+use crate::objective::{Latent, SubsetConstants};
+use crate::train::config::EntropyCoef;
+use std::collections::HashMap;
+use tch::{Device, Kind, Tensor};
+
+/// A dataset's arrays on the device.
+#[derive(Debug)]
+pub struct DataTensors {
+    /// One N×d_j f32 tensor per modality (preprocessed; missing rows are zeros).
+    pub xs: Vec<Tensor>,
+    /// N×M presence mask (bool).
+    pub present: Tensor,
+    /// The presence mask on the host, for computing constants.
+    pub present_rows: Vec<Vec<bool>>,
+    /// Labels (`None` = unlabeled).
+    pub labels: Vec<Option<usize>>,
+    /// Modality input dimensions.
+    pub dims: Vec<usize>,
+}
+
+impl DataTensors {
+    /// Copies a (preprocessed) dataset to `device`.
+    pub fn new(ds: &MultimodalDataset, device: Device) -> Self {
+        let xs = ds
+            .modalities()
+            .iter()
+            .map(|m| {
+                let d = m.data();
+                let flat: Vec<f32> = d.iter().copied().collect();
+                Tensor::from_slice(&flat)
+                    .reshape([d.nrows() as i64, d.ncols() as i64])
+                    .to_device(device)
+            })
+            .collect();
+        let present_rows: Vec<Vec<bool>> = (0..ds.len())
+            .map(|i| ds.modalities().iter().map(|m| m.present()[i]).collect())
+            .collect();
+        let flat: Vec<bool> = present_rows.iter().flatten().copied().collect();
+        let present = Tensor::from_slice(&flat)
+            .reshape([ds.len() as i64, ds.modalities().len() as i64])
+            .to_device(device);
+        DataTensors {
+            xs,
+            present,
+            present_rows,
+            labels: ds.labels().to_vec(),
+            dims: ds.modalities().iter().map(|m| m.dim()).collect(),
+        }
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// Columns of the per-sample constant table.
+const COLS: i64 = 9;
+
+/// Per-sample constants for the modalities `cols` of a dataset, N×9 (f32 on `device`): the
+/// constants of each sample's observed subset S ⊆ cols, computed once per distinct S in f64
+/// (objective.md §5.1, §8.1) and then cast.
+pub fn constant_table(
+    present_rows: &[Vec<bool>],
+    dims: &[usize],
+    cols: &[usize],
+    spec: &ModelSpec,
+    entropy: EntropyCoef,
+    device: Device,
+) -> Tensor {
+    let mut cache: HashMap<Vec<bool>, [f64; COLS as usize]> = HashMap::new();
+    let (m, nu, sigma, latent) = (spec.latent_dim as f64, spec.nu, spec.sigma, spec.latent);
+    let mut flat = Vec::with_capacity(present_rows.len() * COLS as usize);
+    for row in present_rows {
+        let subset: Vec<bool> = cols.iter().map(|&j| row[j]).collect();
+        let entry = cache.entry(subset.clone()).or_insert_with(|| {
+            let n_s: f64 = cols
+                .iter()
+                .zip(&subset)
+                .filter(|(_, &p)| p)
+                .map(|(&j, _)| dims[j] as f64)
+                .sum();
+            let k = match latent {
+                Latent::StudentT => SubsetConstants::new(nu, n_s, m, n_s * sigma.ln()),
+                Latent::Gaussian => SubsetConstants::gaussian(n_s, m),
+            };
+            let (trace_coef, shift, dof) = match latent {
+                Latent::StudentT => (
+                    (nu + n_s) / (nu + n_s - 2.0),
+                    ((nu + n_s) / nu).ln(),
+                    nu + n_s,
+                ),
+                Latent::Gaussian => (1.0, 0.0, f64::INFINITY),
+            };
+            let c = match entropy {
+                EntropyCoef::C => k.c,
+                EntropyCoef::Tau2 => k.tau2,
+                EntropyCoef::Value(v) => v,
+            };
+            [
+                trace_coef,
+                shift,
+                k.e,
+                nu * k.c_big,
+                k.k1,
+                c,
+                dof,
+                k.tau2,
+                k.c,
+            ]
+        });
+        flat.extend(entry.iter().map(|&v| v as f32));
+    }
+    Tensor::from_slice(&flat)
+        .reshape([present_rows.len() as i64, COLS])
+        .to_device(device)
+}
+
+/// The constants of the rows `idx` of a table; `neg_log_prior` (K, = −ln π) adds the empirical
+/// label prior −c_S ln π_y.
+pub fn gather_constants(
+    table: &Tensor,
+    idx: &Tensor,
+    neg_log_prior: Option<&Tensor>,
+) -> BatchConstants {
+    let rows = table.index_select(0, idx);
+    let col = |i: i64| rows.select(1, i);
+    BatchConstants {
+        trace_coef: col(0),
+        log_sigma_shift: col(1),
+        e: col(2),
+        nu_c: col(3),
+        k1: col(4),
+        c: col(5),
+        dof: col(6),
+        tau2: col(7),
+        label_prior: neg_log_prior.map(|p| col(8).unsqueeze(1) * p.unsqueeze(0)),
+    }
+}
+
+/// Indices as an i64 tensor on `device`.
+pub fn index_tensor(idx: &[usize], device: Device) -> Tensor {
+    let v: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
+    Tensor::from_slice(&v)
+        .to_kind(Kind::Int64)
+        .to_device(device)
+}
