@@ -29,6 +29,38 @@ pub struct BatchConstants {
 }
 
 impl BatchConstants {
+    /// The same subset's constants for every sample of a batch of `batch` (f64 `kind` in tests).
+    /// `nu` is ν (ignored for the Gaussian latent, whose constants are the ν → ∞ limits).
+    pub fn uniform(
+        k: &super::SubsetConstants,
+        nu: f64,
+        latent: Latent,
+        batch: i64,
+        kind: tch::Kind,
+    ) -> Self {
+        let fill = |v: f64| Tensor::full([batch], v, (kind, tch::Device::Cpu));
+        let n_s = k.n_s;
+        let (trace_coef, shift, dof) = match latent {
+            Latent::StudentT => (
+                (nu + n_s) / (nu + n_s - 2.0),
+                ((nu + n_s) / nu).ln(),
+                nu + n_s,
+            ),
+            Latent::Gaussian => (1.0, 0.0, f64::INFINITY),
+        };
+        BatchConstants {
+            trace_coef: fill(trace_coef),
+            log_sigma_shift: fill(shift),
+            e: fill(k.e),
+            nu_c: fill(nu * k.c_big),
+            k1: fill(k.k1),
+            c: fill(k.c),
+            dof: fill(dof),
+            tau2: fill(k.tau2),
+            label_prior: None,
+        }
+    }
+
     /// The same constants for each of the K class copies of an unlabeled batch (class-major: copy
     /// y of sample b sits at y·B + b).
     pub fn tile(&self, k: i64) -> Self {
