@@ -1,0 +1,204 @@
+//! Training on real data (the embedded mfeat fixture) and the training-time errors.
+
+use std::path::{Path, PathBuf};
+use trainer::train::config::TrainConfig;
+use trainer::train::{train, TrainOptions, TrainedModel};
+use trainer::Error;
+
+/// libtorch's random generator is process-global: trainings running in parallel test threads
+/// would interleave their draws, so the tests that train take this lock.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn mfeat_config(seed: u64, epochs: usize) -> TrainConfig {
+    TrainConfig {
+        dataset: "mfeat".into(),
+        data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
+        n_max: Some(140),
+        rho: 10.0,
+        beta: 0.1,
+        epochs,
+        seed,
+        device: trainer::train::config::DeviceChoice::Cpu,
+        ..TrainConfig::default()
+    }
+}
+
+fn opts(dir: &Path) -> TrainOptions {
+    TrainOptions {
+        checkpoint: dir.join("ckpt.safetensors"),
+        resume: false,
+        progress: false,
+        threads: Some(2),
+    }
+}
+
+/// The training test: 20 epochs on mfeat (all views, n_max 140, rho 10, beta 0.1), seeds 0
+/// and 1: the loss falls and overall test accuracy is at least 0.60.
+#[test]
+fn twenty_epochs_on_mfeat_learn() {
+    let _rng = lock();
+    for seed in [0, 1] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = train(&mfeat_config(seed, 20), &opts(dir.path()), |_| {}).unwrap();
+        let (first, last) = (&out.history[0], out.history.last().unwrap());
+        assert!(
+            last.loss_total < first.loss_total,
+            "seed {seed}: {} → {}",
+            first.loss_total,
+            last.loss_total
+        );
+        assert!(
+            out.test.overall_acc >= 0.60,
+            "seed {seed}: overall accuracy {}",
+            out.test.overall_acc
+        );
+        // The checkpoint predicts what training measured.
+        let model = TrainedModel::load(&dir.path().join("ckpt.safetensors")).unwrap();
+        let probs = model.predict(&out.split.test).unwrap();
+        let pred: Vec<usize> = probs
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .unwrap()
+                    .0
+            })
+            .collect();
+        let truth: Vec<usize> = out.split.test.labels().iter().map(|y| y.unwrap()).collect();
+        let acc =
+            pred.iter().zip(&truth).filter(|(p, t)| p == t).count() as f64 / truth.len() as f64;
+        assert!(
+            (acc - out.test.overall_acc).abs() < 1e-9,
+            "checkpoint {acc} vs training {}",
+            out.test.overall_acc
+        );
+    }
+}
+
+/// Resuming from epoch 2 of 3 gives the same weights as running 3 epochs at once (Adam state and
+/// per-epoch seeds are in the checkpoint).
+#[test]
+fn resume_repeats_an_uninterrupted_run() {
+    let _rng = lock();
+    let small = |epochs| TrainConfig {
+        hidden: vec![32],
+        latent_dim: 8,
+        ..mfeat_config(5, epochs)
+    };
+    let a = tempfile::tempdir().unwrap();
+    let full = train(&small(3), &opts(a.path()), |_| {}).unwrap();
+    let b = tempfile::tempdir().unwrap();
+    train(&small(2), &opts(b.path()), |_| {}).unwrap();
+    let resumed = train(
+        &small(3),
+        &TrainOptions {
+            resume: true,
+            ..opts(b.path())
+        },
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(resumed.history.len(), 1, "only epoch 3 runs");
+    assert_eq!(resumed.history[0].epoch, 3);
+    assert!(
+        (resumed.history[0].loss_total - full.history[2].loss_total).abs() < 1e-9,
+        "{} vs {} (epochs 1-2: {:?})",
+        resumed.history[0].loss_total,
+        full.history[2].loss_total,
+        full.history
+            .iter()
+            .map(|h| h.loss_total)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(resumed.test.confusion, full.test.confusion);
+}
+
+fn tiny(dir: &Path) -> (TrainConfig, TrainOptions) {
+    (
+        TrainConfig {
+            hidden: vec![16],
+            latent_dim: 4,
+            ..mfeat_config(0, 1)
+        },
+        opts(dir),
+    )
+}
+
+#[test]
+fn checkpoint_of_another_model_shape_is_rejected() {
+    let _rng = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, o) = tiny(dir.path());
+    train(&cfg, &o, |_| {}).unwrap();
+    let wider = TrainConfig {
+        hidden: vec![24],
+        epochs: 2,
+        ..cfg
+    };
+    let err = train(&wider, &TrainOptions { resume: true, ..o }, |_| {}).unwrap_err();
+    assert!(matches!(err, Error::Checkpoint { .. }), "{err:?}");
+    assert!(err.to_string().contains("different model shape"), "{err}");
+}
+
+#[test]
+fn config_with_unknown_keys_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let p: PathBuf = dir.path().join("c.toml");
+    std::fs::write(&p, "nu = 5.0\nlatent_dimm = 32\n").unwrap();
+    let err = TrainConfig::from_file(&p).unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    assert!(err.to_string().contains("latent_dimm"), "{err}");
+    std::fs::write(&p, "nu = 5.0\nentropy_coef = \"tau2\"\nhidden = [64]\n").unwrap();
+    let ok = TrainConfig::from_file(&p).unwrap();
+    assert_eq!((ok.nu, ok.hidden.clone()), (5.0, vec![64]));
+}
+
+#[test]
+fn nu_at_most_two_is_rejected() {
+    for nu in [2.0, 1.5, f64::NAN] {
+        let cfg = TrainConfig {
+            nu,
+            ..TrainConfig::default()
+        };
+        let err = cfg.validate().unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidParameter { name: "nu", .. }),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn empty_labeled_set_is_rejected() {
+    // A NumPy dataset whose samples are all unlabeled (taken as given by the protocol).
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("unlabeled.npz");
+    let mut npz = ndarray_npy::NpzWriter::new(std::fs::File::create(&p).unwrap());
+    npz.add_array("x", &ndarray::Array2::<f32>::ones((6, 3)))
+        .unwrap();
+    npz.add_array("labels", &ndarray::Array1::<i64>::from_elem(6, -1))
+        .unwrap();
+    npz.finish().unwrap();
+    let t = dir.path().join("test.npz");
+    let mut npz = ndarray_npy::NpzWriter::new(std::fs::File::create(&t).unwrap());
+    npz.add_array("x", &ndarray::Array2::<f32>::ones((2, 3)))
+        .unwrap();
+    npz.add_array("labels", &ndarray::array![0i64, 1]).unwrap();
+    npz.finish().unwrap();
+    let cfg = TrainConfig {
+        dataset: p.to_str().unwrap().into(),
+        test: Some(t),
+        ..tiny(dir.path()).0
+    };
+    let err = train(&cfg, &opts(dir.path()), |_| {}).unwrap_err();
+    assert!(matches!(err, Error::Empty(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("labeled training set is empty"),
+        "{err}"
+    );
+}
