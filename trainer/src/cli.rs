@@ -246,4 +246,7 @@ pub struct DemoArgs {
     /// Folder laid out like shared/data. Defaults to the embedded fixtures/data.
     #[arg(long, env = "SSMVAE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Hide the progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
 }

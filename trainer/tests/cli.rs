@@ -103,8 +103,8 @@ fn user_errors_exit_1_with_a_message() {
 }
 
 #[test]
-fn demo_prints_the_fixture_split() {
-    let out = ssmvae(&["demo"]);
+fn demo_prints_the_fixture_split_and_trains() {
+    let out = ssmvae(&["demo", "--no-progress"]);
     assert!(
         out.status.success(),
         "{}",
@@ -116,4 +116,9 @@ fn demo_prints_the_fixture_split() {
         "{text}"
     );
     assert!(text.contains("total"), "{text}");
+    assert!(
+        text.contains("SSMVAE-CI (t + PoE)") && text.contains("supervised-only (PoE)"),
+        "{text}"
+    );
+    assert!(text.contains("minority"), "{text}");
 }
