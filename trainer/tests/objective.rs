@@ -604,7 +604,7 @@ fn oracle_9_12_scale_convention() {
     let chi3 = chi_factor(&b.tile(3).dof);
     let grads = |scale2: bool| -> Vec<f64> {
         for mut var in vs.trainable_variables() {
-            let _ = var.zero_grad();
+            var.zero_grad();
         }
         let parts = m.expert_x_parts(&xs);
         let tt = m.labeled_terms(&xs, &parts, &y, &present, &b, Some((&eps, &chi)));
