@@ -1,9 +1,61 @@
 //! The ssmvae weight bundle: the versioned, validated file that carries a trained SSMVAE-CI model
-//! from the `trainer` to the `runtime`.
+//! from the `trainer` to the `runtime`. This crate doc is the specification.
 //!
-//! **Not implemented yet.** The bundle schema (rkyv, bytecheck validation, f32/f16 weights on
-//! 64-byte boundaries) is the subject of its own issue. Until then this crate deliberately exports
-//! nothing, so no caller can believe it reads or writes bundles. It exists now so that the
-//! workspace layout (`trainer → format ← runtime`) and the rule that it never links libtorch are
-//! fixed from the start; `cargo test -p ssmvae-format` builds with no libtorch present.
+//! # Byte layout (little-endian throughout)
+//!
+//! ```text
+//! offset 0    header, 64 bytes
+//!               0..8    magic "SSMVBNDL"
+//!               8..10   format_major (u16) — a reader rejects any other major version
+//!              10..12   format_minor (u16) — additions that older readers of the major still read
+//!              12       dtype (u8): 0 = f32, 1 = f16
+//!              13..16   reserved (0)
+//!              16..24   weights_offset (u64) = 64
+//!              24..32   weights_len (u64), a multiple of 64
+//!              32..40   schema_offset (u64) = 64 + weights_len
+//!              40..48   schema_len (u64); schema_offset + schema_len = file length
+//!              48..52   checksum (u32): CRC-32 (IEEE) of every byte after the header
+//!              52..64   reserved (0)
+//! offset 64   weight section: every tensor starts on a 64-byte boundary of the file (one AVX-512
+//!             line; a memory map is page-aligned), row-major, in the header's dtype; zero padding
+//!             between tensors
+//! then        the schema: an rkyv 0.8 archive of [`Schema`] (features little_endian, aligned,
+//!             pointer_width_32), ending exactly at the end of the file
+//! ```
+//!
+//! The schema names everything in the paper's words: the prior (ν, latent dim m, Student-t or
+//! Gaussian, the PoE's prior expert, σ), the classes, the modalities in the trainer's modality
+//! order with their input dims and input transforms (pixel scale, or training mean/std), and per
+//! modality the latent expert (input `[x_j ; onehot(y)]`, output `[μ_j ; ℓ_j]`), the classifier
+//! expert (input `x_j`, output K logits) and optionally the decoder. Each linear layer is
+//! `y = W x + b`, W row-major `output × input`, with ReLU between layers.
+//!
+//! # Validation
+//!
+//! [`Bundle::from_bytes`] checks, cheapest first and one [`FormatError`] variant per check:
+//! length ≥ 64 → magic → major version → dtype → section bounds (checked arithmetic) → checksum →
+//! rkyv/bytecheck validation of the archive → counts and dimensions under caps, layers that chain
+//! and match the model (expert input d_j + K, output 2m; classifier output K), every tensor inside
+//! the weight section, 64-byte aligned, with the length its shape needs, and every weight and
+//! transform value finite (unlike safetensors, NaN is rejected here).
+//!
+//! Compatibility: a bundle of another major version is rejected with
+//! [`FormatError::UnsupportedVersion`]; re-export it with `ssmvae export`.
 #![deny(missing_docs)]
+
+mod error;
+mod header;
+mod schema;
+mod validate;
+mod view;
+mod write;
+
+pub use error::FormatError;
+pub use header::{Dtype, Header, ALIGN, FORMAT_MAJOR, FORMAT_MINOR, HEADER_LEN, MAGIC};
+pub use schema::{
+    Activation, InputTransform, Latent, Layer, Mlp, ModalityKind, ModalitySpec, PriorExpert,
+    PriorSpec, Schema, TensorRef,
+};
+pub use validate::{MAX_CLASSES, MAX_DIM, MAX_LATENT, MAX_MODALITIES};
+pub use view::{Bundle, Weights};
+pub use write::BundleWriter;

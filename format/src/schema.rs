@@ -1,0 +1,135 @@
+//! The model description, archived with rkyv: the paper's words (prior, experts, classifier
+//! experts, decoders), every layer's shape, and where each tensor lies in the weight section.
+
+use rkyv::{Archive, Deserialize, Serialize};
+
+/// The whole model description.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Schema {
+    /// Latent prior and posterior settings.
+    pub prior: PriorSpec,
+    /// Class names, class 0 first (K = its length).
+    pub classes: Vec<String>,
+    /// Modalities in the trainer's modality order (the C API's modality index).
+    pub modalities: Vec<ModalitySpec>,
+    /// One latent expert per modality: input [x_j ; onehot(y)] (x columns first), output
+    /// [μ_j ; ℓ_j] (2m values).
+    pub experts: Vec<Mlp>,
+    /// One classifier expert per modality: input x_j, output K logits.
+    pub classifiers: Vec<Mlp>,
+    /// Decoder means μ_θ,j(z, y), input [z ; onehot(y)]; empty unless exported with decoders.
+    pub decoders: Vec<Mlp>,
+    /// Hidden-layer activation.
+    pub activation: Activation,
+}
+
+/// The latent family and the PoE's prior expert (objective.md §3.1).
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct PriorSpec {
+    /// Degrees of freedom ν.
+    pub nu: f64,
+    /// Latent dimension m.
+    pub latent_dim: u32,
+    /// Student-t or Gaussian.
+    pub latent: Latent,
+    /// The prior expert of the latent PoE.
+    pub prior_expert: PriorExpert,
+    /// Decoder scale σ (needed for the alternative prior's τ_S²).
+    pub sigma: f64,
+}
+
+/// Latent family.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Latent {
+    /// Student-t (SSMVAE-CI).
+    StudentT,
+    /// Gaussian (M2 / SSVAE).
+    Gaussian,
+}
+
+/// Prior expert of the latent PoE.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriorExpert {
+    /// Scale 1 (the prior p(z)).
+    Prior,
+    /// Scale τ_S² of the observed subset.
+    AltPrior,
+    /// No prior expert.
+    None,
+}
+
+/// Hidden-layer activation.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// max(0, x).
+    Relu,
+}
+
+/// What a modality's raw values are.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModalityKind {
+    /// Pixel intensities (decoder output is a sigmoid).
+    Pixels,
+    /// Real-valued features.
+    Tabular,
+}
+
+/// One modality.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ModalitySpec {
+    /// Name.
+    pub name: String,
+    /// Input dimension n_j.
+    pub input_dim: u32,
+    /// Pixels or tabular.
+    pub kind: ModalityKind,
+    /// The preprocessing fitted on the training split, applied to raw inputs by the runtime.
+    pub transform: InputTransform,
+}
+
+/// Preprocessing of one modality.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub enum InputTransform {
+    /// x · factor.
+    Scale {
+        /// The factor (1/255 for pixels).
+        factor: f32,
+    },
+    /// (x − mean) / std per feature.
+    Standardize {
+        /// Training means.
+        mean: Vec<f32>,
+        /// Training standard deviations (> 0).
+        std: Vec<f32>,
+    },
+}
+
+/// A multilayer perceptron: linear layers with the activation between them.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Mlp {
+    /// Layers, input first.
+    pub layers: Vec<Layer>,
+}
+
+/// One linear layer, y = W x + b with W row-major `output × input`.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// Input width.
+    pub input: u32,
+    /// Output width.
+    pub output: u32,
+    /// The weight matrix.
+    pub weight: TensorRef,
+    /// The bias vector.
+    pub bias: TensorRef,
+}
+
+/// Where a tensor lies: a byte offset into the weight section (a multiple of 64) and an element
+/// count.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorRef {
+    /// Byte offset from the start of the weight section.
+    pub offset: u64,
+    /// Number of elements.
+    pub len: u64,
+}

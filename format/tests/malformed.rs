@@ -1,0 +1,307 @@
+//! Hostile and damaged bundles: one case per way a file can be wrong, each rejected with its own
+//! [`FormatError`] variant, never a panic. Valid bundles round-trip.
+
+use format::*;
+
+/// A small valid model: 2 modalities (dims 3 and 2), 2 classes, m = 2, one hidden layer of 4.
+fn schema(w: &mut BundleWriter) -> Schema {
+    let mut mlp = |input: u32, output: u32, seed: f32| Mlp {
+        layers: [(input, 4u32), (4, output)]
+            .iter()
+            .map(|&(i, o)| Layer {
+                input: i,
+                output: o,
+                weight: w.add_tensor(
+                    &(0..i * o)
+                        .map(|v| seed + v as f32 * 0.01)
+                        .collect::<Vec<_>>(),
+                ),
+                bias: w.add_tensor(&vec![0.1; o as usize]),
+            })
+            .collect(),
+    };
+    let experts = vec![mlp(3 + 2, 4, 0.5), mlp(2 + 2, 4, -0.5)];
+    let classifiers = vec![mlp(3, 2, 0.25), mlp(2, 2, -0.25)];
+    Schema {
+        prior: PriorSpec {
+            nu: 10.0,
+            latent_dim: 2,
+            latent: Latent::StudentT,
+            prior_expert: PriorExpert::Prior,
+            sigma: 1.0,
+        },
+        classes: vec!["a".into(), "b".into()],
+        modalities: vec![
+            ModalitySpec {
+                name: "x".into(),
+                input_dim: 3,
+                kind: ModalityKind::Tabular,
+                transform: InputTransform::Standardize {
+                    mean: vec![0.0; 3],
+                    std: vec![1.0; 3],
+                },
+            },
+            ModalitySpec {
+                name: "y".into(),
+                input_dim: 2,
+                kind: ModalityKind::Pixels,
+                transform: InputTransform::Scale {
+                    factor: 1.0 / 255.0,
+                },
+            },
+        ],
+        experts,
+        classifiers,
+        decoders: vec![],
+        activation: Activation::Relu,
+    }
+}
+
+fn build(dtype: Dtype, edit: impl FnOnce(&mut Schema)) -> Vec<u8> {
+    let mut w = BundleWriter::new(dtype);
+    let mut s = schema(&mut w);
+    edit(&mut s);
+    w.finish(&s).unwrap()
+}
+
+fn valid() -> Vec<u8> {
+    build(Dtype::F32, |_| {})
+}
+
+/// Recomputes the checksum after an edit, so that later checks are reached.
+fn reseal(mut b: Vec<u8>) -> Vec<u8> {
+    let c = crc32fast::hash(&b[64..]);
+    b[48..52].copy_from_slice(&c.to_le_bytes());
+    b
+}
+
+fn err(bytes: &[u8]) -> FormatError {
+    Bundle::from_bytes(bytes).unwrap_err()
+}
+
+#[test]
+fn valid_bundles_round_trip_in_both_dtypes() {
+    for dtype in [Dtype::F32, Dtype::F16] {
+        let mut w = BundleWriter::new(dtype);
+        let s = schema(&mut w);
+        let bytes = w.finish(&s).unwrap();
+        let b = Bundle::from_bytes(&bytes).unwrap();
+        assert_eq!(b.schema(), &s);
+        assert_eq!(b.dtype(), dtype);
+        let r = &s.experts[0].layers[0].weight;
+        assert_eq!(r.offset % 64, 0);
+        let first = match b.tensor(r) {
+            Weights::F32(v) => v[1],
+            Weights::F16(v) => v[1].to_f32(),
+        };
+        assert!((first - 0.51).abs() < 1e-3, "{first}");
+    }
+}
+
+#[test]
+fn truncated_at_every_section_boundary() {
+    let b = valid();
+    let h = Header::parse(&b).unwrap();
+    for cut in [0usize, 8, 63] {
+        assert_eq!(err(&b[..cut]), FormatError::TooShort { len: cut });
+    }
+    let weights_end = (h.weights_offset + h.weights_len) as usize;
+    for cut in [64, 64 + 1, weights_end, weights_end + 8, b.len() - 1] {
+        assert!(
+            matches!(err(&b[..cut]), FormatError::LengthMismatch { .. }),
+            "cut at {cut}: {:?}",
+            err(&b[..cut])
+        );
+    }
+}
+
+#[test]
+fn wrong_magic() {
+    let mut b = valid();
+    b[0] = b'X';
+    assert_eq!(err(&b), FormatError::BadMagic);
+}
+
+#[test]
+fn future_major_version() {
+    let mut b = valid();
+    b[8..10].copy_from_slice(&2u16.to_le_bytes());
+    assert_eq!(
+        err(&b),
+        FormatError::UnsupportedVersion {
+            found: 2,
+            supported: 1
+        }
+    );
+    assert!(err(&b).to_string().contains("re-export"));
+}
+
+#[test]
+fn newer_minor_version_still_opens() {
+    let mut b = valid();
+    b[10..12].copy_from_slice(&7u16.to_le_bytes());
+    assert!(Bundle::from_bytes(&b).is_ok());
+}
+
+#[test]
+fn unknown_dtype() {
+    let mut b = valid();
+    b[12] = 9;
+    assert_eq!(err(&b), FormatError::BadDtype(9));
+}
+
+#[test]
+fn flipped_checksum_byte_and_flipped_payload_byte() {
+    let mut b = valid();
+    b[49] ^= 0xff;
+    assert!(matches!(err(&b), FormatError::ChecksumMismatch { .. }));
+    let mut b = valid();
+    b[70] ^= 0x01;
+    assert!(matches!(err(&b), FormatError::ChecksumMismatch { .. }));
+}
+
+#[test]
+fn header_offsets_that_lie() {
+    let mut b = valid();
+    b[24..32].copy_from_slice(&(u64::MAX - 10).to_le_bytes());
+    assert!(matches!(
+        err(&reseal(b)),
+        FormatError::Misaligned { .. } | FormatError::Overflow { .. }
+    ));
+    let mut b = valid();
+    let wl = u64::from_le_bytes(b[24..32].try_into().unwrap());
+    b[24..32].copy_from_slice(&(wl + 64).to_le_bytes());
+    assert!(matches!(
+        err(&reseal(b)),
+        FormatError::LengthMismatch {
+            what: "weight section",
+            ..
+        }
+    ));
+    let mut b = valid();
+    b[16..24].copy_from_slice(&128u64.to_le_bytes());
+    assert!(matches!(
+        err(&reseal(b)),
+        FormatError::LengthMismatch { what: "header", .. }
+    ));
+}
+
+#[test]
+fn garbage_schema_archive() {
+    let mut b = valid();
+    let n = b.len();
+    for i in n - 40..n {
+        b[i] = 0xAB;
+    }
+    assert!(matches!(err(&reseal(b)), FormatError::Archive(_)));
+}
+
+#[test]
+fn tensor_offset_out_of_range() {
+    let b = build(Dtype::F32, |s| {
+        s.classifiers[1].layers[1].bias.offset = 1 << 20
+    });
+    assert!(
+        matches!(err(&b), FormatError::OutOfRange { tensor, .. } if tensor == "classifier.1.layer1.bias")
+    );
+}
+
+#[test]
+fn tensor_offset_misaligned() {
+    let b = build(Dtype::F32, |s| s.experts[0].layers[0].weight.offset += 4);
+    assert!(
+        matches!(err(&b), FormatError::Misaligned { what, .. } if what == "tensor expert.0.layer0.weight")
+    );
+}
+
+#[test]
+fn shape_that_disagrees_with_data_length() {
+    let b = build(Dtype::F32, |s| s.experts[1].layers[0].weight.len -= 1);
+    assert!(matches!(
+        err(&b),
+        FormatError::ShapeMismatch { tensor, expected: 16, found: 15 } if tensor == "expert.1.layer0.weight"
+    ));
+}
+
+#[test]
+fn layers_that_do_not_chain_or_match_the_model() {
+    let b = build(Dtype::F32, |s| s.modalities[1].input_dim = 3);
+    assert!(
+        matches!(err(&b), FormatError::Inconsistent(_)),
+        "{:?}",
+        err(&b)
+    );
+    let b = build(Dtype::F32, |s| s.classes.push("c".into()));
+    assert!(matches!(err(&b), FormatError::Inconsistent(_)));
+}
+
+#[test]
+fn nan_weight() {
+    let mut w = BundleWriter::new(Dtype::F32);
+    let mut s = schema(&mut w);
+    let mut vals = vec![0.5f32; 4 * 2];
+    vals[3] = f32::NAN;
+    s.classifiers[0].layers[1].weight = w.add_tensor(&vals);
+    let b = w.finish(&s).unwrap();
+    assert_eq!(
+        err(&b),
+        FormatError::NonFinite {
+            tensor: "classifier.0.layer1.weight".into(),
+            index: 3
+        }
+    );
+    let mut w = BundleWriter::new(Dtype::F16);
+    let mut s = schema(&mut w);
+    s.classifiers[0].layers[1].bias = w.add_tensor(&[1.0, 1e6]); // overflows f16 to inf
+    let b = w.finish(&s).unwrap();
+    assert!(matches!(err(&b), FormatError::NonFinite { index: 1, .. }));
+}
+
+#[test]
+fn invalid_nu_counts_and_dims() {
+    assert_eq!(
+        err(&build(Dtype::F32, |s| s.prior.nu = 2.0)),
+        FormatError::InvalidNu(2.0)
+    );
+    assert!(matches!(
+        err(&build(Dtype::F32, |s| s.classes.truncate(1))),
+        FormatError::Count {
+            what: "classes",
+            ..
+        }
+    ));
+    assert!(matches!(
+        err(&build(Dtype::F32, |s| {
+            s.modalities.clear();
+        })),
+        FormatError::Count {
+            what: "modalities",
+            ..
+        }
+    ));
+    assert!(matches!(
+        err(&build(Dtype::F32, |s| s.prior.latent_dim = 0)),
+        FormatError::DimTooLarge { .. }
+    ));
+    assert!(matches!(
+        err(&build(Dtype::F32, |s| s.experts[0].layers[0].output = u32::MAX)),
+        FormatError::DimTooLarge { .. }
+    ));
+}
+
+#[test]
+fn non_finite_transform() {
+    let b = build(Dtype::F32, |s| {
+        s.modalities[0].transform = InputTransform::Standardize {
+            mean: vec![0.0, f32::INFINITY, 0.0],
+            std: vec![1.0; 3],
+        }
+    });
+    assert_eq!(
+        err(&b),
+        FormatError::NonFinite {
+            tensor: "transform.x.mean".into(),
+            index: 1
+        }
+    );
+}
