@@ -1,8 +1,18 @@
 //! On-device inference for SSMVAE-CI: memory-maps a `format` bundle and runs the per-modality
-//! experts and the product of experts on the CPU, allocation-free, callable from C.
+//! classifier experts and latent experts with their products of experts on the CPU.
 //!
-//! **Not implemented yet.** The runtime (`Model::open`, `Workspace`, `predict`, the C API) is the
-//! subject of its own issue. This crate exports nothing until then, so nothing can pretend to
-//! predict. It already depends on `format` and never on tch/libtorch: `cargo test -p
-//! ssmvae-runtime` builds on a machine with no libtorch at all.
+//! The pattern is tract's and TensorFlow Lite Micro's: an immutable [`Model`] (validated once in
+//! [`Model::open`]) and a caller-owned [`Workspace`] holding every scratch buffer, so
+//! [`Model::predict`] allocates nothing and cannot panic on inputs that pass its entry checks.
+//! f16 bundles are read in place (values widened one at a time), never expanded at open.
+//! The C API lives in [`ffi`]; its header is `include/ssmvae.h`. This crate never links libtorch.
 #![deny(missing_docs)]
+
+mod error;
+pub mod ffi;
+mod kernels;
+mod model;
+
+pub use error::RuntimeError;
+pub use format::Dtype;
+pub use model::{Model, Prediction, Workspace};

@@ -34,8 +34,36 @@ pub enum Command {
     /// Class probabilities for raw inputs: an .npz with one array per modality (optional
     /// boolean mask_<modality>) → an .npz with `probs` (n × K) and `pred`.
     Predict(PredictArgs),
+    /// Export a trained SSMVAE-CI checkpoint (fusion = poe) to a runtime bundle.
+    Export(ExportArgs),
     /// Run the end-to-end demo on the embedded mfeat fixture (no arguments needed).
     Demo(DemoArgs),
+}
+
+/// Weight precision of an exported bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DtypeArg {
+    /// 32-bit floats.
+    F32,
+    /// 16-bit floats (half the size; read in place by the runtime).
+    F16,
+}
+
+/// Arguments of `ssmvae export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Checkpoint from `ssmvae train`.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Bundle file to write (conventionally `.ssmv`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Weight precision.
+    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+    pub dtype: DtypeArg,
+    /// Also export the decoders (for later cross-modal imputation; the runtime does not use them yet).
+    #[arg(long)]
+    pub with_decoders: bool,
 }
 
 /// Arguments of `ssmvae train`. Every model/protocol flag may also come from --config (a TOML

@@ -9,6 +9,7 @@
 
 pub mod data;
 pub mod error;
+pub mod export;
 pub mod metrics;
 pub mod model;
 pub mod objective;

@@ -13,6 +13,7 @@ fn run(cli: &cli::Cli) -> anyhow::Result<()> {
         cli::Command::Train(args) => commands::train::run_train(args, cli.quiet).map(|_| ()),
         cli::Command::Eval(args) => commands::train::run_eval(args),
         cli::Command::Predict(args) => commands::train::run_predict(args),
+        cli::Command::Export(args) => commands::train::run_export(args),
         cli::Command::Demo(args) => commands::demo::run(args),
     }
 }

@@ -1,6 +1,6 @@
 //! `ssmvae train`, `ssmvae eval` and `ssmvae predict`.
 
-use crate::cli::{EvalArgs, PredictArgs, TrainArgs};
+use crate::cli::{DtypeArg, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
 use anyhow::{Context, Result};
 use ndarray::{Array1, Array2};
 use std::path::Path;
@@ -186,5 +186,26 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
     npz.finish()?;
     std::fs::rename(&tmp, &args.out)?;
     println!("wrote {} ({} rows)", args.out.display(), probs.len());
+    Ok(())
+}
+
+/// Runs `ssmvae export`: checkpoint → bundle, written atomically.
+pub fn run_export(args: &ExportArgs) -> Result<()> {
+    let model = TrainedModel::load(&args.checkpoint)?;
+    let dtype = match args.dtype {
+        DtypeArg::F32 => format::Dtype::F32,
+        DtypeArg::F16 => format::Dtype::F16,
+    };
+    let bytes =
+        trainer::export::export_bundle(&model, dtype, args.with_decoders, &args.checkpoint)?;
+    let tmp = args.out.with_extension("tmp");
+    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "wrote {} ({} bytes, {:?})",
+        args.out.display(),
+        bytes.len(),
+        dtype
+    );
     Ok(())
 }

@@ -1,0 +1,72 @@
+//! Dense kernels: y = W x + b (+ ReLU) for f32 and f16 weights, reading the weights in place from
+//! the bundle. Portable code written so the compiler vectorises the f32 dot product (eight
+//! independent accumulators); f16 values are widened one by one, never expanded into a copy.
+
+use format::Weights;
+
+#[inline]
+fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = w.len() / 8;
+    for c in 0..chunks {
+        let (wc, xc) = (&w[c * 8..c * 8 + 8], &x[c * 8..c * 8 + 8]);
+        for l in 0..8 {
+            acc[l] += wc[l] * xc[l];
+        }
+    }
+    let mut s = acc.iter().sum::<f32>();
+    for i in chunks * 8..w.len() {
+        s += w[i] * x[i];
+    }
+    s
+}
+
+#[inline]
+fn dot_f16(w: &[half::f16], x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = w.len() / 8;
+    for c in 0..chunks {
+        for l in 0..8 {
+            acc[l] += w[c * 8 + l].to_f32() * x[c * 8 + l];
+        }
+    }
+    let mut s = acc.iter().sum::<f32>();
+    for i in chunks * 8..w.len() {
+        s += w[i].to_f32() * x[i];
+    }
+    s
+}
+
+/// out[o] = Σ_i W[o, cols_start + i] · x[i] + b[o] (+ extra column `extra` of W) for a row-major
+/// `out.len() × row_len` weight matrix; `relu` applies max(0, ·). `extra` adds the one-hot class
+/// column of an expert's first layer without building the one-hot vector.
+pub fn linear(
+    w: Weights<'_>,
+    b: Weights<'_>,
+    row_len: usize,
+    x: &[f32],
+    extra: Option<usize>,
+    out: &mut [f32],
+    relu: bool,
+) {
+    let n = x.len();
+    for (o, y) in out.iter_mut().enumerate() {
+        let row = o * row_len;
+        let mut v = match (w, b) {
+            (Weights::F32(w), Weights::F32(b)) => {
+                dot_f32(&w[row..row + n], x) + b[o] + extra.map_or(0.0, |c| w[row + c])
+            }
+            (Weights::F16(w), Weights::F16(b)) => {
+                dot_f16(&w[row..row + n], x)
+                    + b[o].to_f32()
+                    + extra.map_or(0.0, |c| w[row + c].to_f32())
+            }
+            // A bundle has one dtype; mixed views cannot come from a validated bundle.
+            _ => 0.0,
+        };
+        if relu && v < 0.0 {
+            v = 0.0;
+        }
+        *y = v;
+    }
+}

@@ -1,0 +1,93 @@
+//! The runtime against the trainer's committed outputs (fixtures/golden, see
+//! trainer/tests/golden.rs), with no libtorch: every subset of the 6 mfeat modalities, f32 and f16.
+
+use ndarray::Array2;
+use ndarray_npy::NpzReader;
+use runtime::Model;
+use std::path::{Path, PathBuf};
+
+fn golden() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/golden")
+}
+
+struct Golden {
+    inputs: Vec<Array2<f32>>,
+    present: Array2<bool>,
+    probs: Array2<f32>,
+    mu: Array2<f32>,
+    scale: Array2<f32>,
+}
+
+fn load(model: &Model) -> Golden {
+    let mut inp = NpzReader::new(std::fs::File::open(golden().join("inputs.npz")).unwrap()).unwrap();
+    let inputs = model
+        .schema()
+        .modalities
+        .iter()
+        .map(|m| inp.by_name(&m.name).unwrap())
+        .collect();
+    let present = inp.by_name("present").unwrap();
+    let mut exp = NpzReader::new(std::fs::File::open(golden().join("expected.npz")).unwrap()).unwrap();
+    Golden {
+        inputs,
+        present,
+        probs: exp.by_name("probs").unwrap(),
+        mu: exp.by_name("mu").unwrap(),
+        scale: exp.by_name("scale").unwrap(),
+    }
+}
+
+/// (max |Δprobs|, max |Δmu|, max |Δscale|, fraction of rows with the same class).
+fn compare(file: &str) -> (f32, f32, f32, f64) {
+    let model = Model::open(golden().join(file)).unwrap();
+    let g = load(&model);
+    let mut ws = model.workspace();
+    let mut out = model.prediction();
+    let (mut dp, mut dm, mut ds, mut same) = (0f32, 0f32, 0f32, 0usize);
+    let n = g.present.nrows();
+    for r in 0..n {
+        let rows: Vec<Vec<f32>> = g.inputs.iter().map(|x| x.row(r).to_vec()).collect();
+        let inputs: Vec<Option<&[f32]>> =
+            rows.iter().enumerate().map(|(j, x)| g.present[[r, j]].then_some(x.as_slice())).collect();
+        model.predict(&mut ws, &inputs, &mut out).unwrap();
+        let want_class = (0..out.probs.len()).fold(0, |b, c| if g.probs[[r, c]] > g.probs[[r, b]] { c } else { b });
+        same += usize::from(want_class == out.class);
+        for (c, p) in out.probs.iter().enumerate() {
+            dp = dp.max((p - g.probs[[r, c]]).abs());
+        }
+        // The latent outputs are for the predicted class; compare them where the classes agree.
+        if want_class == out.class {
+            for k in 0..out.mu.len() {
+                dm = dm.max((out.mu[k] - g.mu[[r, k]]).abs());
+                ds = ds.max((out.scale[k] - g.scale[[r, k]]).abs());
+            }
+        }
+    }
+    (dp, dm, ds, same as f64 / n as f64)
+}
+
+#[test]
+fn every_subset_of_modalities_is_covered() {
+    let model = Model::open(golden().join("model-f32.ssmv")).unwrap();
+    let g = load(&model);
+    let mut subsets: Vec<u32> = (0..g.present.nrows())
+        .map(|r| (0..6).map(|j| u32::from(g.present[[r, j]]) << j).sum())
+        .collect();
+    subsets.sort_unstable();
+    subsets.dedup();
+    assert_eq!(subsets.len(), 63);
+}
+
+#[test]
+fn f32_bundle_matches_the_trainer() {
+    let (dp, dm, ds, same) = compare("model-f32.ssmv");
+    assert_eq!(same, 1.0, "same predicted class on every row");
+    assert!(dp <= 1e-5 && dm <= 1e-5 && ds <= 1e-5, "probs {dp}, mu {dm}, scale {ds}");
+}
+
+#[test]
+fn f16_bundle_is_close_to_the_trainer() {
+    let (dp, dm, ds, same) = compare("model-f16.ssmv");
+    assert!(same >= 0.99, "same class on {:.1}% of rows", 100.0 * same);
+    assert!(dp <= 1e-2 && dm <= 1e-2 && ds <= 1e-2, "probs {dp}, mu {dm}, scale {ds}");
+}

@@ -1,0 +1,166 @@
+//! Export: a checkpoint's SSMVAE-CI networks → a `format` bundle for the runtime, and the
+//! trainer-side reference outputs that golden tests pin the runtime to.
+
+use crate::data::{InputTransform, ModalityKind, MultimodalDataset};
+use crate::error::{Error, Result};
+use crate::objective::{Latent, PriorExpert};
+use crate::train::config::Fusion;
+use crate::train::tensors::{constant_table, gather_constants, DataTensors};
+use crate::train::TrainedModel;
+use format::{BundleWriter, Dtype, Layer, Mlp, Schema};
+use std::path::Path;
+use tch::{Kind, Tensor};
+
+fn values(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(Vec::<f32>::try_from(t.to_kind(Kind::Float).flatten(0, -1))?)
+}
+
+/// Builds the bundle bytes of a trained model. Only `fusion = poe` with the generative networks
+/// (`mode = semi`) has what the runtime runs: per-modality latent experts joined by the PoE and
+/// classifier experts joined by the classifier PoE. Early fusion is one concatenated modality and
+/// late fusion averages separate models, neither of which is that computation.
+pub fn export_bundle(
+    model: &TrainedModel,
+    dtype: Dtype,
+    with_decoders: bool,
+    path: &Path,
+) -> Result<Vec<u8>> {
+    let bad = |message: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message,
+    };
+    let spec = &model.meta.ensemble;
+    if spec.fusion != Fusion::Poe || spec.members.len() != 1 {
+        return Err(bad(format!(
+            "fusion = {:?} cannot be exported: the runtime runs per-modality experts joined by a product of experts (fusion = poe)",
+            spec.fusion
+        )));
+    }
+    let ms = &spec.members[0].0;
+    if !ms.generative {
+        return Err(bad(
+            "a supervised-only model has no latent experts to export (train with mode = semi)"
+                .into(),
+        ));
+    }
+    let vars = model.ensemble.vs.variables();
+    let mut w = BundleWriter::new(dtype);
+    let mut mlp = |prefix: String| -> Result<Mlp> {
+        let mut layers = Vec::new();
+        for i in 0.. {
+            let (wk, bk) = (
+                format!("{prefix}.layer{i}.weight"),
+                format!("{prefix}.layer{i}.bias"),
+            );
+            let (Some(wt), Some(bt)) = (vars.get(&wk), vars.get(&bk)) else {
+                break;
+            };
+            let size = wt.size();
+            layers.push(Layer {
+                input: size[1] as u32,
+                output: size[0] as u32,
+                weight: w.add_tensor(&values(wt)?),
+                bias: w.add_tensor(&values(bt)?),
+            });
+        }
+        Ok(Mlp { layers })
+    };
+    let mut experts = Vec::new();
+    let mut classifiers = Vec::new();
+    let mut decoders = Vec::new();
+    for j in 0..ms.modalities.len() {
+        experts.push(mlp(format!("member.0.expert.{j}"))?);
+        classifiers.push(mlp(format!("member.0.classifier.{j}"))?);
+        if with_decoders {
+            decoders.push(mlp(format!("member.0.decoder.{j}"))?);
+        }
+    }
+    let modalities = ms
+        .modalities
+        .iter()
+        .zip(&model.meta.transforms)
+        .map(|(m, t)| format::ModalitySpec {
+            name: m.name.clone(),
+            input_dim: m.dim as u32,
+            kind: match m.kind {
+                ModalityKind::Pixels => format::ModalityKind::Pixels,
+                ModalityKind::Tabular => format::ModalityKind::Tabular,
+            },
+            transform: match t {
+                InputTransform::Scale { factor } => {
+                    format::InputTransform::Scale { factor: *factor }
+                }
+                InputTransform::Standardize { mean, std } => format::InputTransform::Standardize {
+                    mean: mean.clone(),
+                    std: std.clone(),
+                },
+            },
+        })
+        .collect();
+    let schema = Schema {
+        prior: format::PriorSpec {
+            nu: ms.nu,
+            latent_dim: ms.latent_dim as u32,
+            latent: match ms.latent {
+                Latent::StudentT => format::Latent::StudentT,
+                Latent::Gaussian => format::Latent::Gaussian,
+            },
+            prior_expert: match ms.prior_expert {
+                PriorExpert::Prior => format::PriorExpert::Prior,
+                PriorExpert::AltPrior => format::PriorExpert::AltPrior,
+                PriorExpert::None => format::PriorExpert::None,
+            },
+            sigma: ms.sigma,
+        },
+        classes: model.meta.class_names.clone(),
+        modalities,
+        experts,
+        classifiers,
+        decoders,
+        activation: format::Activation::Relu,
+    };
+    let bytes = w.finish(&schema).map_err(|e| bad(e.to_string()))?;
+    // Never write what the runtime would reject.
+    format::Bundle::from_bytes(&bytes)
+        .map_err(|e| bad(format!("exported bundle does not validate: {e}")))?;
+    Ok(bytes)
+}
+
+/// The trainer's reference outputs for raw inputs, computed the way the runtime computes them:
+/// class probabilities from the classifier PoE, then the latent PoE posterior (μ, S_q) for the
+/// predicted class. Rows of `(probs, mu, scale)`.
+pub type Reference = (Vec<Vec<f32>>, Vec<Vec<f32>>, Vec<Vec<f32>>);
+
+/// See [`Reference`]. Requires an exportable (poe, semi) model.
+pub fn reference_outputs(model: &TrainedModel, raw: &MultimodalDataset) -> Result<Reference> {
+    let probs = model.predict(raw)?;
+    let _guard = tch::no_grad_guard();
+    let mut ds = raw.clone();
+    ds.apply_transforms(&model.meta.transforms);
+    let data = DataTensors::new(&ds, tch::Device::Cpu);
+    let member = &model.ensemble.members[0];
+    let classes: Vec<i64> = probs
+        .iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .fold(0, |b, (i, &v)| if v > r[b] { i } else { b }) as i64
+        })
+        .collect();
+    let y = Tensor::from_slice(&classes);
+    let table = constant_table(
+        &data.present_rows,
+        &data.dims,
+        &member.cols,
+        member.model.spec(),
+        model.meta.config.entropy_coef,
+        tch::Device::Cpu,
+    );
+    let idx = Tensor::arange(ds.len() as i64, (Kind::Int64, tch::Device::Cpu));
+    let k = gather_constants(&table, &idx, None);
+    let parts = member.model.expert_x_parts(&data.xs);
+    let post = member.model.posterior(&parts, &y, &data.present, &k);
+    let mu = Vec::<Vec<f32>>::try_from(post.mu.to_kind(Kind::Float))?;
+    let scale = Vec::<Vec<f32>>::try_from(post.log_sq.exp().to_kind(Kind::Float))?;
+    Ok((probs, mu, scale))
+}

@@ -1,0 +1,148 @@
+//! Golden fixtures that tie the runtime to the trainer (fixtures/golden/):
+//! `checkpoint.safetensors`, the bundles `model-f32.ssmv` / `model-f16.ssmv` exported from it,
+//! `inputs.npz` (raw test rows of mfeat, one array per modality plus a `present` mask whose rows
+//! cover every non-empty subset of the 6 modalities) and `expected.npz` (`probs`, `mu`, `scale`:
+//! the trainer's outputs for them).
+//!
+//! `generate_golden_fixtures` (ignored) trains and writes them: regenerate only on purpose and say
+//! so in the commit (`cargo test -p ssmvae-trainer --test golden -- --ignored`). The test that
+//! always runs reruns the tch forward pass on the committed checkpoint — no retraining — and
+//! compares with the committed outputs, so neither the trainer nor the runtime can drift.
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::{NpzReader, NpzWriter};
+use std::path::{Path, PathBuf};
+use trainer::data::{Modality, MultimodalDataset};
+use trainer::export::{export_bundle, reference_outputs};
+use trainer::train::config::{DeviceChoice, TrainConfig};
+use trainer::train::{train, TrainOptions, TrainedModel};
+
+fn golden() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/golden")
+}
+
+fn to_array(rows: &[Vec<f32>]) -> Array2<f32> {
+    Array2::from_shape_fn((rows.len(), rows[0].len()), |(i, j)| rows[i][j])
+}
+
+/// The committed inputs as a dataset (missing modalities masked).
+fn read_inputs(model: &TrainedModel) -> MultimodalDataset {
+    let mut npz =
+        NpzReader::new(std::fs::File::open(golden().join("inputs.npz")).unwrap()).unwrap();
+    let present: Array2<bool> = npz.by_name("present").unwrap();
+    let modalities = model
+        .meta
+        .modality_names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let x: Array2<f32> = npz.by_name(name).unwrap();
+            let kind = model.meta.ensemble.members[0].0.modalities[j].kind;
+            Modality::with_mask(name.clone(), kind, x, present.column(j).to_vec())
+        })
+        .collect();
+    MultimodalDataset::new(
+        modalities,
+        vec![None; present.nrows()],
+        model.meta.class_names.clone(),
+    )
+    .unwrap()
+}
+
+#[test]
+#[ignore = "writes fixtures/golden; run on purpose only"]
+fn generate_golden_fixtures() {
+    let dir = golden();
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = TrainConfig {
+        dataset: "mfeat".into(),
+        data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
+        n_max: Some(140),
+        hidden: vec![64],
+        latent_dim: 8,
+        epochs: 10,
+        seed: 0,
+        device: DeviceChoice::Cpu,
+        ..TrainConfig::default()
+    };
+    let opts = TrainOptions {
+        checkpoint: dir.join("checkpoint.safetensors"),
+        resume: false,
+        progress: false,
+        threads: Some(1),
+    };
+    let out = train(&cfg, &opts, |_| {}).unwrap();
+    let model = TrainedModel::load(&opts.checkpoint).unwrap();
+    for (dtype, name) in [
+        (format::Dtype::F32, "model-f32.ssmv"),
+        (format::Dtype::F16, "model-f16.ssmv"),
+    ] {
+        std::fs::write(
+            dir.join(name),
+            export_bundle(&model, dtype, false, &opts.checkpoint).unwrap(),
+        )
+        .unwrap();
+    }
+    // 126 raw test rows; row r observes the modalities in the bit pattern (r mod 63) + 1.
+    let test = &out.split.test;
+    let m = test.modalities().len();
+    let n = 126;
+    let mut npz = NpzWriter::new(std::fs::File::create(dir.join("inputs.npz")).unwrap());
+    for md in test.modalities() {
+        let rows: Vec<usize> = (0..n).collect();
+        npz.add_array(md.name(), &md.data().select(ndarray::Axis(0), &rows))
+            .unwrap();
+    }
+    let present = Array2::from_shape_fn((n, m), |(r, j)| (((r % 63) + 1) >> j) & 1 == 1);
+    npz.add_array("present", &present).unwrap();
+    npz.finish().unwrap();
+    let (probs, mu, scale) = reference_outputs(&model, &read_inputs(&model)).unwrap();
+    let mut npz = NpzWriter::new(std::fs::File::create(dir.join("expected.npz")).unwrap());
+    npz.add_array("probs", &to_array(&probs)).unwrap();
+    npz.add_array("mu", &to_array(&mu)).unwrap();
+    npz.add_array("scale", &to_array(&scale)).unwrap();
+    let labels: Array1<i64> = (0..n).map(|r| test.labels()[r].unwrap() as i64).collect();
+    npz.add_array("labels", &labels).unwrap();
+    npz.finish().unwrap();
+}
+
+#[test]
+fn committed_checkpoint_reproduces_committed_outputs() {
+    let model = TrainedModel::load(&golden().join("checkpoint.safetensors")).unwrap();
+    let (probs, mu, scale) = reference_outputs(&model, &read_inputs(&model)).unwrap();
+    let mut npz =
+        NpzReader::new(std::fs::File::open(golden().join("expected.npz")).unwrap()).unwrap();
+    for (name, got) in [("probs", probs), ("mu", mu), ("scale", scale)] {
+        let want: Array2<f32> = npz.by_name(name).unwrap();
+        let diff = (to_array(&got) - &want)
+            .iter()
+            .fold(0f32, |a, &b| a.max(b.abs()));
+        assert!(diff <= 1e-5, "{name}: max abs difference {diff}");
+    }
+}
+
+#[test]
+fn export_refuses_models_the_runtime_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = TrainConfig {
+        dataset: "mfeat".into(),
+        data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
+        n_max: Some(140),
+        hidden: vec![8],
+        latent_dim: 2,
+        epochs: 1,
+        fusion: trainer::train::config::Fusion::Late,
+        device: DeviceChoice::Cpu,
+        ..TrainConfig::default()
+    };
+    let opts = TrainOptions {
+        checkpoint: dir.path().join("c.safetensors"),
+        resume: false,
+        progress: false,
+        threads: Some(1),
+    };
+    train(&cfg, &opts, |_| {}).unwrap();
+    let model = TrainedModel::load(&opts.checkpoint).unwrap();
+    let err = export_bundle(&model, format::Dtype::F32, false, &opts.checkpoint).unwrap_err();
+    assert!(err.to_string().contains("cannot be exported"), "{err}");
+}
