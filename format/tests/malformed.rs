@@ -190,9 +190,7 @@ fn header_offsets_that_lie() {
 fn garbage_schema_archive() {
     let mut b = valid();
     let n = b.len();
-    for i in n - 40..n {
-        b[i] = 0xAB;
-    }
+    b[n - 40..].fill(0xAB);
     assert!(matches!(err(&reseal(b)), FormatError::Archive(_)));
 }
 

@@ -19,7 +19,8 @@ struct Golden {
 }
 
 fn load(model: &Model) -> Golden {
-    let mut inp = NpzReader::new(std::fs::File::open(golden().join("inputs.npz")).unwrap()).unwrap();
+    let mut inp =
+        NpzReader::new(std::fs::File::open(golden().join("inputs.npz")).unwrap()).unwrap();
     let inputs = model
         .schema()
         .modalities
@@ -27,7 +28,8 @@ fn load(model: &Model) -> Golden {
         .map(|m| inp.by_name(&m.name).unwrap())
         .collect();
     let present = inp.by_name("present").unwrap();
-    let mut exp = NpzReader::new(std::fs::File::open(golden().join("expected.npz")).unwrap()).unwrap();
+    let mut exp =
+        NpzReader::new(std::fs::File::open(golden().join("expected.npz")).unwrap()).unwrap();
     Golden {
         inputs,
         present,
@@ -47,10 +49,19 @@ fn compare(file: &str) -> (f32, f32, f32, f64) {
     let n = g.present.nrows();
     for r in 0..n {
         let rows: Vec<Vec<f32>> = g.inputs.iter().map(|x| x.row(r).to_vec()).collect();
-        let inputs: Vec<Option<&[f32]>> =
-            rows.iter().enumerate().map(|(j, x)| g.present[[r, j]].then_some(x.as_slice())).collect();
+        let inputs: Vec<Option<&[f32]>> = rows
+            .iter()
+            .enumerate()
+            .map(|(j, x)| g.present[[r, j]].then_some(x.as_slice()))
+            .collect();
         model.predict(&mut ws, &inputs, &mut out).unwrap();
-        let want_class = (0..out.probs.len()).fold(0, |b, c| if g.probs[[r, c]] > g.probs[[r, b]] { c } else { b });
+        let want_class = (0..out.probs.len()).fold(0, |b, c| {
+            if g.probs[[r, c]] > g.probs[[r, b]] {
+                c
+            } else {
+                b
+            }
+        });
         same += usize::from(want_class == out.class);
         for (c, p) in out.probs.iter().enumerate() {
             dp = dp.max((p - g.probs[[r, c]]).abs());
@@ -82,12 +93,18 @@ fn every_subset_of_modalities_is_covered() {
 fn f32_bundle_matches_the_trainer() {
     let (dp, dm, ds, same) = compare("model-f32.ssmv");
     assert_eq!(same, 1.0, "same predicted class on every row");
-    assert!(dp <= 1e-5 && dm <= 1e-5 && ds <= 1e-5, "probs {dp}, mu {dm}, scale {ds}");
+    assert!(
+        dp <= 1e-5 && dm <= 1e-5 && ds <= 1e-5,
+        "probs {dp}, mu {dm}, scale {ds}"
+    );
 }
 
 #[test]
 fn f16_bundle_is_close_to_the_trainer() {
     let (dp, dm, ds, same) = compare("model-f16.ssmv");
     assert!(same >= 0.99, "same class on {:.1}% of rows", 100.0 * same);
-    assert!(dp <= 1e-2 && dm <= 1e-2 && ds <= 1e-2, "probs {dp}, mu {dm}, scale {ds}");
+    assert!(
+        dp <= 1e-2 && dm <= 1e-2 && ds <= 1e-2,
+        "probs {dp}, mu {dm}, scale {ds}"
+    );
 }
