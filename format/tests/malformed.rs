@@ -303,3 +303,35 @@ fn non_finite_transform() {
         }
     );
 }
+
+/// Writes the fuzzer's seed corpus (`format/fuzz/corpus/bundle_from_bytes/`): the small valid
+/// bundles in both dtypes and a few damaged ones. Run on purpose:
+/// `cargo test -p ssmvae-format --test malformed -- --ignored`.
+#[test]
+#[ignore = "writes the fuzz seed corpus"]
+fn write_fuzz_seed_corpus() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/bundle_from_bytes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f32_bundle = valid();
+    let f16_bundle = build(Dtype::F16, |_| {});
+    let mut future = valid();
+    future[8] = 2;
+    let seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("valid-f32", f32_bundle.clone()),
+        ("valid-f16", f16_bundle),
+        ("truncated", f32_bundle[..f32_bundle.len() / 2].to_vec()),
+        ("future-version", future),
+        (
+            "nan-weight",
+            reseal({
+                let mut b = f32_bundle.clone();
+                b[64..68].copy_from_slice(&f32::NAN.to_le_bytes());
+                b
+            }),
+        ),
+    ];
+    for (name, bytes) in seeds {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}

@@ -121,4 +121,8 @@ fn demo_prints_the_fixture_split_and_trains() {
         "{text}"
     );
     assert!(text.contains("minority"), "{text}");
+    assert!(
+        text.contains("runtime F32 bundle") && text.contains("runtime F16 bundle"),
+        "{text}"
+    );
 }
