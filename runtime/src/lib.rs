@@ -4,7 +4,7 @@
 //! The pattern is tract's and TensorFlow Lite Micro's: an immutable [`Model`] (validated once in
 //! [`Model::open`]) and a caller-owned [`Workspace`] holding every scratch buffer, so
 //! [`Model::predict`] allocates nothing and cannot panic on inputs that pass its entry checks.
-//! f16 bundles are read in place (values widened one at a time), never expanded at open.
+//! f16 bundles are read in place (widened 64 values at a time on the stack), never expanded at open.
 //! The C API lives in [`ffi`]; its header is `include/ssmvae.h`. This crate never links libtorch.
 #![deny(missing_docs)]
 
