@@ -55,6 +55,21 @@ impl SubsetConstants {
         }
     }
 
+    /// The scale-space terms of the posterior for this subset: the trace coefficient
+    /// (ν+n_S)/(ν+n_S−2), the shift ln((ν+n_S)/ν) from ln S_q to ln Σ_φ, and the degrees of freedom
+    /// ν+n_S (§3.1, §5.2); their Gaussian limits (1, 0, ∞) for `latent = gaussian`.
+    pub fn scale_space_terms(&self, nu: f64, latent: super::Latent) -> (f64, f64, f64) {
+        let n_s = self.n_s;
+        match latent {
+            super::Latent::StudentT => (
+                (nu + n_s) / (nu + n_s - 2.0),
+                ((nu + n_s) / nu).ln(),
+                nu + n_s,
+            ),
+            super::Latent::Gaussian => (1.0, 0.0, f64::INFINITY),
+        }
+    }
+
     /// The Gaussian limit ν → ∞ (objective.md §5.5): τ̃ = τ² = c = 1, K1 = m, e → 0.
     pub fn gaussian(n_s: f64, m: f64) -> Self {
         SubsetConstants {

@@ -39,15 +39,7 @@ impl BatchConstants {
         kind: tch::Kind,
     ) -> Self {
         let fill = |v: f64| Tensor::full([batch], v, (kind, tch::Device::Cpu));
-        let n_s = k.n_s;
-        let (trace_coef, shift, dof) = match latent {
-            Latent::StudentT => (
-                (nu + n_s) / (nu + n_s - 2.0),
-                ((nu + n_s) / nu).ln(),
-                nu + n_s,
-            ),
-            Latent::Gaussian => (1.0, 0.0, f64::INFINITY),
-        };
+        let (trace_coef, shift, dof) = k.scale_space_terms(nu, latent);
         BatchConstants {
             trace_coef: fill(trace_coef),
             log_sigma_shift: fill(shift),

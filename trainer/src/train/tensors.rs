@@ -95,14 +95,7 @@ pub fn constant_table(
                 Latent::StudentT => SubsetConstants::new(nu, n_s, m, n_s * sigma.ln()),
                 Latent::Gaussian => SubsetConstants::gaussian(n_s, m),
             };
-            let (trace_coef, shift, dof) = match latent {
-                Latent::StudentT => (
-                    (nu + n_s) / (nu + n_s - 2.0),
-                    ((nu + n_s) / nu).ln(),
-                    nu + n_s,
-                ),
-                Latent::Gaussian => (1.0, 0.0, f64::INFINITY),
-            };
+            let (trace_coef, shift, dof) = k.scale_space_terms(nu, latent);
             let c = match entropy {
                 EntropyCoef::C => k.c,
                 EntropyCoef::Tau2 => k.tau2,
