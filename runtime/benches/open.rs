@@ -9,7 +9,7 @@ use std::path::Path;
 /// A 6-modality model with wide layers: about 25 M f32 weights (~100 MB).
 fn big_bundle(path: &Path) {
     let mut w = BundleWriter::new(Dtype::F32);
-    let (k, m, h) = (10u32, 64u32, 2048u32);
+    let (k, m, h) = (10u32, 64u32, 1400u32);
     let mut mlp = |input: u32, output: u32| Mlp {
         layers: [(input, h), (h, h), (h, output)]
             .iter()

@@ -74,6 +74,7 @@ fn compare(file: &str) -> (f32, f32, f32, f64) {
             }
         }
     }
+    eprintln!("{file}: max |Δprobs| {dp:.2e}, |Δmu| {dm:.2e}, |Δscale| {ds:.2e}, same class on {same}/{n} rows");
     (dp, dm, ds, same as f64 / n as f64)
 }
 
