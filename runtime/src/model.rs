@@ -316,40 +316,31 @@ impl Model {
         // ln S_q = −logsumexp(−ℓ_0, −ℓ_j…), μ = Σ_j exp(−ℓ_j + ln S_q) μ_j.
         for (j, input) in inputs.iter().enumerate() {
             if input.is_some() {
-                self.mlp(
-                    &self.schema.experts[j],
-                    &x[j],
-                    Some(out.class),
-                    a,
-                    b,
-                    &mut expert_out[j],
-                );
+                let e = &mut expert_out[j];
+                self.mlp(&self.schema.experts[j], &x[j], Some(out.class), a, b, e);
+                // ℓ_j clamped once, in place (§3.1).
+                e[m..]
+                    .iter_mut()
+                    .for_each(|l| *l = l.clamp(-LOG_SCALE_CLAMP, LOG_SCALE_CLAMP));
             }
         }
         let prior = self.prior_log_scale(n_s);
+        let observed = || {
+            inputs
+                .iter()
+                .zip(expert_out.iter())
+                .filter(|(i, _)| i.is_some())
+                .map(|(_, e)| e)
+        };
         for c in 0..m {
-            let mut hi = prior.map_or(f32::NEG_INFINITY, |l0| -l0);
-            for (j, input) in inputs.iter().enumerate() {
-                if input.is_some() {
-                    hi = hi.max(-expert_out[j][m + c].clamp(-LOG_SCALE_CLAMP, LOG_SCALE_CLAMP));
-                }
-            }
-            let mut acc = prior.map_or(0.0, |l0| (-l0 - hi).exp());
-            for (j, input) in inputs.iter().enumerate() {
-                if input.is_some() {
-                    acc +=
-                        (-expert_out[j][m + c].clamp(-LOG_SCALE_CLAMP, LOG_SCALE_CLAMP) - hi).exp();
-                }
-            }
+            let hi = observed().fold(prior.map_or(f32::NEG_INFINITY, |l0| -l0), |h, e| {
+                h.max(-e[m + c])
+            });
+            let acc = observed().fold(prior.map_or(0.0, |l0| (-l0 - hi).exp()), |s, e| {
+                s + (-e[m + c] - hi).exp()
+            });
             let log_sq = -(hi + acc.ln());
-            let mut mu = 0.0;
-            for (j, input) in inputs.iter().enumerate() {
-                if input.is_some() {
-                    let ell = expert_out[j][m + c].clamp(-LOG_SCALE_CLAMP, LOG_SCALE_CLAMP);
-                    mu += (-ell + log_sq).exp() * expert_out[j][c];
-                }
-            }
-            out.mu[c] = mu;
+            out.mu[c] = observed().map(|e| (-e[m + c] + log_sq).exp() * e[c]).sum();
             out.scale[c] = log_sq.exp();
         }
         Ok(())
