@@ -8,7 +8,7 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::path::Path;
 use tch::{Kind, Tensor};
-use trainer::train::tensors::{constant_table, gather_constants, DataTensors};
+use trainer::train::tensors::DataTensors;
 use trainer::train::TrainedModel;
 
 fn bench(c: &mut Criterion) {
@@ -37,16 +37,7 @@ fn bench(c: &mut Criterion) {
             labels: vec![None; batch],
             dims: dims.clone(),
         };
-        let table = constant_table(
-            &data.present_rows,
-            &data.dims,
-            &member.cols,
-            member.model.spec(),
-            model.meta.config.entropy_coef,
-            tch::Device::Cpu,
-        );
-        let idx = Tensor::arange(batch as i64, (Kind::Int64, tch::Device::Cpu));
-        let k = gather_constants(&table, &idx, None);
+        let k = trainer::export::batch_constants(&model, &data);
         g.bench_function(BenchmarkId::new("tch_f32", format!("batch{batch}")), |b| {
             b.iter(|| {
                 let log_q = member

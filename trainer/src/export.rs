@@ -3,6 +3,7 @@
 
 use crate::data::{InputTransform, ModalityKind, MultimodalDataset};
 use crate::error::{Error, Result};
+use crate::objective::gamma::BatchConstants;
 use crate::objective::{Latent, PriorExpert};
 use crate::train::config::Fusion;
 use crate::train::tensors::{constant_table, gather_constants, DataTensors};
@@ -131,23 +132,10 @@ pub fn export_bundle(
 /// predicted class. Rows of `(probs, mu, scale)`.
 pub type Reference = (Vec<Vec<f32>>, Vec<Vec<f32>>, Vec<Vec<f32>>);
 
-/// See [`Reference`]. Requires an exportable (poe, semi) model.
-pub fn reference_outputs(model: &TrainedModel, raw: &MultimodalDataset) -> Result<Reference> {
-    let probs = model.predict(raw)?;
-    let _guard = tch::no_grad_guard();
-    let mut ds = raw.clone();
-    ds.apply_transforms(&model.meta.transforms);
-    let data = DataTensors::new(&ds, tch::Device::Cpu);
+/// The per-sample objective constants of every row of `data` for the model's (single) member;
+/// only the alternative prior expert's τ_S² matters for the posterior.
+pub fn batch_constants(model: &TrainedModel, data: &DataTensors) -> BatchConstants {
     let member = &model.ensemble.members[0];
-    let classes: Vec<i64> = probs
-        .iter()
-        .map(|r| {
-            r.iter()
-                .enumerate()
-                .fold(0, |b, (i, &v)| if v > r[b] { i } else { b }) as i64
-        })
-        .collect();
-    let y = Tensor::from_slice(&classes);
     let table = constant_table(
         &data.present_rows,
         &data.dims,
@@ -156,10 +144,21 @@ pub fn reference_outputs(model: &TrainedModel, raw: &MultimodalDataset) -> Resul
         model.meta.config.entropy_coef,
         tch::Device::Cpu,
     );
-    let idx = Tensor::arange(ds.len() as i64, (Kind::Int64, tch::Device::Cpu));
-    let k = gather_constants(&table, &idx, None);
+    let idx = Tensor::arange(data.len() as i64, (Kind::Int64, tch::Device::Cpu));
+    gather_constants(&table, &idx, None)
+}
+
+/// See [`Reference`]. Requires an exportable (poe, semi) model.
+pub fn reference_outputs(model: &TrainedModel, raw: &MultimodalDataset) -> Result<Reference> {
+    let data = model.tensors(raw)?;
+    let probs = model.ensemble.predict_probs(&data);
+    let _guard = tch::no_grad_guard();
+    let member = &model.ensemble.members[0];
+    let y = probs.argmax(1, false);
+    let k = batch_constants(model, &data);
     let parts = member.model.expert_x_parts(&data.xs);
     let post = member.model.posterior(&parts, &y, &data.present, &k);
+    let probs = Vec::<Vec<f32>>::try_from(probs.to_kind(Kind::Float))?;
     let mu = Vec::<Vec<f32>>::try_from(post.mu.to_kind(Kind::Float))?;
     let scale = Vec::<Vec<f32>>::try_from(post.log_sq.exp().to_kind(Kind::Float))?;
     Ok((probs, mu, scale))

@@ -15,6 +15,15 @@ fn split(name: &str, dir: &Path, p: &Protocol) -> Split {
     build_split(load(&name, dir, None).unwrap(), p).unwrap()
 }
 
+/// Labeled + unlabeled training samples per class.
+fn class_sizes(s: &Split) -> Vec<usize> {
+    s.labeled_counts()
+        .iter()
+        .zip(s.unlabeled_counts())
+        .map(|(l, u)| l + u)
+        .collect()
+}
+
 fn mfeat(seed: u64) -> Split {
     let p = Protocol {
         n_max: Some(140),
@@ -69,12 +78,7 @@ fn beta_is_a_fraction_and_rho_at_least_one() {
 fn mfeat_split_follows_the_protocol() {
     let s = mfeat(0);
     let sizes = long_tail_sizes(140, 10.0, 10).unwrap();
-    let total: Vec<usize> = s
-        .labeled_counts()
-        .iter()
-        .zip(s.unlabeled_counts())
-        .map(|(l, u)| l + u)
-        .collect();
+    let total = class_sizes(&s);
     assert_eq!(total, sizes);
     assert_eq!(s.labeled_counts(), labeled_counts(&sizes, 0.1).unwrap());
     assert_eq!(
@@ -210,12 +214,7 @@ fn mnist_fashion_split_from_the_issue() {
         ..Protocol::default()
     };
     let s = split("mnist+fashion", &data, &p);
-    let total: Vec<usize> = s
-        .labeled_counts()
-        .iter()
-        .zip(s.unlabeled_counts())
-        .map(|(l, u)| l + u)
-        .collect();
+    let total = class_sizes(&s);
     assert_eq!(total, [4500, 2697, 1617, 969, 581, 348, 208, 125, 75, 45]);
     assert_eq!(
         s.labeled_counts(),
@@ -289,12 +288,7 @@ fn rosmap_uses_its_shipped_test_split() {
     };
     let s = split("rosmap", &data, &p);
     assert_eq!(s.n_max, Some(118));
-    let total: Vec<usize> = s
-        .labeled_counts()
-        .iter()
-        .zip(s.unlabeled_counts())
-        .map(|(l, u)| l + u)
-        .collect();
+    let total = class_sizes(&s);
     assert_eq!(total, [118, 59]);
     assert_eq!(s.labeled_counts(), [12, 6]);
     assert_eq!(s.test_counts(), [51, 55]);

@@ -461,9 +461,9 @@ impl TrainedModel {
         })
     }
 
-    /// Class probabilities (N×K, f32) for a raw (untransformed) dataset whose modalities match
-    /// the checkpoint's by name and dimension.
-    pub fn predict(&self, raw: &MultimodalDataset) -> Result<Vec<Vec<f32>>> {
+    /// A raw (untransformed) dataset as the model's input tensors: modalities checked against the
+    /// checkpoint's by name and dimension, the checkpoint's transforms applied, fused as trained.
+    pub fn tensors(&self, raw: &MultimodalDataset) -> Result<DataTensors> {
         let names = raw.modality_names();
         if names != self.meta.modality_names {
             return Err(Error::ModalityMismatch(format!(
@@ -484,7 +484,13 @@ impl TrainedModel {
         let mut ds = raw.clone();
         ds.apply_transforms(&self.meta.transforms);
         let ds = fused(&ds, self.meta.ensemble.fusion);
-        let data = DataTensors::new(&ds, tch::Device::Cpu);
+        Ok(DataTensors::new(&ds, tch::Device::Cpu))
+    }
+
+    /// Class probabilities (N×K, f32) for a raw (untransformed) dataset whose modalities match
+    /// the checkpoint's by name and dimension.
+    pub fn predict(&self, raw: &MultimodalDataset) -> Result<Vec<Vec<f32>>> {
+        let data = self.tensors(raw)?;
         let probs = self.ensemble.predict_probs(&data).to_kind(Kind::Float);
         Ok(Vec::<Vec<f32>>::try_from(probs)?)
     }
