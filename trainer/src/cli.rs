@@ -38,6 +38,11 @@ pub enum Command {
     Export(ExportArgs),
     /// Run the end-to-end demo on the embedded mfeat fixture (no arguments needed).
     Demo(DemoArgs),
+    /// Run an experiment grid (models × datasets × rho × beta × missing × seeds) from a TOML
+    /// file, appending one JSON line per finished run; resumable and shardable.
+    Bench(Box<BenchArgs>),
+    /// Render the paper-style Markdown tables and PNG plots from `ssmvae bench` results.
+    Report(ReportArgs),
 }
 
 /// Weight precision of an exported bundle.
@@ -119,6 +124,18 @@ pub struct TrainArgs {
     /// Entropy weight of the unlabeled term: c (c_S), tau2 (τ_S²) or a number. [default: c]
     #[arg(long)]
     pub entropy_coef: Option<trainer::train::config::EntropyCoef>,
+    /// Classification loss on labeled samples: ce, or ldam (LDAM-DRW baseline). [default: ce]
+    #[arg(long, value_enum)]
+    pub classifier_loss: Option<trainer::train::config::ClassifierLoss>,
+    /// LDAM's largest margin (the rarest class's), in logit units. [default: 0.5]
+    #[arg(long)]
+    pub ldam_max_margin: Option<f64>,
+    /// Deferred re-weighting β (effective number of samples); 0 = off. [default: 0]
+    #[arg(long)]
+    pub drw_beta: Option<f64>,
+    /// Fraction of the epochs after which deferred re-weighting starts. [default: 0.8]
+    #[arg(long)]
+    pub drw_start: Option<f64>,
     /// Prior expert of the latent PoE: prior, alt-prior or none. [default: prior]
     #[arg(long, value_enum)]
     pub prior_expert: Option<trainer::objective::PriorExpert>,
@@ -173,7 +190,7 @@ pub struct TrainArgs {
     /// Largest class size. [default: class 0's pool]
     #[arg(long)]
     pub n_max: Option<usize>,
-    /// Missing-modality corruption: none or half. [default: none]
+    /// Missing-modality corruption: none, half or complete-half. [default: none]
     #[arg(long, value_enum)]
     pub missing: Option<Missing>,
     /// Modality order, comma-separated. [default: alphabetical]
@@ -245,7 +262,8 @@ pub struct DatasetArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Missing-modality corruption of the training set: `half` removes one random modality from
-    /// each of the first half of the (shuffled) training samples; the test set stays complete.
+    /// each of the first half of the (shuffled) training samples; `complete-half` then keeps only
+    /// the samples that are still complete. The test set stays complete.
     #[arg(long, value_enum, default_value_t = Missing::None)]
     pub missing: Missing,
     /// Modality order, comma-separated (it becomes the model's modality index). Default: alphabetical.
@@ -277,4 +295,72 @@ pub struct DemoArgs {
     /// Hide the progress bars.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// Arguments of `ssmvae bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Experiment file (TOML; see trainer/experiments/ and the `bench` module docs).
+    pub experiment: PathBuf,
+    /// Scale: a `[scales.NAME]` table of the experiment (`cpu` or `paper` in the shipped files).
+    #[arg(long, default_value = "cpu")]
+    pub scale: String,
+    /// Results file (JSON lines, appended as runs finish; finished runs are skipped on rerun).
+    /// Default: trainer/results/<experiment name>/<scale>.jsonl beside the experiments folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only shard i of n (1-based, e.g. `--shard 2/4`): runs whose grid index ≡ i−1 mod n.
+    /// For Slurm job arrays or GNU parallel; give each shard its own --out when they share no
+    /// disk, and pass all the files to `ssmvae report`.
+    #[arg(long, default_value = "1/1")]
+    pub shard: trainer::bench::experiment::Shard,
+    /// Folder laid out like shared/data (overrides the experiment's `data_dir`).
+    #[arg(long, env = "SSMVAE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Device for every run (overrides the experiment): auto, cpu or cuda.
+    #[arg(long, value_enum)]
+    pub device: Option<trainer::train::config::DeviceChoice>,
+    /// CPU threads for libtorch.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Stop after this many finished runs (fill a grid over several sittings).
+    #[arg(long)]
+    pub max_runs: Option<usize>,
+    /// Another results file whose finished runs stand in for this grid's when the run id and the
+    /// whole training configuration match (repeatable); the line is copied, marked `reused_from`.
+    #[arg(long)]
+    pub reuse: Vec<PathBuf>,
+    /// Only runs of models whose name contains this text (repeatable).
+    #[arg(long)]
+    pub model: Vec<String>,
+    /// List the runs (done / to do) and exit without training.
+    #[arg(long)]
+    pub list: bool,
+    /// Hide the progress bar (one line per finished run instead).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Arguments of `ssmvae report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Results files (JSON lines from `ssmvae bench`); runs present in several count once.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// The experiment file: orders the rows and marks runs that have not finished.
+    #[arg(long)]
+    pub experiment: Option<PathBuf>,
+    /// Scale to report (default: the results' own).
+    #[arg(long)]
+    pub scale: Option<String>,
+    /// Output folder for <scale>.md and the PNGs (default: the first results file's folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Skip the PNG plots.
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Table cell for the per-class and training-curve plots: dataset,rho,beta
+    /// (default: the first dataset's largest rho and smallest beta).
+    #[arg(long, value_parser = trainer::bench::report::parse_cell)]
+    pub cell: Option<(String, f64, f64)>,
 }

@@ -7,6 +7,8 @@
 //! (loop, checkpoints, evaluation) → [`metrics`].
 #![forbid(unsafe_code)]
 
+pub mod baselines;
+pub mod bench;
 pub mod data;
 pub mod error;
 pub mod export;

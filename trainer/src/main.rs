@@ -15,6 +15,8 @@ fn run(cli: &cli::Cli) -> anyhow::Result<()> {
         cli::Command::Predict(args) => commands::train::run_predict(args),
         cli::Command::Export(args) => commands::train::run_export(args),
         cli::Command::Demo(args) => commands::demo::run(args),
+        cli::Command::Bench(args) => commands::bench::run_bench(args, cli.quiet),
+        cli::Command::Report(args) => commands::bench::run_report(args),
     }
 }
 

@@ -181,6 +181,53 @@ fn missing_half_drops_one_modality_from_half_of_the_training_samples() {
 }
 
 #[test]
+fn complete_half_keeps_exactly_the_samples_that_half_leaves_complete() {
+    let base = Protocol {
+        n_max: Some(140),
+        ..Protocol::default()
+    };
+    let half = split(
+        "mfeat",
+        &fixture_dir(),
+        &Protocol {
+            missing: Missing::Half,
+            ..base.clone()
+        },
+    );
+    let complete = split(
+        "mfeat",
+        &fixture_dir(),
+        &Protocol {
+            missing: Missing::CompleteHalf,
+            ..base
+        },
+    );
+    let m = half.train.modalities().len();
+    let kept: Vec<usize> = (0..half.train.len())
+        .filter(|&i| half.train.observed_count(i) == m)
+        .collect();
+    assert_eq!(complete.train.len(), kept.len());
+    assert_eq!(
+        complete.train.len(),
+        half.train.len() - half.train.len() / 2
+    );
+    assert!((0..complete.train.len()).all(|i| complete.train.observed_count(i) == m));
+    for (new, &old) in kept.iter().enumerate() {
+        assert_eq!(complete.train.labels()[new], half.train.labels()[old]);
+        assert_eq!(complete.train_true_labels[new], half.train_true_labels[old]);
+        assert_eq!(
+            complete.train.modalities()[0].data().row(new),
+            half.train.modalities()[0].data().row(old)
+        );
+    }
+    assert_eq!(
+        complete.test.len(),
+        half.test.len(),
+        "the test set is untouched"
+    );
+}
+
+#[test]
 fn transforms_are_fitted_on_the_training_split_only() {
     let s = mfeat(0);
     let (train, test) = s.preprocessed();

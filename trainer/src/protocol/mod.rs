@@ -30,6 +30,10 @@ pub enum Missing {
     /// After a seeded shuffle, the first floor(N/2) training samples (labeled and unlabeled alike)
     /// each lose one modality chosen uniformly; the test set stays complete.
     Half,
+    /// The same corruption as `half`, then every sample that lost a modality is dropped: the
+    /// complete half only (paper Table 4, the setting its baselines are trained in). Same seed,
+    /// same surviving samples as `half`.
+    CompleteHalf,
 }
 
 impl std::fmt::Display for Missing {
@@ -37,6 +41,7 @@ impl std::fmt::Display for Missing {
         f.write_str(match self {
             Missing::None => "none",
             Missing::Half => "half",
+            Missing::CompleteHalf => "complete-half",
         })
     }
 }
@@ -308,7 +313,7 @@ fn join(parts: Vec<MultimodalDataset>, labels: Vec<Option<usize>>) -> Result<Mul
 /// Builds the split the protocol describes from a loaded [`Source`].
 pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
     labeled_counts(&[1], p.beta)?; // validate beta up front, whatever the source
-    let (mut train, truth, mut test, n_max, applied) = match source {
+    let (mut train, mut truth, mut test, n_max, applied) = match source {
         Source::Multimodal {
             train: pool,
             test,
@@ -396,7 +401,7 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             (train, truth, test, Some(n_max), true)
         }
     };
-    apply_missing(&mut train, p)?;
+    apply_missing(&mut train, &mut truth, p)?;
     order_modalities(&mut train, &mut test, p)?;
     let transforms = fit_transforms(&train);
     Ok(Split {
@@ -429,7 +434,7 @@ fn finish_multimodal(
     test: MultimodalDataset,
     p: &Protocol,
 ) -> Result<Split> {
-    let (mut train, truth, n_max, applied) = if pool.unlabeled_indices().is_empty() {
+    let (mut train, mut truth, n_max, applied) = if pool.unlabeled_indices().is_empty() {
         let pools = pool.indices_by_class();
         let n_max = resolve_n_max(p, &pools);
         let sizes = long_tail_sizes(n_max, p.rho, pool.num_classes())?;
@@ -454,7 +459,7 @@ fn finish_multimodal(
         });
     }
     let mut test = test;
-    apply_missing(&mut train, p)?;
+    apply_missing(&mut train, &mut truth, p)?;
     order_modalities(&mut train, &mut test, p)?;
     let transforms = fit_transforms(&train);
     Ok(Split {
@@ -525,7 +530,11 @@ fn noisy_views(
 }
 
 /// Missing-modality corruption (paper §5.5), if requested.
-fn apply_missing(train: &mut MultimodalDataset, p: &Protocol) -> Result<()> {
+fn apply_missing(
+    train: &mut MultimodalDataset,
+    truth: &mut Vec<Option<usize>>,
+    p: &Protocol,
+) -> Result<()> {
     if p.missing == Missing::None {
         return Ok(());
     }
@@ -533,7 +542,7 @@ fn apply_missing(train: &mut MultimodalDataset, p: &Protocol) -> Result<()> {
     if m < 2 {
         return Err(Error::InvalidParameter {
             name: "--missing",
-            value: "half".into(),
+            value: p.missing.to_string(),
             reason: "a dataset with one modality cannot lose one".into(),
         });
     }
@@ -548,6 +557,13 @@ fn apply_missing(train: &mut MultimodalDataset, p: &Protocol) -> Result<()> {
             let j = present[r.random_range(0..present.len())];
             train.drop_modality(row, j);
         }
+    }
+    if p.missing == Missing::CompleteHalf {
+        let keep: Vec<usize> = (0..train.len())
+            .filter(|&i| train.observed_count(i) == m)
+            .collect();
+        *train = train.select(&keep, keep.iter().map(|&i| train.labels()[i]).collect());
+        *truth = keep.iter().map(|&i| truth[i]).collect();
     }
     Ok(())
 }

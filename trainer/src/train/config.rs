@@ -42,6 +42,17 @@ pub enum LabelPrior {
     Empirical,
 }
 
+/// The classification loss on labeled samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClassifierLoss {
+    /// −ln q(y|x) (Eq. 9's classification term).
+    #[default]
+    Ce,
+    /// LDAM: the true class's logit lowered by Δ_y ∝ n_y^{-1/4} (the LDAM-DRW baseline).
+    Ldam,
+}
+
 /// Where to train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -155,6 +166,14 @@ pub struct TrainConfig {
     pub alpha_a: f64,
     /// Entropy weight of U.
     pub entropy_coef: EntropyCoef,
+    /// Classification loss on labeled samples (`ldam` for the LDAM-DRW baseline).
+    pub classifier_loss: ClassifierLoss,
+    /// LDAM's largest margin Δ, in logit units (the rarest class's).
+    pub ldam_max_margin: f64,
+    /// Deferred re-weighting: β of the effective number (1 − β^n)/(1 − β); 0 = no re-weighting.
+    pub drw_beta: f64,
+    /// Deferred re-weighting starts after this fraction of the epochs (Cao et al.: 160 of 200).
+    pub drw_start: f64,
     /// Prior expert of the latent PoE.
     pub prior_expert: PriorExpert,
     /// Class prior p(y).
@@ -210,6 +229,10 @@ impl Default for TrainConfig {
             hidden: vec![512, 512],
             alpha_a: 0.3,
             entropy_coef: EntropyCoef::C,
+            classifier_loss: ClassifierLoss::Ce,
+            ldam_max_margin: 0.5,
+            drw_beta: 0.0,
+            drw_start: 0.8,
             prior_expert: PriorExpert::Prior,
             label_prior: LabelPrior::Uniform,
             unlabeled_form: UnlabeledForm::Entropy,
@@ -292,6 +315,19 @@ impl TrainConfig {
                 format!("{}/{}", self.batch_labeled, self.batch_unlabeled),
                 "batch sizes must be ≥ 1",
             );
+        }
+        if !(self.ldam_max_margin >= 0.0 && self.ldam_max_margin.is_finite()) {
+            return bad(
+                "ldam_max_margin",
+                self.ldam_max_margin.to_string(),
+                "must be a finite number ≥ 0",
+            );
+        }
+        if !(0.0..1.0).contains(&self.drw_beta) {
+            return bad("drw_beta", self.drw_beta.to_string(), "must be in [0, 1)");
+        }
+        if !(0.0..=1.0).contains(&self.drw_start) {
+            return bad("drw_start", self.drw_start.to_string(), "must be in [0, 1]");
         }
         if !(0.0..0.9).contains(&self.validation_fraction) {
             return bad(

@@ -3,6 +3,7 @@
 
 use super::config::{Fusion, Mode, TrainConfig, UnlabeledFormExt};
 use super::tensors::{constant_table, gather_constants, DataTensors};
+use crate::baselines::ldam::ldam_loss;
 use crate::model::{ModalitySpec, ModelSpec, Ssmvae};
 use crate::objective::classification::classification_loss;
 use crate::objective::gamma::{
@@ -70,6 +71,35 @@ pub struct Ensemble {
     pub members: Vec<Member>,
     /// The spec this was built from.
     pub spec: EnsembleSpec,
+}
+
+/// How labeled samples' classification losses are formed: plain cross-entropy, or LDAM margins
+/// and/or per-class weights (LDAM-DRW, [`crate::baselines::ldam`]).
+#[derive(Debug, Default)]
+pub struct ClassTerm {
+    /// LDAM margins Δ_k (K-vector), if LDAM.
+    pub margins: Option<Tensor>,
+    /// Class weights w_k (K-vector), if re-weighting is active this epoch.
+    pub weights: Option<Tensor>,
+}
+
+impl ClassTerm {
+    /// Per-sample classification loss; with weights, each sample's loss is scaled by
+    /// w_y · B / Σ_batch w, so the batch mean is PyTorch's weighted mean Σ w ℓ / Σ w.
+    fn per_sample(&self, log_q: &Tensor, y: &Tensor) -> Tensor {
+        let l = match &self.margins {
+            Some(m) => ldam_loss(log_q, y, m),
+            None => classification_loss(log_q, y),
+        };
+        match &self.weights {
+            Some(w) => {
+                let w = w.index_select(0, y);
+                let scale = w.sum(Kind::Float).reciprocal() * (w.size()[0] as f64);
+                l * w * scale
+            }
+            None => l,
+        }
+    }
 }
 
 /// Per-member constant tables for one dataset.
@@ -149,6 +179,7 @@ impl Ensemble {
         n_labeled: usize,
         n_unlabeled: usize,
         neg_log_prior: Option<&Tensor>,
+        class_term: &ClassTerm,
     ) -> (Tensor, StepTerms) {
         let n = (n_labeled + n_unlabeled) as f64;
         let alpha = cfg.alpha_a * n / n_labeled as f64;
@@ -160,7 +191,7 @@ impl Ensemble {
             let valid = present.any_dim(1, false).to_kind(Kind::Float);
             let bl = labeled.size()[0] as f64;
             let log_q = m.model.class_log_probs(&xs, &present);
-            let ce = classification_loss(&log_q, y) * &valid;
+            let ce = class_term.per_sample(&log_q, y) * &valid;
             terms.ce += f64::try_from(ce.sum(Kind::Float)).unwrap_or(f64::NAN) / bl;
             let member_loss = if cfg.mode == Mode::Supervised || !m.model.spec().generative {
                 ce.sum(Kind::Float) / bl

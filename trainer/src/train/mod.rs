@@ -8,6 +8,7 @@ pub mod config;
 pub mod ensemble;
 pub mod tensors;
 
+use crate::baselines::ldam::{drw_weights, ldam_margins};
 use crate::data::source::{default_data_dir, load, DatasetName};
 use crate::data::{ModalityKind, MultimodalDataset};
 use crate::error::{Error, Result};
@@ -16,8 +17,8 @@ use crate::model::ModalitySpec;
 use crate::protocol::{build_split, Protocol, Split};
 use adam::Adam;
 use checkpoint::{CheckpointMeta, CHECKPOINT_VERSION};
-use config::{Fusion, LabelPrior, Mode, TrainConfig};
-use ensemble::{Ensemble, EnsembleSpec, StepTerms};
+use config::{ClassifierLoss, Fusion, LabelPrior, Mode, TrainConfig};
+use ensemble::{ClassTerm, Ensemble, EnsembleSpec, StepTerms};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -282,6 +283,16 @@ pub fn train(
             .collect();
         Tensor::from_slice(&v).to_device(device)
     });
+    let labeled_counts = train_ds.labeled_counts();
+    let class_tensor = |v: Vec<f64>| {
+        Tensor::from_slice(&v.iter().map(|&x| x as f32).collect::<Vec<_>>()).to_device(device)
+    };
+    let margins = (cfg.classifier_loss == ClassifierLoss::Ldam)
+        .then(|| class_tensor(ldam_margins(&labeled_counts, cfg.ldam_max_margin)));
+    // Deferred re-weighting: Cao et al. switch it on for the last epochs (their 161–200 of 200).
+    let drw_from = (cfg.drw_start * cfg.epochs as f64).round() as usize;
+    let drw =
+        (cfg.drw_beta > 0.0).then(|| class_tensor(drw_weights(&labeled_counts, cfg.drw_beta)));
     let semi = cfg.mode == Mode::Semi && !unlabeled_rows.is_empty();
     let (n_l, n_u) = (
         labeled_rows.len(),
@@ -309,6 +320,13 @@ pub fn train(
         );
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         rng.set_stream(1000 + epoch as u64);
+        let class_term = ClassTerm {
+            margins: margins.as_ref().map(Tensor::shallow_clone),
+            weights: drw
+                .as_ref()
+                .filter(|_| epoch > drw_from)
+                .map(Tensor::shallow_clone),
+        };
         let mut lab = labeled_rows.clone();
         lab.shuffle(&mut rng);
         let mut unl = unlabeled_rows.clone();
@@ -344,6 +362,7 @@ pub fn train(
                 n_l,
                 n_u,
                 neg_log_prior.as_ref(),
+                &class_term,
             );
             if !terms.total.is_finite() {
                 if let Some(b) = &bar {

@@ -1,0 +1,5 @@
+//! The paper's baselines that are not configurations of SSMVAE-CI itself. SSVAE (M2) and the
+//! supervised floor are `latent`/`fusion`/`mode` settings of the same networks; what lives here is
+//! each baseline's own mechanism, so that its tests can pin it on hand-computed cases.
+
+pub mod ldam;

@@ -1,0 +1,211 @@
+//! PNG plots for the report (plotters, bitmap backend). Text is drawn with the embedded DejaVu Sans
+//! (`trainer/assets/`, Bitstream Vera licence) so the plots render the same on every machine,
+//! with no system font lookup.
+
+use super::aggregate::Cell;
+use crate::error::{Error, Result};
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is compiled in and known to parse (the plot tests would fail otherwise).
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Write {
+        path: path.to_path_buf(),
+        message: format!("plotting failed: {e}"),
+    }
+}
+
+/// One line of a line plot: name and (x, mean, s.e.) points.
+pub type Series = (String, Vec<(f64, f64, f64)>);
+
+fn color(i: usize) -> RGBColor {
+    // Colour-blind-safe Okabe–Ito palette, then plotters' own.
+    const OKABE_ITO: [RGBColor; 8] = [
+        RGBColor(0, 114, 178),
+        RGBColor(213, 94, 0),
+        RGBColor(0, 158, 115),
+        RGBColor(204, 121, 167),
+        RGBColor(230, 159, 0),
+        RGBColor(86, 180, 233),
+        RGBColor(0, 0, 0),
+        RGBColor(240, 228, 66),
+    ];
+    OKABE_ITO.get(i).copied().unwrap_or_else(|| {
+        let c = Palette99::pick(i).to_rgba();
+        RGBColor(c.0, c.1, c.2)
+    })
+}
+
+/// Side-by-side panels of lines with error bars, x on a categorical axis labelled `x_labels`
+/// (points are placed at their index) or numeric when `x_labels` is empty.
+pub fn line_panels(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    x_labels: &[String],
+    panels: &[(String, Vec<Series>)],
+) -> Result<()> {
+    register_font();
+    let width = 560 * panels.len() as u32;
+    let root = BitMapBackend::new(path, (width, 480)).into_drawing_area();
+    let err = |e: &dyn std::fmt::Display| plot_error(path, e);
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let root = root
+        .titled(title, ("sans-serif", 20))
+        .map_err(|e| err(&e))?;
+    let areas = root.split_evenly((1, panels.len()));
+    for (area, (y_desc, series)) in areas.iter().zip(panels) {
+        let xs: Vec<f64> = series
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|q| q.0))
+            .collect();
+        let (x0, x1) = if x_labels.is_empty() {
+            let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if lo.is_finite() && hi > lo {
+                (lo, hi)
+            } else {
+                (0.0, 1.0)
+            }
+        } else {
+            (-0.3, x_labels.len() as f64 - 0.7)
+        };
+        let mut chart = ChartBuilder::on(area)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(x0..x1, 0.0..100.0)
+            .map_err(|e| err(&e))?;
+        let labels = x_labels.to_vec();
+        let fmt = move |x: &f64| {
+            if labels.is_empty() {
+                format!("{x}")
+            } else {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+                    labels[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc.as_str())
+            .x_labels(if x_labels.is_empty() {
+                10
+            } else {
+                x_labels.len() * 4
+            })
+            .x_label_formatter(&fmt)
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (i, (name, points)) in series.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().map(|p| (p.0, 100.0 * p.1)),
+                    c.stroke_width(2),
+                ))
+                .map_err(|e| err(&e))?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+            chart
+                .draw_series(points.iter().filter(|p| p.2 > 0.0).map(|p| {
+                    ErrorBar::new_vertical(
+                        p.0,
+                        100.0 * (p.1 - p.2),
+                        100.0 * p.1,
+                        100.0 * (p.1 + p.2),
+                        c.filled(),
+                        6,
+                    )
+                }))
+                .map_err(|e| err(&e))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 12))
+            .position(SeriesLabelPosition::LowerLeft)
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))
+}
+
+/// Grouped bars of per-class test accuracy, one colour per model, for the cells of one table
+/// cell (same dataset, rho, beta).
+pub fn per_class_bars(path: &Path, title: &str, cells: &[&Cell]) -> Result<()> {
+    register_font();
+    let err = |e: &dyn std::fmt::Display| plot_error(path, e);
+    let classes = cells.iter().map(|c| c.per_class.len()).max().unwrap_or(0);
+    let width = (200 + 70 * classes as u32).max(700);
+    let root = BitMapBackend::new(path, (width, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-0.5..classes as f64 - 0.5, 0.0..100.0)
+        .map_err(|e| err(&e))?;
+    let fmt = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 {
+            format!("{i}")
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc("class (0 = largest)")
+        .y_desc("test accuracy %")
+        .x_labels(classes * 2 + 1)
+        .x_label_formatter(&fmt)
+        .draw()
+        .map_err(|e| err(&e))?;
+    let n = cells.len().max(1) as f64;
+    let w = 0.8 / n;
+    for (i, cell) in cells.iter().enumerate() {
+        let c = color(i);
+        let left = -0.4 + i as f64 * w;
+        chart
+            .draw_series(cell.per_class.iter().enumerate().filter_map(|(k, a)| {
+                a.map(|a| {
+                    Rectangle::new(
+                        [(k as f64 + left, 0.0), (k as f64 + left + w, 100.0 * a)],
+                        c.filled(),
+                    )
+                })
+            }))
+            .map_err(|e| err(&e))?
+            .label(cell.key.model.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 12))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}

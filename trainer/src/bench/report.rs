@@ -1,0 +1,361 @@
+//! `ssmvae report`: results files → `<scale>.md` and PNG plots in one folder. Everything written
+//! is a function of the results (and experiment) files only, so rerunning it on the committed
+//! JSON lines reproduces the committed Markdown byte for byte.
+
+use super::aggregate::{summarise, Cell};
+use super::experiment::Experiment;
+use super::markdown::{render, Page};
+use super::plots::{line_panels, per_class_bars, Series};
+use super::results::{read_results, RunResult};
+use crate::error::{Error, Result};
+use crate::train::EpochRecord;
+use std::path::{Path, PathBuf};
+
+/// What to report.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Results files (JSON lines); a run present in several counts once.
+    pub results: Vec<PathBuf>,
+    /// The experiment file, to mark runs that have not finished and to order rows.
+    pub experiment: Option<PathBuf>,
+    /// Scale (default: the results' own, when they agree).
+    pub scale: Option<String>,
+    /// Output folder (default: the first results file's folder).
+    pub out: Option<PathBuf>,
+    /// Write PNG plots.
+    pub plots: bool,
+    /// The table cell for the per-class and training-curve plots: (dataset, rho, beta);
+    /// default the first dataset's largest rho and smallest beta.
+    pub cell: Option<(String, f64, f64)>,
+}
+
+/// Files written.
+#[derive(Debug, Clone)]
+pub struct ReportFiles {
+    /// The Markdown page.
+    pub markdown: PathBuf,
+    /// The plots.
+    pub images: Vec<PathBuf>,
+}
+
+fn slug(s: &str) -> String {
+    super::results::slug(s).replace('=', "")
+}
+
+fn unique<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut v: Vec<T> = Vec::new();
+    for x in values {
+        if !v.contains(&x) {
+            v.push(x);
+        }
+    }
+    v
+}
+
+/// Writes the report; returns what it wrote.
+pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
+    let mut results: Vec<RunResult> = Vec::new();
+    for p in &opts.results {
+        // Epoch logs are named relative to their own results file; resolve them here (in memory
+        // only: the Markdown never shows them).
+        let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
+        results.extend(read_results(p)?.into_iter().map(|mut r| {
+            r.epoch_log = base.join(&r.epoch_log).to_string_lossy().into_owned();
+            r
+        }));
+    }
+    let first = opts.results.first().ok_or_else(|| {
+        Error::Empty("give at least one results file (JSON lines from `ssmvae bench`)".into())
+    })?;
+    let scales = unique(results.iter().map(|r| r.scale.clone()));
+    let scale = match (&opts.scale, scales.as_slice()) {
+        (Some(s), _) => s.clone(),
+        (None, [s]) => s.clone(),
+        (None, []) => "cpu".into(),
+        (None, many) => {
+            return Err(Error::Empty(format!(
+                "the results mix scales ({}); pick one with --scale",
+                many.join(", ")
+            )))
+        }
+    };
+    results.retain(|r| r.scale == scale);
+    let dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| first.parent().map(Path::to_path_buf).unwrap_or_default());
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let experiment = match &opts.experiment {
+        Some(p) => Some((p.clone(), Experiment::from_file(p)?)),
+        None => None,
+    };
+    let expected = match &experiment {
+        Some((p, e)) => Some(e.runs(p, &scale)?),
+        None => None,
+    };
+    let cells = summarise(&results, expected.as_deref());
+    let name = experiment
+        .as_ref()
+        .map(|(_, e)| e.name.clone())
+        .or_else(|| results.first().map(|r| r.experiment.clone()))
+        .unwrap_or_else(|| "results".into());
+    let reference = match &experiment {
+        Some((_, e)) => e
+            .reference
+            .clone()
+            .or_else(|| cells.first().map(|c| c.key.model.clone())),
+        None => cells.first().map(|c| c.key.model.clone()),
+    };
+
+    let mut images: Vec<(String, String)> = Vec::new();
+    let mut written = Vec::new();
+    if opts.plots {
+        for (caption, file) in plots(&dir, &scale, &cells, &results, opts)? {
+            written.push(dir.join(&file));
+            images.push((caption, file));
+        }
+    }
+    let command = format!(
+        "ssmvae report {}{} --scale {scale}",
+        opts.results
+            .iter()
+            .map(|p| p
+                .file_name()
+                .map_or_else(String::new, |f| f.to_string_lossy().into_owned()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        experiment
+            .as_ref()
+            .map_or_else(String::new, |(p, _)| format!(
+                " --experiment {}",
+                p.file_name()
+                    .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+            )),
+    );
+    let title = format!("{name} — scale `{scale}`");
+    let description = experiment
+        .as_ref()
+        .map(|(_, e)| e.description.clone())
+        .unwrap_or_default();
+    let page = Page {
+        title: &title,
+        description: &description,
+        command: &command,
+        reference: reference.as_deref(),
+        images: &images,
+    };
+    let md = render(&page, &cells);
+    let md_path = dir.join(format!("{scale}.md"));
+    std::fs::write(&md_path, md + "\n").map_err(|e| Error::io(&md_path, e))?;
+    Ok(ReportFiles {
+        markdown: md_path,
+        images: written,
+    })
+}
+
+/// The default cell of the detail plots: first dataset, largest rho, smallest beta.
+fn detail_cell(cells: &[Cell], opts: &ReportOptions) -> Option<(String, f64, f64)> {
+    if let Some(c) = &opts.cell {
+        return Some(c.clone());
+    }
+    let ds = cells.first()?.key.dataset.clone();
+    let in_ds = cells.iter().filter(|c| c.key.dataset == ds);
+    let rho = in_ds.clone().map(|c| c.key.rho).fold(f64::MIN, f64::max);
+    let beta = in_ds.map(|c| c.key.beta).fold(f64::MAX, f64::min);
+    Some((ds, rho, beta))
+}
+
+fn model_label(c: &Cell, missings: usize) -> String {
+    if missings > 1 {
+        format!("{} ({})", c.key.model, c.key.missing)
+    } else {
+        c.key.model.clone()
+    }
+}
+
+fn plots(
+    dir: &Path,
+    scale: &str,
+    cells: &[Cell],
+    results: &[RunResult],
+    opts: &ReportOptions,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let missings = unique(cells.iter().map(|c| c.key.missing)).len();
+    // Accuracy vs rho, one figure per (dataset, beta) with more than one rho.
+    for ds in unique(cells.iter().map(|c| c.key.dataset.clone())) {
+        let dc: Vec<&Cell> = cells
+            .iter()
+            .filter(|c| c.key.dataset == ds && !c.seeds.is_empty())
+            .collect();
+        let mut rhos = unique(dc.iter().map(|c| c.key.rho));
+        rhos.sort_by(f64::total_cmp);
+        if rhos.len() < 2 {
+            continue;
+        }
+        let mut betas = unique(dc.iter().map(|c| c.key.beta));
+        betas.sort_by(f64::total_cmp);
+        for beta in betas {
+            let bc: Vec<&&Cell> = dc.iter().filter(|c| c.key.beta == beta).collect();
+            let series = |pick: fn(&Cell) -> (f64, f64)| -> Vec<Series> {
+                unique(bc.iter().map(|c| (c.key.model.clone(), c.key.missing)))
+                    .into_iter()
+                    .map(|(m, miss)| {
+                        let pts = bc
+                            .iter()
+                            .filter(|c| c.key.model == m && c.key.missing == miss)
+                            .map(|c| {
+                                let (mean, se) = pick(c);
+                                let x = rhos.iter().position(|r| *r == c.key.rho).unwrap_or(0);
+                                (x as f64, mean, se)
+                            })
+                            .collect();
+                        let label = bc
+                            .iter()
+                            .find(|c| c.key.model == m && c.key.missing == miss)
+                            .map_or(m.clone(), |c| model_label(c, missings));
+                        (label, pts)
+                    })
+                    .collect()
+            };
+            let file = format!("{scale}-acc-vs-rho-{}-beta{beta}.png", slug(&ds));
+            line_panels(
+                &dir.join(&file),
+                &format!("{ds}, beta = {beta}: test accuracy vs imbalance ratio (mean ± s.e.)"),
+                "rho",
+                &rhos.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                &[
+                    (
+                        "overall accuracy %".into(),
+                        series(|c| (c.overall.mean, c.overall.se)),
+                    ),
+                    (
+                        "minority accuracy %".into(),
+                        series(|c| (c.minority.mean, c.minority.se)),
+                    ),
+                ],
+            )?;
+            out.push((format!("{ds}, beta {beta}: accuracy vs rho"), file));
+        }
+    }
+    // Per-class bars and training curves for one cell.
+    if let Some((ds, rho, beta)) = detail_cell(cells, opts) {
+        let chosen: Vec<&Cell> = cells
+            .iter()
+            .filter(|c| {
+                c.key.dataset == ds && c.key.rho == rho && c.key.beta == beta && !c.seeds.is_empty()
+            })
+            .collect();
+        if !chosen.is_empty() {
+            let tag = format!("{}-rho{rho}-beta{beta}", slug(&ds));
+            let file = format!("{scale}-per-class-{tag}.png");
+            let labelled: Vec<Cell> = chosen
+                .iter()
+                .map(|c| {
+                    let mut c = (*c).clone();
+                    c.key.model = model_label(&c, missings);
+                    c
+                })
+                .collect();
+            per_class_bars(
+                &dir.join(&file),
+                &format!(
+                    "{ds}, rho = {rho}, beta = {beta}: per-class test accuracy (mean over seeds)"
+                ),
+                &labelled.iter().collect::<Vec<_>>(),
+            )?;
+            out.push((
+                format!("{ds}, rho {rho}, beta {beta}: per-class accuracy"),
+                file,
+            ));
+            let curves = training_curves(results, &chosen, missings)?;
+            if !curves.0.is_empty() {
+                let file = format!("{scale}-curves-{tag}.png");
+                line_panels(
+                    &dir.join(&file),
+                    &format!("{ds}, rho = {rho}, beta = {beta}: test accuracy during training (mean over seeds)"),
+                    "epoch",
+                    &[],
+                    &[
+                        ("overall accuracy %".into(), curves.0),
+                        ("minority accuracy %".into(), curves.1),
+                    ],
+                )?;
+                out.push((
+                    format!("{ds}, rho {rho}, beta {beta}: training curves"),
+                    file,
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Mean test overall/minority accuracy per epoch over each cell's seeds, from the epoch logs.
+/// Runs whose log is absent are skipped (a results file copied without its `epochs/` folder).
+fn training_curves(
+    results: &[RunResult],
+    cells: &[&Cell],
+    missings: usize,
+) -> Result<(Vec<Series>, Vec<Series>)> {
+    let (mut overall, mut minority) = (Vec::new(), Vec::new());
+    for c in cells {
+        let runs = results.iter().filter(|r| {
+            r.model == c.key.model
+                && r.dataset == c.key.dataset
+                && r.rho == c.key.rho
+                && r.beta == c.key.beta
+                && r.missing == c.key.missing
+        });
+        let mut sums: Vec<(f64, f64, usize)> = Vec::new();
+        for r in runs {
+            let path = PathBuf::from(&r.epoch_log);
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let rec: EpochRecord = serde_json::from_str(line).map_err(|e| Error::Config {
+                    file: path.clone(),
+                    message: e.to_string(),
+                })?;
+                if sums.len() < rec.epoch {
+                    sums.resize(rec.epoch, (0.0, 0.0, 0));
+                }
+                let s = &mut sums[rec.epoch - 1];
+                s.0 += rec.test.overall_acc;
+                s.1 += rec.test.minority_acc;
+                s.2 += 1;
+            }
+        }
+        let pts = |f: fn(&(f64, f64, usize)) -> f64| {
+            sums.iter()
+                .enumerate()
+                .filter(|(_, s)| s.2 > 0)
+                .map(|(e, s)| ((e + 1) as f64, f(s) / s.2 as f64, 0.0))
+                .collect::<Vec<_>>()
+        };
+        if sums.iter().any(|s| s.2 > 0) {
+            let label = model_label(c, missings);
+            overall.push((label.clone(), pts(|s| s.0)));
+            minority.push((label, pts(|s| s.1)));
+        }
+    }
+    Ok((overall, minority))
+}
+
+/// Parses `--cell dataset,rho,beta`.
+pub fn parse_cell(s: &str) -> std::result::Result<(String, f64, f64), String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    match parts.as_slice() {
+        [ds, rho, beta] => Ok((
+            ds.to_string(),
+            rho.parse()
+                .map_err(|_| format!("rho `{rho}` is not a number"))?,
+            beta.parse()
+                .map_err(|_| format!("beta `{beta}` is not a number"))?,
+        )),
+        _ => Err(format!(
+            "--cell must be dataset,rho,beta (e.g. mnist+fashion,100,0.1), not `{s}`"
+        )),
+    }
+}

@@ -1,0 +1,145 @@
+//! The results file: one JSON line per finished run, appended as runs finish, so an interrupted
+//! grid loses at most the run in progress and a rerun skips what is done (resume).
+
+use super::experiment::{run_id, RunSpec};
+use crate::error::{Error, Result};
+use crate::protocol::Missing;
+use crate::train::config::TrainConfig;
+use crate::train::Scores;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+
+/// One finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Experiment name.
+    pub experiment: String,
+    /// Scale name (`cpu`, `paper`, …).
+    pub scale: String,
+    /// Model display name.
+    pub model: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Imbalance ratio.
+    pub rho: f64,
+    /// Labeled fraction (a fraction, never a percentage).
+    pub beta: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Missing-modality setting the model was trained in.
+    pub missing: Missing,
+    /// Test overall accuracy (fraction).
+    pub overall_acc: f64,
+    /// Test minority-class accuracy.
+    pub minority_acc: f64,
+    /// Test balanced accuracy.
+    pub balanced_acc: f64,
+    /// Test macro-F1.
+    pub macro_f1: f64,
+    /// Test G-mean.
+    pub g_mean: f64,
+    /// Test per-class accuracy, class 0 first.
+    pub per_class_acc: Vec<Option<f64>>,
+    /// The minority classes.
+    pub minority_classes: Vec<usize>,
+    /// Scores on the validation split at the selected epoch (when the config carves one).
+    pub validation: Option<Scores>,
+    /// Wall seconds of training (data loading excluded).
+    pub train_seconds: f64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// The epoch whose model was scored.
+    pub selected_epoch: usize,
+    /// `cpu` or `cuda`.
+    pub device: String,
+    /// libtorch's intra-op threads.
+    pub threads: usize,
+    /// Epoch log (JSON lines), relative to the results file's folder.
+    pub epoch_log: String,
+    /// The full configuration.
+    pub config: TrainConfig,
+    /// When the line was copied from another experiment's results (`--reuse`), that file's
+    /// experiment and scale, `experiment/scale`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
+}
+
+impl RunResult {
+    /// The run's identity (see [`RunSpec::id`]).
+    pub fn id(&self) -> String {
+        run_id(
+            &self.model,
+            &self.dataset,
+            self.rho,
+            self.beta,
+            self.missing,
+            self.seed,
+        )
+    }
+}
+
+/// Reads a results file; a missing file is an empty one. A line that does not parse is an error
+/// naming the line (a truncated last line, from a run killed while writing, is reported too:
+/// delete it and rerun).
+pub fn read_results(path: &Path) -> Result<Vec<RunResult>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| Error::Config {
+                file: path.to_path_buf(),
+                message: format!("line {}: {e}", i + 1),
+            })
+        })
+        .collect()
+}
+
+/// The runs still to do: those of `runs` whose id is not in `done`.
+pub fn pending<'a>(runs: &'a [RunSpec], done: &[RunResult]) -> Vec<&'a RunSpec> {
+    let done: BTreeSet<String> = done.iter().map(RunResult::id).collect();
+    runs.iter().filter(|r| !done.contains(&r.id())).collect()
+}
+
+/// Appends one result as one line (a single write, flushed), creating the folder if needed.
+pub fn append_result(path: &Path, result: &RunResult) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut line = serde_json::to_string(result).map_err(|e| Error::Config {
+        file: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    line.push('\n');
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.write_all(line.as_bytes())
+        .and_then(|()| f.flush())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// A file-name-safe form of a run id (epoch logs are named by it).
+pub fn slug(id: &str) -> String {
+    let mut s = String::with_capacity(id.len());
+    for c in id.chars() {
+        match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' | '=' => s.push(c),
+            '+' => s.push_str("plus"),
+            _ => {
+                if !s.ends_with('_') {
+                    s.push('_')
+                }
+            }
+        }
+    }
+    s
+}

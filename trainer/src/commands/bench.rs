@@ -1,0 +1,145 @@
+//! `ssmvae bench` and `ssmvae report`.
+
+use crate::cli::{BenchArgs, ReportArgs};
+use anyhow::{Context, Result};
+use trainer::bench::experiment::{default_results_path, Experiment};
+use trainer::bench::report::{write_report, ReportOptions};
+use trainer::bench::results::read_results;
+use trainer::bench::runner::{run_grid, shard_pending, Event, GridOptions};
+
+/// Runs `ssmvae bench`.
+pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
+    let exp = Experiment::from_file(&args.experiment)?;
+    let mut runs = exp.runs(&args.experiment, &args.scale)?;
+    for r in &mut runs {
+        if let Some(d) = &args.data_dir {
+            r.config.data_dir = Some(d.clone());
+        }
+        if let Some(d) = args.device {
+            r.config.device = d;
+        }
+    }
+    if !args.model.is_empty() {
+        runs.retain(|r| args.model.iter().any(|m| r.model.contains(m.as_str())));
+    }
+    let results = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_results_path(&args.experiment, &exp, &args.scale));
+    if args.list {
+        let done = read_results(&results)?;
+        let todo: Vec<usize> = shard_pending(&runs, args.shard, &done)
+            .iter()
+            .map(|r| r.index)
+            .collect();
+        for r in runs.iter().filter(|r| args.shard.owns(r.index)) {
+            let state = if todo.contains(&r.index) {
+                "todo"
+            } else {
+                "done"
+            };
+            println!("{state}  #{:<4} {}", r.index, r.id());
+        }
+        println!(
+            "{} of {} runs of this shard to do; results: {}",
+            todo.len(),
+            runs.iter().filter(|r| args.shard.owns(r.index)).count(),
+            results.display()
+        );
+        return Ok(());
+    }
+    let opts = GridOptions {
+        experiment: exp.name.clone(),
+        scale: args.scale.clone(),
+        results: results.clone(),
+        shard: args.shard,
+        threads: args.threads,
+        max_runs: args.max_runs,
+        reuse: args.reuse.clone(),
+    };
+    let show_bar = !args.no_progress && !quiet;
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let finished = run_grid(&runs, &opts, |event| match event {
+        Event::Plan { grid, shard, todo } => {
+            if !quiet {
+                eprintln!(
+                    "{}: {grid} runs in the grid, {shard} in shard {}/{}, {todo} to do → {}",
+                    exp.name,
+                    args.shard.index,
+                    args.shard.count,
+                    results.display()
+                );
+            }
+            if show_bar {
+                let b = indicatif::ProgressBar::new(todo as u64);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "[{elapsed_precise}] [{bar:25}] {pos}/{len} runs (eta {eta}) {msg}",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                bar = Some(b);
+            }
+        }
+        Event::Start(spec) => {
+            if let Some(b) = &bar {
+                b.set_message(format!("{} starting", spec.id()));
+            }
+        }
+        Event::Epoch(spec, r) => {
+            if let Some(b) = &bar {
+                b.set_message(format!(
+                    "{} epoch {}/{} test {:.3}/{:.3}",
+                    spec.id(),
+                    r.epoch,
+                    spec.config.epochs,
+                    r.test.overall_acc,
+                    r.test.minority_acc
+                ));
+            }
+        }
+        Event::Done(r) => {
+            let line = format!(
+                "done {}  overall {:.4}  minority {:.4}  {:.1}s",
+                r.id(),
+                r.overall_acc,
+                r.minority_acc,
+                r.train_seconds
+            );
+            match &bar {
+                Some(b) => {
+                    b.println(line);
+                    b.inc(1);
+                }
+                None if !quiet => eprintln!("{line}"),
+                None => {}
+            }
+        }
+    })
+    .with_context(|| format!("running {}", args.experiment.display()))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if !quiet {
+        eprintln!("{finished} runs finished; results in {}", results.display());
+    }
+    Ok(())
+}
+
+/// Runs `ssmvae report`.
+pub fn run_report(args: &ReportArgs) -> Result<()> {
+    let files = write_report(&ReportOptions {
+        results: args.results.clone(),
+        experiment: args.experiment.clone(),
+        scale: args.scale.clone(),
+        out: args.out.clone(),
+        plots: !args.no_plots,
+        cell: args.cell.clone(),
+    })?;
+    println!("wrote {}", files.markdown.display());
+    for p in files.images {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
