@@ -359,6 +359,10 @@ pub struct ReportArgs {
     /// Skip the PNG plots.
     #[arg(long)]
     pub no_plots: bool,
+    /// Also fill the `<!-- ssmvae-report NAME/SCALE -->` … `<!-- /ssmvae-report -->` block of
+    /// this Markdown file (the README) with the overall / minority table.
+    #[arg(long)]
+    pub readme: Option<PathBuf>,
     /// Table cell for the per-class and training-curve plots: dataset,rho,beta
     /// (default: the first dataset's largest rho and smallest beta).
     #[arg(long, value_parser = trainer::bench::report::parse_cell)]

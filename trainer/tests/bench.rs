@@ -356,6 +356,7 @@ drw_start = 0.0
             scale: None,
             out: Some(out_dir.to_path_buf()),
             plots: true,
+            readme: None,
             cell: None,
         })
         .unwrap();
@@ -399,16 +400,26 @@ fn committed_reports_regenerate_byte_for_byte() {
                 continue;
             }
             let tmp = tempfile::tempdir().unwrap();
-            // Plots read the epoch logs next to the results; render them beside a copy.
+            // The README's generated block (if it has one for this report) must be current too.
+            let readme = root.parent().unwrap().join("README.md");
+            let readme_text = std::fs::read_to_string(&readme).unwrap();
+            let has_block = readme_text.contains(&format!("<!-- ssmvae-report {name}/{scale} -->"));
+            let readme_copy = tmp.path().join("README.md");
+            std::fs::write(&readme_copy, &readme_text).unwrap();
             let files = write_report(&ReportOptions {
                 results: vec![jsonl.clone()],
                 experiment: Some(experiment.clone()),
                 scale: Some(scale.into()),
                 out: Some(tmp.path().to_path_buf()),
                 plots: true,
+                readme: has_block.then(|| readme_copy.clone()),
                 cell: None,
             })
             .unwrap();
+            assert!(
+                std::fs::read_to_string(&readme_copy).unwrap() == readme_text,
+                "README.md's {name}/{scale} block is stale: rerun `ssmvae report … --readme README.md`"
+            );
             let regenerated = std::fs::read_to_string(files.markdown).unwrap();
             let committed = std::fs::read_to_string(&md).unwrap();
             assert!(

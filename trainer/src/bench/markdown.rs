@@ -126,6 +126,35 @@ fn balanced_f1(c: &Cell) -> String {
     format!("{} / {}{}", pct(c.balanced), pct(c.macro_f1), coverage(c))
 }
 
+/// The overall / minority table(s) alone, for embedding in another page (the README).
+pub fn summary_tables(cells: &[Cell]) -> String {
+    let mut out = String::new();
+    let datasets = unique(cells.iter().map(|c| c.key.dataset.clone()));
+    for ds in &datasets {
+        let dc: Vec<Cell> = cells
+            .iter()
+            .filter(|c| &c.key.dataset == ds)
+            .cloned()
+            .collect();
+        if datasets.len() > 1 {
+            let _ = writeln!(out, "{ds}:\n");
+        }
+        table(&mut out, &dc, &overall_minority);
+        out.push('\n');
+    }
+    out.pop();
+    out
+}
+
+/// Replaces the block between `<!-- ssmvae-report KEY -->` and the next `<!-- /ssmvae-report -->`
+/// in `page` with `block`; None when the markers are absent.
+pub fn replace_block(page: &str, key: &str, block: &str) -> Option<String> {
+    let open = format!("<!-- ssmvae-report {key} -->");
+    let start = page.find(&open)? + open.len();
+    let end = start + page[start..].find("<!-- /ssmvae-report -->")?;
+    Some(format!("{}\n{block}\n{}", &page[..start], &page[end..]))
+}
+
 /// The whole report page.
 pub fn render(page: &Page, cells: &[Cell]) -> String {
     let mut out = String::new();

@@ -135,6 +135,7 @@ pub fn run_report(args: &ReportArgs) -> Result<()> {
         scale: args.scale.clone(),
         out: args.out.clone(),
         plots: !args.no_plots,
+        readme: args.readme.clone(),
         cell: args.cell.clone(),
     })?;
     println!("wrote {}", files.markdown.display());

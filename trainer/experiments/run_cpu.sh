@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Fills the CPU-scale tables (trainer/results/<experiment>/cpu.jsonl) and regenerates their reports,
+# in the order that makes the paper's headline tables complete first: Table 1 at beta 0.1, Table 4,
+# Table 5 (reusing Table 1's shared rows), the rest of Table 1, mfeat, ROSMAP. Two shards run side
+# by side with one libtorch thread each (a 2-core machine). Every bench call skips finished runs, so
+# the script can be stopped and rerun to continue.
+#
+# Usage: trainer/scripts/with-libtorch.sh trainer/experiments/run_cpu.sh [EXPERIMENT…]
+#   (default: all; SSMVAE_SHARED_DATA points to shared/data, default ../shared/data)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+data="${SSMVAE_SHARED_DATA:-$root/../shared/data}"
+cargo build -q --manifest-path "$root/Cargo.toml" -p ssmvae-trainer --bin ssmvae
+# A private copy, so rebuilding while the grid runs does not touch the running binary.
+bin="$(mktemp -d)/ssmvae"
+cp "$root/target/debug/ssmvae" "$bin"
+exp_dir="$root/trainer/experiments"
+res_dir="$root/trainer/results"
+
+bench() { # experiment [bench args…]
+  local exp="$1"; shift
+  local pids=()
+  for i in 1 2; do
+    "$bin" bench "$exp_dir/$exp.toml" --scale cpu --data-dir "$data" --device cpu --threads 1 \
+      --shard "$i/2" --no-progress "$@" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+}
+
+report() { # experiment [report args…]
+  local exp="$1"; shift
+  [ -f "$res_dir/$exp/cpu.jsonl" ] || return 0
+  "$bin" report "$res_dir/$exp/cpu.jsonl" --experiment "$exp_dir/$exp.toml" "$@"
+}
+
+todo=("$@")
+has() { [ "${#todo[@]}" -eq 0 ] || [[ " ${todo[*]} " == *" $1 "* ]]; }
+
+if has tune; then bench tune; fi
+if has table1; then bench table1 --max-runs 36; fi   # each shard's half of the beta 0.1 block
+if has table4; then bench table4; fi
+if has table5; then bench table5 --reuse "$res_dir/table1/cpu.jsonl"; fi
+if has table1; then bench table1; fi
+if has mfeat; then bench mfeat; fi
+if has rosmap; then bench rosmap; fi
+for exp in tune table1 table4 table5 mfeat rosmap; do
+  if [ "$exp" = table1 ]; then report "$exp" --readme "$root/README.md"; else report "$exp"; fi
+done
