@@ -100,6 +100,11 @@ pub struct TrainArgs {
     /// CPU threads for libtorch (default: libtorch's choice).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Method: ssmvae (SSMVAE-CI and its variants), or a baseline: crest, adsh, cmml, smln, gamo
+    /// (their own keys — threshold, unlabeled_weight, crest_*, cmml_diversity, smln_neighbors,
+    /// gamo_ratio — go in --config). [default: ssmvae]
+    #[arg(long, value_enum)]
+    pub method: Option<trainer::train::config::Method>,
     /// Latent family: student-t (SSMVAE-CI) or gaussian (SSVAE/M2). [default: student-t]
     #[arg(long, value_enum)]
     pub latent: Option<trainer::objective::Latent>,

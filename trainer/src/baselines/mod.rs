@@ -2,4 +2,11 @@
 //! supervised floor are `latent`/`fusion`/`mode` settings of the same networks; what lives here is
 //! each baseline's own mechanism, so that its tests can pin it on hand-computed cases.
 
+pub mod adsh;
+pub mod augment;
+pub mod cmml;
+pub mod crest;
+pub mod fit;
+pub mod gamo;
 pub mod ldam;
+pub mod smln;

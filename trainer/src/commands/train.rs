@@ -19,6 +19,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
         ($($f:ident),*) => { $( if let Some(v) = &args.$f { c.$f = v.clone(); } )* };
     }
     set!(
+        method,
         latent,
         fusion,
         mode,

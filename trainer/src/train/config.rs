@@ -42,6 +42,27 @@ pub enum LabelPrior {
     Empirical,
 }
 
+/// Which method is trained: the SSMVAE family (its variants are `latent`/`fusion`/`mode`), or one
+/// of the paper's other baselines ([`crate::baselines`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// SSMVAE-CI and its configurations (SSVAE, supervised, LDAM-DRW).
+    #[default]
+    Ssmvae,
+    /// CReST (Wei et al. 2021): class-rebalancing self-training on a FixMatch learner.
+    Crest,
+    /// Adsh (Guo & Li 2022): FixMatch with adaptive class-wise thresholds.
+    Adsh,
+    /// CMML (Yang et al. 2019): attention-fused modality classifiers, diversity and robust
+    /// consistency.
+    Cmml,
+    /// SMLN (Hu et al. 2020): spectral-decomposition loss on a similarity graph.
+    Smln,
+    /// GAMO (Mullick et al. 2019): generative adversarial minority oversampling.
+    Gamo,
+}
+
 /// The classification loss on labeled samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -150,6 +171,8 @@ impl<'de> Deserialize<'de> for EntropyCoef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
+    /// The method: `ssmvae` (this model and its variants) or a baseline.
+    pub method: Method,
     /// Student-t (SSMVAE-CI) or Gaussian (SSVAE/M2) latent.
     pub latent: Latent,
     /// Product of experts, early or late fusion.
@@ -174,6 +197,22 @@ pub struct TrainConfig {
     pub drw_beta: f64,
     /// Deferred re-weighting starts after this fraction of the epochs (Cao et al.: 160 of 200).
     pub drw_start: f64,
+    /// Baselines: FixMatch confidence threshold τ (CReST, Adsh: Adsh's majority-class threshold).
+    pub threshold: f64,
+    /// Baselines: weight λ_u of the unlabeled loss (CReST, Adsh, CMML, SMLN).
+    pub unlabeled_weight: f64,
+    /// CReST: number of generations (the epochs are split evenly over them).
+    pub crest_generations: usize,
+    /// CReST: α of the inclusion rate μ_k = (N_{K−1−k}/N_0)^α.
+    pub crest_alpha: f64,
+    /// CReST+: progressive distribution alignment of the pseudo-labels.
+    pub crest_progressive: bool,
+    /// CMML: weight of the diversity regulariser.
+    pub cmml_diversity: f64,
+    /// SMLN: neighbours per sample in the mini-batch similarity graph.
+    pub smln_neighbors: usize,
+    /// GAMO: generated minority samples per step (as a multiple of the labeled batch).
+    pub gamo_ratio: f64,
     /// Prior expert of the latent PoE.
     pub prior_expert: PriorExpert,
     /// Class prior p(y).
@@ -221,6 +260,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
+            method: Method::Ssmvae,
             latent: Latent::StudentT,
             fusion: Fusion::Poe,
             mode: Mode::Semi,
@@ -233,6 +273,14 @@ impl Default for TrainConfig {
             ldam_max_margin: 0.5,
             drw_beta: 0.0,
             drw_start: 0.8,
+            threshold: 0.95,
+            unlabeled_weight: 1.0,
+            crest_generations: 3,
+            crest_alpha: 1.0 / 3.0,
+            crest_progressive: false,
+            cmml_diversity: 0.1,
+            smln_neighbors: 10,
+            gamo_ratio: 1.0,
             prior_expert: PriorExpert::Prior,
             label_prior: LabelPrior::Uniform,
             unlabeled_form: UnlabeledForm::Entropy,
@@ -328,6 +376,47 @@ impl TrainConfig {
         }
         if !(0.0..=1.0).contains(&self.drw_start) {
             return bad("drw_start", self.drw_start.to_string(), "must be in [0, 1]");
+        }
+        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return bad("threshold", self.threshold.to_string(), "must be in (0, 1]");
+        }
+        for (name, v) in [
+            ("unlabeled_weight", self.unlabeled_weight),
+            ("crest_alpha", self.crest_alpha),
+            ("cmml_diversity", self.cmml_diversity),
+            ("gamo_ratio", self.gamo_ratio),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return bad(name, v.to_string(), "must be a finite number ≥ 0");
+            }
+        }
+        if self.crest_generations == 0 || self.crest_generations > self.epochs {
+            return bad(
+                "crest_generations",
+                self.crest_generations.to_string(),
+                "must be between 1 and the number of epochs",
+            );
+        }
+        if self.smln_neighbors == 0 {
+            return bad("smln_neighbors", "0".into(), "must be ≥ 1");
+        }
+        match (self.method, self.fusion) {
+            (Method::Ssmvae, _) | (Method::Cmml, Fusion::Poe | Fusion::Late) => {}
+            (Method::Cmml, Fusion::Early) => {
+                return bad(
+                    "fusion",
+                    "early".into(),
+                    "CMML fuses per-modality classifiers by attention; use fusion = late",
+                )
+            }
+            (_, Fusion::Poe) => {
+                return bad(
+                    "fusion",
+                    "poe".into(),
+                    "the baselines fuse modalities early or late; set fusion = early or late",
+                )
+            }
+            _ => {}
         }
         if !(0.0..0.9).contains(&self.validation_fraction) {
             return bad(

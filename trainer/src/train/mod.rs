@@ -17,7 +17,7 @@ use crate::model::ModalitySpec;
 use crate::protocol::{build_split, Protocol, Split};
 use adam::Adam;
 use checkpoint::{CheckpointMeta, CHECKPOINT_VERSION};
-use config::{ClassifierLoss, Fusion, LabelPrior, Mode, TrainConfig};
+use config::{ClassifierLoss, Fusion, LabelPrior, Method, Mode, TrainConfig};
 use ensemble::{ClassTerm, Ensemble, EnsembleSpec, StepTerms};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -104,6 +104,31 @@ pub struct Outcome {
     pub selected_epoch: usize,
     /// The split trained on.
     pub split: Split,
+}
+
+/// What every training loop starts from, prepared once from the configuration: the split, the
+/// fused training data and its labeled/unlabeled rows, and the evaluation sets, on the device.
+pub struct Prepared {
+    /// The split trained on.
+    pub split: Split,
+    /// Training samples per class (for the minority classes).
+    pub train_sizes: Vec<usize>,
+    /// The fused training set (validation rows removed).
+    pub train_ds: MultimodalDataset,
+    /// Labeled rows of `train_ds`.
+    pub labeled_rows: Vec<usize>,
+    /// Unlabeled rows of `train_ds`.
+    pub unlabeled_rows: Vec<usize>,
+    /// `train_ds` as tensors.
+    pub data: DataTensors,
+    /// The labeled rows as tensors (for training scores).
+    pub labeled_data: DataTensors,
+    /// The test set.
+    pub test: DataTensors,
+    /// The validation split, if carved.
+    pub val: Option<DataTensors>,
+    /// Where the tensors live.
+    pub device: tch::Device,
 }
 
 /// The protocol parameters of a config.
@@ -242,6 +267,24 @@ pub fn train(
     let labeled_data = DataTensors::new(&labeled_ds, device);
     let test = DataTensors::new(&test_ds, device);
     let val = val_ds.as_ref().map(|v| DataTensors::new(v, device));
+    if cfg.method != Method::Ssmvae {
+        return crate::baselines::fit::train(
+            cfg,
+            Prepared {
+                split,
+                train_sizes,
+                train_ds,
+                labeled_rows,
+                unlabeled_rows,
+                data,
+                labeled_data,
+                test,
+                val,
+                device,
+            },
+            on_epoch,
+        );
+    }
 
     tch::manual_seed(cfg.seed as i64);
     let spec = EnsembleSpec::from_config(cfg, &modality_specs(&train_ds), train_ds.num_classes());

@@ -1,0 +1,70 @@
+//! Adsh (Guo, Li, "Class-imbalanced semi-supervised learning with adaptive thresholding",
+//! ICML 2022): FixMatch ([`super::fixmatch`]) whose confidence threshold is set per class. The
+//! majority class keeps the fixed threshold τ; its scores tell what *share* of its predicted
+//! samples passes τ, and every other class gets the threshold at which the same share of *its*
+//! predicted samples passes (so rare classes, predicted with lower confidence, are not starved of
+//! pseudo-labels). Thresholds are re-estimated from the unlabeled scores once per epoch.
+//!
+//! Choices: the score is the maximum softmax probability of the weak view (the paper also
+//! normalises scores per class; with one backbone and no logit adjustment the max probability
+//! is what FixMatch thresholds); a class with no predicted sample keeps τ; a threshold never
+//! exceeds τ.
+
+/// Class-wise thresholds from the unlabeled samples' predicted classes and scores. `majority` is
+/// the class with the most labeled samples. With ρ = share of the majority's scores ≥ τ, class k's
+/// threshold is its ⌈ρ n_k⌉-th highest score (capped at τ); ρ = 0 gives τ.
+pub fn adaptive_thresholds(
+    pred: &[usize],
+    score: &[f64],
+    classes: usize,
+    majority: usize,
+    tau: f64,
+) -> Vec<f64> {
+    let mut by_class: Vec<Vec<f64>> = vec![Vec::new(); classes];
+    for (&p, &s) in pred.iter().zip(score) {
+        by_class[p].push(s);
+    }
+    for v in &mut by_class {
+        v.sort_by(|a, b| b.total_cmp(a));
+    }
+    let maj = &by_class[majority];
+    let rho = if maj.is_empty() {
+        0.0
+    } else {
+        maj.iter().filter(|&&s| s >= tau).count() as f64 / maj.len() as f64
+    };
+    (0..classes)
+        .map(|k| {
+            let v = &by_class[k];
+            if k == majority || v.is_empty() || rho == 0.0 {
+                return tau;
+            }
+            let n = ((rho * v.len() as f64) - 1e-9).ceil().max(1.0) as usize;
+            v[n.min(v.len()) - 1].min(tau)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minority_thresholds_pass_the_majoritys_share() {
+        // Majority (class 0) scores 0.99, 0.97, 0.9, 0.8 with τ = 0.95: ρ = 2/4 = 0.5.
+        // Class 1 scores 0.9, 0.7, 0.6, 0.5, 0.4, 0.3: ⌈0.5·6⌉ = 3rd highest = 0.6.
+        // Class 2 scores 0.85: ⌈0.5·1⌉ = 1st = 0.85. Class 3 has none: τ.
+        let pred = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2];
+        let score = [0.99, 0.97, 0.9, 0.8, 0.9, 0.7, 0.6, 0.5, 0.4, 0.3, 0.85];
+        let t = adaptive_thresholds(&pred, &score, 4, 0, 0.95);
+        assert_eq!(t, vec![0.95, 0.6, 0.85, 0.95]);
+        // Exactly ρ n_k of class 1 pass its threshold: 0.9, 0.7, 0.6.
+        assert_eq!(score[4..10].iter().filter(|&&s| s >= t[1]).count(), 3);
+        // If nothing of the majority passes τ, every class keeps τ.
+        let t = adaptive_thresholds(&pred, &score, 4, 0, 0.999);
+        assert_eq!(t, vec![0.999; 4]);
+        // A threshold never exceeds τ.
+        let t = adaptive_thresholds(&[0, 1], &[0.99, 0.999], 2, 0, 0.95);
+        assert_eq!(t, vec![0.95, 0.95]);
+    }
+}
