@@ -1,0 +1,105 @@
+//! The second baselines issue's methods train end to end on the embedded mfeat fixture (early and
+//! late fusion), and their configurations are checked before training starts.
+
+use std::sync::Mutex;
+use trainer::train::config::{DeviceChoice, Fusion, Method, TrainConfig};
+use trainer::train::{train, TrainOptions};
+
+/// libtorch's RNG is process-global: tests that train take turns.
+static TRAINING: Mutex<()> = Mutex::new(());
+
+fn tiny(method: Method, fusion: Fusion) -> TrainConfig {
+    TrainConfig {
+        method,
+        fusion,
+        hidden: vec![16],
+        epochs: 2,
+        crest_generations: 2,
+        n_max: Some(60),
+        rho: 10.0,
+        beta: 0.3,
+        device: DeviceChoice::Cpu,
+        data_dir: Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .unwrap()
+                .join("fixtures/data"),
+        ),
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn every_baseline_trains_and_scores_with_early_and_late_fusion() {
+    let _g = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let opts = TrainOptions {
+        checkpoint: dir.path().join("unused.safetensors"),
+        resume: false,
+        progress: false,
+        threads: Some(1),
+    };
+    for method in [
+        Method::Crest,
+        Method::Adsh,
+        Method::Smln,
+        Method::Gamo,
+        Method::Cmml,
+    ] {
+        for fusion in [Fusion::Early, Fusion::Late] {
+            if method == Method::Cmml && fusion == Fusion::Early {
+                continue;
+            }
+            let mut cfg = tiny(method, fusion);
+            cfg.crest_progressive = method == Method::Crest && fusion == Fusion::Late;
+            let out =
+                train(&cfg, &opts, |_| {}).unwrap_or_else(|e| panic!("{method:?}/{fusion:?}: {e}"));
+            assert_eq!(out.history.len(), 2);
+            let m = &out.test;
+            assert!(
+                (0.0..=1.0).contains(&m.overall_acc),
+                "{method:?}: {}",
+                m.overall_acc
+            );
+            assert_eq!(m.per_class_acc.len(), 10);
+            assert!(out.history.iter().all(|r| r.loss_total.is_finite()));
+            // Better than chance (10 classes) after two epochs on 30% labels.
+            assert!(
+                m.overall_acc > 0.2,
+                "{method:?}/{fusion:?}: {}",
+                m.overall_acc
+            );
+        }
+    }
+    // With a validation split the best validation epoch is scored.
+    let mut cfg = tiny(Method::Adsh, Fusion::Early);
+    cfg.validation_fraction = 0.3;
+    let out = train(&cfg, &opts, |_| {}).unwrap();
+    assert!(out.history.iter().all(|r| r.validation.is_some()));
+    assert!((1..=2).contains(&out.selected_epoch));
+}
+
+#[test]
+fn impossible_baseline_configurations_are_rejected() {
+    for (method, fusion, key) in [
+        (Method::Crest, Fusion::Poe, "fusion"),
+        (Method::Cmml, Fusion::Early, "fusion"),
+    ] {
+        let err = tiny(method, fusion).validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+    }
+    let mut cfg = tiny(Method::Crest, Fusion::Early);
+    cfg.crest_generations = 5;
+    assert!(cfg
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("crest_generations"));
+    cfg.crest_generations = 2;
+    cfg.threshold = 1.5;
+    assert!(cfg
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("threshold"));
+}
