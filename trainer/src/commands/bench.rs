@@ -2,6 +2,7 @@
 
 use crate::cli::{BenchArgs, ReportArgs};
 use anyhow::{Context, Result};
+use std::io::Write;
 use trainer::bench::experiment::{default_results_path, Experiment};
 use trainer::bench::report::{write_report, ReportOptions};
 use trainer::bench::results::read_results;
@@ -32,20 +33,22 @@ pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
             .iter()
             .map(|r| r.index)
             .collect();
+        let mut out = std::io::stdout().lock();
         for r in runs.iter().filter(|r| args.shard.owns(r.index)) {
             let state = if todo.contains(&r.index) {
                 "todo"
             } else {
                 "done"
             };
-            println!("{state}  #{:<4} {}", r.index, r.id());
+            writeln!(out, "{state}  #{:<4} {}", r.index, r.id())?;
         }
-        println!(
+        writeln!(
+            out,
             "{} of {} runs of this shard to do; results: {}",
             todo.len(),
             runs.iter().filter(|r| args.shard.owns(r.index)).count(),
             results.display()
-        );
+        )?;
         return Ok(());
     }
     let opts = GridOptions {
@@ -138,9 +141,11 @@ pub fn run_report(args: &ReportArgs) -> Result<()> {
         readme: args.readme.clone(),
         cell: args.cell.clone(),
     })?;
-    println!("wrote {}", files.markdown.display());
+    // writeln!, not println!: a closed pipe (`| head`) ends quietly instead of panicking.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "wrote {}", files.markdown.display())?;
     for p in files.images {
-        println!("wrote {}", p.display());
+        writeln!(out, "wrote {}", p.display())?;
     }
     Ok(())
 }
