@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::layers::Mlp;
 use crate::train::adam::Adam;
 use crate::train::config::{Method, TrainConfig};
-use crate::train::tensors::{index_tensor, DataTensors};
+use crate::train::tensors::{index_tensor, DataTensors, LabeledCycle};
 use crate::train::{EpochRecord, Outcome, Prepared, Scores};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -339,18 +339,10 @@ pub fn train(
         unl.shuffle(&mut rng);
         let start = Instant::now();
         let (mut sum_l, mut sum_u, mut sum_total, mut seen) = (0.0, 0.0, 0.0, 0usize);
-        let mut lab_pos = 0;
+        let mut lab = LabeledCycle::new(lab);
         let mut running_mean: Option<Tensor> = None;
         for step in 0..steps {
-            let mut bl = Vec::with_capacity(cfg.batch_labeled);
-            while bl.len() < cfg.batch_labeled.min(lab.len()) {
-                if lab_pos == lab.len() {
-                    lab.shuffle(&mut rng);
-                    lab_pos = 0;
-                }
-                bl.push(lab[lab_pos]);
-                lab_pos += 1;
-            }
+            let bl = lab.next_batch(cfg.batch_labeled, &mut rng);
             let bl_t = index_tensor(&bl, device);
             let y = labels_t.index_select(0, &bl_t);
             let present_l = p.data.present.index_select(0, &bl_t);

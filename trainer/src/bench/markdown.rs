@@ -63,6 +63,15 @@ fn unique<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
     v
 }
 
+/// The cells of one dataset.
+fn of_dataset(cells: &[Cell], dataset: &str) -> Vec<Cell> {
+    cells
+        .iter()
+        .filter(|c| c.key.dataset == dataset)
+        .cloned()
+        .collect()
+}
+
 /// Renders one table per dataset with `cell_text` for each cell; rows in the cells' model order.
 fn table(out: &mut String, cells: &[Cell], cell_text: &dyn Fn(&Cell) -> String) {
     let rhos = unique_f64(cells.iter().map(|c| c.key.rho));
@@ -131,11 +140,7 @@ pub fn summary_tables(cells: &[Cell]) -> String {
     let mut out = String::new();
     let datasets = unique(cells.iter().map(|c| c.key.dataset.clone()));
     for ds in &datasets {
-        let dc: Vec<Cell> = cells
-            .iter()
-            .filter(|c| &c.key.dataset == ds)
-            .cloned()
-            .collect();
+        let dc = of_dataset(cells, ds);
         if datasets.len() > 1 {
             let _ = writeln!(out, "{ds}:\n");
         }
@@ -174,11 +179,7 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
     );
     let datasets = unique(cells.iter().map(|c| c.key.dataset.clone()));
     for ds in &datasets {
-        let dc: Vec<Cell> = cells
-            .iter()
-            .filter(|c| &c.key.dataset == ds)
-            .cloned()
-            .collect();
+        let dc = of_dataset(cells, ds);
         let _ = writeln!(out, "## {ds}: overall / minority accuracy\n");
         table(&mut out, &dc, &overall_minority);
         let _ = writeln!(out, "\n## {ds}: balanced accuracy / macro-F1\n");

@@ -390,7 +390,9 @@ impl TrainConfig {
                 return bad(name, v.to_string(), "must be a finite number ≥ 0");
             }
         }
-        if self.crest_generations == 0 || self.crest_generations > self.epochs {
+        if self.method == Method::Crest
+            && (self.crest_generations == 0 || self.crest_generations > self.epochs)
+        {
             return bad(
                 "crest_generations",
                 self.crest_generations.to_string(),

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::{Kind, Tensor};
-use tensors::{index_tensor, DataTensors};
+use tensors::{index_tensor, DataTensors, LabeledCycle};
 
 /// How a training run reports and where it writes.
 #[derive(Debug, Clone)]
@@ -377,18 +377,10 @@ pub fn train(
         let bar = progress_bar(opts.progress, steps as u64, epoch, cfg.epochs);
         let start = Instant::now();
         let mut sum = StepTerms::default();
-        let mut lab_pos = 0;
+        let mut lab = LabeledCycle::new(lab);
         let mut seen = 0usize;
         for step in 0..steps {
-            let mut bl = Vec::with_capacity(cfg.batch_labeled);
-            while bl.len() < cfg.batch_labeled.min(n_l) {
-                if lab_pos == lab.len() {
-                    lab.shuffle(&mut rng);
-                    lab_pos = 0;
-                }
-                bl.push(lab[lab_pos]);
-                lab_pos += 1;
-            }
+            let bl = lab.next_batch(cfg.batch_labeled, &mut rng);
             let bl_t = index_tensor(&bl, device);
             let y = labels_t.index_select(0, &bl_t);
             let bu = semi.then(|| {

@@ -149,3 +149,34 @@ pub fn index_tensor(idx: &[usize], device: Device) -> Tensor {
         .to_kind(Kind::Int64)
         .to_device(device)
 }
+
+/// Labeled batches drawn by cycling through a shuffled list of rows, reshuffled at each wrap, so
+/// a labeled set smaller than an epoch's steps × batch is revisited evenly (both training loops
+/// draw their labeled batches this way).
+#[derive(Debug)]
+pub struct LabeledCycle {
+    rows: Vec<usize>,
+    pos: usize,
+}
+
+impl LabeledCycle {
+    /// Starts from `rows`, already shuffled by the caller.
+    pub fn new(rows: Vec<usize>) -> Self {
+        LabeledCycle { rows, pos: 0 }
+    }
+
+    /// The next min(`size`, number of rows) rows.
+    pub fn next_batch(&mut self, size: usize, rng: &mut impl rand::Rng) -> Vec<usize> {
+        use rand::seq::SliceRandom;
+        let mut batch = Vec::with_capacity(size);
+        while batch.len() < size.min(self.rows.len()) {
+            if self.pos == self.rows.len() {
+                self.rows.shuffle(rng);
+                self.pos = 0;
+            }
+            batch.push(self.rows[self.pos]);
+            self.pos += 1;
+        }
+        batch
+    }
+}
