@@ -228,7 +228,7 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
     }
     let secs: Vec<&Cell> = cells.iter().filter(|c| !c.seeds.is_empty()).collect();
     if !secs.is_empty() {
-        let _ = writeln!(out, "## Mean training time per run (seconds)\n");
+        let _ = writeln!(out, "## Mean wall time per run (seconds: data, training and per-epoch evaluation; machines and load differ)\n");
         let models = unique(secs.iter().map(|c| c.key.model.clone()));
         out.push_str("| model | runs | mean s |\n|---|---|---|\n");
         for m in models {

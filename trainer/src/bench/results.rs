@@ -46,7 +46,8 @@ pub struct RunResult {
     pub minority_classes: Vec<usize>,
     /// Scores on the validation split at the selected epoch (when the config carves one).
     pub validation: Option<Scores>,
-    /// Wall seconds of training (data loading excluded).
+    /// Wall seconds of the whole run: loading and splitting the data, training, and the per-epoch
+    /// evaluations (the sum of the epoch logs' `seconds` is the optimisation alone).
     pub train_seconds: f64,
     /// Epochs trained.
     pub epochs: usize,
