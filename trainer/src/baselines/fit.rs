@@ -251,9 +251,6 @@ pub fn train(
             .map(|&c| c.max(1) as f64 / total.max(1) as f64)
             .collect()
     };
-    let prior_t = Tensor::from_slice(&label_dist.iter().map(|&v| v as f32).collect::<Vec<_>>())
-        .to_device(device);
-    let prior_t = &prior_t / prior_t.sum(Kind::Float);
     let mut gamo = (cfg.method == Method::Gamo).then(|| {
         let h: Vec<i64> = cfg.hidden.iter().map(|&w| w as i64).collect();
         let gen_vs = nn::VarStore::new(device);
@@ -455,7 +452,7 @@ pub fn train(
                         let f = net.fuse(&xs_all, &net.logits(&xs_all), &present_all);
                         let s =
                             tch::no_grad(|| similarity(&xs_all, &present_all, cfg.smln_neighbors));
-                        smln::spectral_loss(&f, &s, &prior_t)
+                        smln::spectral_loss(&f, &s)
                     }
                     Method::Gamo | Method::Ssmvae => unreachable!("not semi-supervised here"),
                 };

@@ -5,11 +5,6 @@
 //! and the columns stay orthogonal, which rules out the trivial constant solution that smoothness
 //! alone prefers).
 //!
-//! Choice for class-imbalanced data: the target of FᵀF/n is diag(π), π the labeled class
-//! frequencies, instead of I/K. With balanced classes the two agree; with rho = 10 the paper's
-//! I/K would push the rare classes' mass up tenfold and the frequent ones' down, which is a
-//! different (and, on mfeat, harmful) prior than the one the data has.
-//!
 //! Mini-batch version, because the N × N matrix does not fit for large N: the graph is built on
 //! each step's labeled + unlabeled batch only: S_ij = exp(−‖x_i − x_j‖² / σ²) for j among i's
 //! `k` nearest neighbours in the batch (symmetrised), averaged over the modalities both samples
@@ -35,16 +30,16 @@ pub fn knn_similarity(x: &Tensor, k: usize) -> Tensor {
     s.maximum(&s.transpose(0, 1))
 }
 
-/// The balanced spectral loss of probabilities `f` (n×K) on similarity `s` (n×n), with target
-/// class masses `prior` (K, summing to 1).
-pub fn spectral_loss(f: &Tensor, s: &Tensor, prior: &Tensor) -> Tensor {
+/// The balanced spectral loss of probabilities `f` (n×K) on similarity `s` (n×n).
+pub fn spectral_loss(f: &Tensor, s: &Tensor) -> Tensor {
     let n = f.size()[0] as f64;
+    let k = f.size()[1];
     let diff = (f.unsqueeze(1) - f.unsqueeze(0))
         .square()
         .sum_dim_intlist(2, false, None);
     let smooth = (s * diff).sum(Kind::Float) / s.sum(Kind::Float).clamp_min(1e-12);
     let gram = f.transpose(0, 1).matmul(f) / n;
-    let target = prior.diag(0);
+    let target = Tensor::eye(k, (Kind::Float, f.device())) / k as f64;
     smooth + (gram - target).square().sum(Kind::Float)
 }
 
@@ -57,18 +52,13 @@ mod tests {
         // Two nodes joined with weight 1 (S symmetric, so Σ S = 2), K = 2.
         // f_1 = (1, 0), f_2 = (0, 1): smooth = 2·1·2 / 2 = 2; FᵀF/2 = I/2 = target: balance 0.
         let s = Tensor::from_slice(&[0.0f32, 1.0, 1.0, 0.0]).reshape([2, 2]);
-        let uniform = Tensor::from_slice(&[0.5f32, 0.5]);
         let f = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 1.0]).reshape([2, 2]);
-        let l = f32::try_from(spectral_loss(&f, &s, &uniform)).unwrap();
+        let l = f32::try_from(spectral_loss(&f, &s)).unwrap();
         assert!((l - 2.0).abs() < 1e-6, "{l}");
         // f_1 = f_2 = (1, 0): smooth 0; FᵀF/2 = [[1,0],[0,0]], minus I/2: 0.25 + 0.25 = 0.5.
         let f = Tensor::from_slice(&[1.0f32, 0.0, 1.0, 0.0]).reshape([2, 2]);
-        let l = f32::try_from(spectral_loss(&f, &s, &uniform)).unwrap();
+        let l = f32::try_from(spectral_loss(&f, &s)).unwrap();
         assert!((l - 0.5).abs() < 1e-6, "{l}");
-        // With the prior (0.75, 0.25): [[1,0],[0,0]] − diag(.75,.25): .0625 + .0625 = .125.
-        let skewed = Tensor::from_slice(&[0.75f32, 0.25]);
-        let l = f32::try_from(spectral_loss(&f, &s, &skewed)).unwrap();
-        assert!((l - 0.125).abs() < 1e-6, "{l}");
     }
 
     #[test]
