@@ -67,7 +67,7 @@ fn shift_planes(x: &Tensor, c: i64, s: i64, max: i64) -> Tensor {
     let padded = img.constant_pad_nd([max, max, max, max]);
     let offsets = Vec::<i64>::try_from(Tensor::randint(
         2 * max + 1,
-        [b, 2],
+        [b * 2],
         (Kind::Int64, tch::Device::Cpu),
     ))
     .expect("offsets")
@@ -87,7 +87,7 @@ fn cutout(x: &Tensor, c: i64, s: i64, size: i64) -> Tensor {
     let b = x.size()[0];
     let corners = Vec::<i64>::try_from(Tensor::randint(
         s - size + 1,
-        [b, 2],
+        [b * 2],
         (Kind::Int64, tch::Device::Cpu),
     ))
     .expect("corners");
@@ -125,6 +125,11 @@ mod tests {
         assert!(
             (out.iter().sum::<f32>() - 1.5).abs() < 1e-6 || out[784..].iter().sum::<f32>() == 0.0
         );
+        // The strong view (shift, cutout, noise) keeps the shape of a batch of several samples.
+        let batch = Tensor::rand([3, 1568], (Kind::Float, tch::Device::Cpu));
+        let strong = augment(&batch, ModalityKind::Pixels, Strength::Strong);
+        assert_eq!(strong.size(), vec![3, 1568]);
+        assert!(f64::try_from((strong - &batch).abs().sum(Kind::Float)).unwrap() > 0.0);
         // Tables get noise, not shifts: same shape, different values.
         let t = Tensor::ones([4, 7], (Kind::Float, tch::Device::Cpu));
         let s = augment(&t, ModalityKind::Tabular, Strength::Strong);
