@@ -12,14 +12,13 @@ use super::augment::{augment, Strength};
 use super::{adsh, cmml, crest, gamo, smln};
 use crate::data::ModalityKind;
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::model::layers::Mlp;
 use crate::train::adam::Adam;
 use crate::train::config::{Method, TrainConfig};
 use crate::train::tensors::{index_tensor, DataTensors, LabeledCycle};
-use crate::train::{EpochRecord, Outcome, Prepared, Scores};
+use crate::train::{epoch_rng, score_probs, EpochRecord, Outcome, Prepared, Scores};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};
 
@@ -135,23 +134,8 @@ fn masked_mean(v: &Tensor, mask: &Tensor) -> Tensor {
     (v * mask).sum(Kind::Float) / mask.sum(Kind::Float).clamp_min(1.0)
 }
 
-fn scores(
-    net: &Backbone,
-    data: &DataTensors,
-    train_sizes: &[usize],
-) -> Result<(crate::metrics::Metrics, Tensor)> {
-    let probs = net.predict(data);
-    let pred: Vec<i64> = Vec::try_from(probs.argmax(1, false))?;
-    let truth: Vec<usize> = data
-        .labels
-        .iter()
-        .map(|y| y.expect("evaluation data is labeled"))
-        .collect();
-    let pred: Vec<usize> = pred.into_iter().map(|p| p as usize).collect();
-    Ok((
-        crate::metrics::Metrics::compute(&truth, &pred, train_sizes)?,
-        probs,
-    ))
+fn scores(net: &Backbone, data: &DataTensors, train_sizes: &[usize]) -> Result<Metrics> {
+    score_probs(&net.predict(data), data, train_sizes)
 }
 
 /// A copy of every variable, by name.
@@ -293,13 +277,7 @@ pub fn train(
     let mut history = Vec::new();
     let mut best: Option<(f64, usize, Snapshot)> = None;
     for epoch in 1..=cfg.epochs {
-        tch::manual_seed(
-            (cfg.seed as i64)
-                .wrapping_mul(1_000_003)
-                .wrapping_add(epoch as i64),
-        );
-        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        rng.set_stream(1000 + epoch as u64);
+        let mut rng = epoch_rng(cfg.seed, epoch);
         let generation = (epoch - 1) / gen_len;
         // CReST: a new generation adds the previous one's rebalanced pseudo-labels.
         if cfg.method == Method::Crest && epoch > 1 && (epoch - 1) % gen_len == 0 {
@@ -491,10 +469,10 @@ pub fn train(
         }
         let seconds = start.elapsed().as_secs_f64();
         let n = steps.max(1) as f64;
-        let (test_m, _) = scores(&net, &p.test, &p.train_sizes)?;
-        let (train_m, _) = scores(&net, &p.labeled_data, &p.train_sizes)?;
+        let test_m = scores(&net, &p.test, &p.train_sizes)?;
+        let train_m = scores(&net, &p.labeled_data, &p.train_sizes)?;
         let val = match &p.val {
-            Some(v) => Some(Scores::from(&scores(&net, v, &p.train_sizes)?.0)),
+            Some(v) => Some(Scores::from(&scores(&net, v, &p.train_sizes)?)),
             None => None,
         };
         if let Some(v) = &val {
@@ -524,7 +502,7 @@ pub fn train(
         }
         None => cfg.epochs,
     };
-    let (test, _) = scores(&net, &p.test, &p.train_sizes)?;
+    let test = scores(&net, &p.test, &p.train_sizes)?;
     Ok(Outcome {
         history,
         test,

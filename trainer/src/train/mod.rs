@@ -223,7 +223,12 @@ fn modality_specs(ds: &MultimodalDataset) -> Vec<ModalitySpec> {
 
 /// Scores of `ens` on `data` (all rows labeled).
 pub fn evaluate(ens: &Ensemble, data: &DataTensors, train_sizes: &[usize]) -> Result<Metrics> {
-    let probs = ens.predict_probs(data);
+    score_probs(&ens.predict_probs(data), data, train_sizes)
+}
+
+/// Scores class probabilities (N×K) against `data`'s labels (all rows labeled): the one place
+/// predictions become metrics, for SSMVAE-CI and the baselines alike.
+pub fn score_probs(probs: &Tensor, data: &DataTensors, train_sizes: &[usize]) -> Result<Metrics> {
     let pred: Vec<i64> = Vec::try_from(probs.argmax(1, false))?;
     let pred: Vec<usize> = pred.into_iter().map(|p| p as usize).collect();
     let truth: Vec<usize> = data
@@ -232,6 +237,19 @@ pub fn evaluate(ens: &Ensemble, data: &DataTensors, train_sizes: &[usize]) -> Re
         .map(|y| y.expect("evaluation data is labeled"))
         .collect();
     Metrics::compute(&truth, &pred, train_sizes)
+}
+
+/// Reseeds libtorch's generator and returns the epoch's ChaCha8 stream. Every epoch reseeds both
+/// random sources, so a resumed run repeats an uninterrupted one.
+pub fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+    tch::manual_seed(
+        (seed as i64)
+            .wrapping_mul(1_000_003)
+            .wrapping_add(epoch as i64),
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(1000 + epoch as u64);
+    rng
 }
 
 /// Trains the model a config describes, calling `on_epoch` after every epoch.
@@ -355,14 +373,7 @@ pub fn train(
 
     let mut history = Vec::new();
     for epoch in meta.epoch + 1..=cfg.epochs {
-        // Every epoch reseeds both random sources, so a resumed run repeats an uninterrupted one.
-        tch::manual_seed(
-            (cfg.seed as i64)
-                .wrapping_mul(1_000_003)
-                .wrapping_add(epoch as i64),
-        );
-        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        rng.set_stream(1000 + epoch as u64);
+        let mut rng = epoch_rng(cfg.seed, epoch);
         let class_term = ClassTerm {
             margins: margins.as_ref().map(Tensor::shallow_clone),
             weights: drw
