@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fills the CPU-scale tables (trainer/results/<experiment>/cpu.jsonl) and regenerates their reports,
-# in the order that makes the paper's headline tables complete first: Table 1 at beta 0.1, Table 4,
-# Table 5 (reusing Table 1's shared rows), the rest of Table 1, mfeat, ROSMAP. Two shards run side
+# in the order that makes the paper's headline tables complete first: the tuning runs, the baselines'
+# acceptance check on mfeat, Table 1 at beta 0.1, Table 4, Table 5 (reusing Table 1's shared rows),
+# the rest of Table 1, mfeat, ROSMAP. Two shards run side
 # by side with one libtorch thread each (a 2-core machine). Every bench call skips finished runs, so
 # the script can be stopped and rerun to continue.
 #
@@ -38,12 +39,15 @@ todo=("$@")
 has() { [ "${#todo[@]}" -eq 0 ] || [[ " ${todo[*]} " == *" $1 "* ]]; }
 
 if has tune; then bench tune; fi
-if has table1; then bench table1 --max-runs 36; fi   # each shard's half of the beta 0.1 block
+if has baselines_tune; then bench baselines_tune; fi
+if has baselines_mfeat; then bench baselines_mfeat; fi
+# From a fresh start, each shard's half of the beta 0.1 block (4 rho × 14 models × 3 seeds).
+if has table1; then bench table1 --max-runs 84; fi
 if has table4; then bench table4; fi
 if has table5; then bench table5 --reuse "$res_dir/table1/cpu.jsonl"; fi
 if has table1; then bench table1; fi
 if has mfeat; then bench mfeat; fi
 if has rosmap; then bench rosmap; fi
-for exp in tune table1 table4 table5 mfeat rosmap; do
+for exp in tune baselines_tune baselines_mfeat table1 table4 table5 mfeat rosmap; do
   if [ "$exp" = table1 ]; then report "$exp" --readme "$root/README.md"; else report "$exp"; fi
 done

@@ -101,7 +101,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Method: ssmvae (SSMVAE-CI and its variants), or a baseline: crest, adsh, cmml, smln, gamo
-    /// (their own keys — threshold, unlabeled_weight, crest_*, cmml_diversity, smln_neighbors,
+    /// (their own keys — threshold, unlabeled_weight, ema_decay, crest_*, cmml_diversity, smln_neighbors,
     /// gamo_ratio — go in --config). [default: ssmvae]
     #[arg(long, value_enum)]
     pub method: Option<trainer::train::config::Method>,

@@ -5,8 +5,9 @@
 //! concatenated modalities, late fusion one per modality with the probabilities averaged over the
 //! observed ones, CMML one per modality fused by attention.
 //!
-//! Baseline models are benchmark subjects only: they are scored in memory (best validation epoch
-//! restored when a validation split is carved) and not written as checkpoints or bundles.
+//! Baseline models are benchmark subjects only: they are scored in memory (CReST and Adsh with
+//! the moving average of their weights, as FixMatch; best validation epoch restored when a
+//! validation split is carved) and not written as checkpoints or bundles.
 
 use super::augment::{augment, Strength};
 use super::{adsh, cmml, crest, gamo, smln};
@@ -162,6 +163,51 @@ fn restore(vs: &nn::VarStore, saved: &[(String, Tensor)]) {
     }
 }
 
+/// The exponential moving average of the weights that FixMatch evaluates (Sohn et al. 2020,
+/// decay 0.999 over 2^20 steps) and CReST and Adsh inherit. Our schedules are ~10^3 steps, so
+/// the default decay is 0.99 (a window of ~100 steps): the same role — the average of the recent
+/// tail of training — at our length. It smooths the step-to-step swings that hard pseudo-labels
+/// cause, which a last-epoch evaluation would otherwise sample.
+struct Ema {
+    decay: f64,
+    shadow: Snapshot,
+}
+
+impl Ema {
+    fn new(vs: &nn::VarStore, decay: f64) -> Self {
+        Ema {
+            decay,
+            shadow: snapshot(vs),
+        }
+    }
+
+    /// shadow ← decay · shadow + (1 − decay) · weights, after an optimiser step.
+    fn update(&mut self, vs: &nn::VarStore) {
+        let _g = tch::no_grad_guard();
+        let vars = vs.variables();
+        for (k, s) in &mut self.shadow {
+            if let Some(v) = vars.get(k) {
+                let _ = s.g_mul_scalar_(self.decay);
+                let _ = s.g_add_(&(v * (1.0 - self.decay)));
+            }
+        }
+    }
+}
+
+/// Runs `f` with the EMA weights loaded (if any), then puts the raw weights back.
+fn with_weights<T>(vs: &nn::VarStore, ema: Option<&Ema>, f: impl FnOnce() -> T) -> T {
+    match ema {
+        None => f(),
+        Some(e) => {
+            let raw = snapshot(vs);
+            restore(vs, &e.shadow);
+            let out = f();
+            restore(vs, &raw);
+            out
+        }
+    }
+}
+
 fn zero_grads(vs: &nn::VarStore) {
     for (_, v) in vs.variables() {
         let g = v.grad();
@@ -202,6 +248,8 @@ pub fn train(
         cfg.method == Method::Cmml,
     );
     let mut adam = Adam::new(&net.vs, cfg.lr);
+    let mut ema = (matches!(cfg.method, Method::Crest | Method::Adsh) && cfg.ema_decay > 0.0)
+        .then(|| Ema::new(&net.vs, cfg.ema_decay));
     let n_l = p.labeled_rows.len();
     let labeled_counts = p.train_ds.labeled_counts();
     let semi = cfg.method != Method::Gamo && !p.unlabeled_rows.is_empty();
@@ -265,6 +313,17 @@ pub fn train(
             disc_adam,
         }
     });
+    // SMLN: the k-NN graph over every training row, built once.
+    let smln_graph = if cfg.method == Method::Smln && semi {
+        let _g = tch::no_grad_guard();
+        Some(smln::Graph::build(
+            &p.data.xs,
+            &p.data.present_rows,
+            cfg.smln_neighbors,
+        )?)
+    } else {
+        None
+    };
     let labeled_idx = index_tensor(&p.labeled_rows, device);
     let labeled_y = Tensor::from_slice(
         &p.labeled_rows
@@ -415,22 +474,22 @@ pub fn train(
                         cmml::robust_consistency(&probs, &present_u).mean(Kind::Float)
                     }
                     Method::Smln => {
-                        // The graph over this step's labeled + unlabeled batch.
-                        let xs_all: Vec<Tensor> = p
-                            .data
-                            .xs
-                            .iter()
-                            .enumerate()
-                            .map(|(j, x)| {
-                                Tensor::cat(&[xs_l[j].shallow_clone(), x.index_select(0, &bu_t)], 0)
-                            })
-                            .collect();
-                        let present_all =
-                            Tensor::cat(&[present_l.shallow_clone(), present_u.shallow_clone()], 0);
+                        // This step's nodes (labeled + unlabeled batch) and one sampled graph
+                        // neighbour each, through the network in one pass.
+                        let graph = smln_graph.as_ref().expect("built for SMLN");
+                        let nodes: Vec<usize> = bl.iter().chain(bu).copied().collect();
+                        let (nbrs, weights) = graph.sample(&nodes, &mut rng)?;
+                        let all = index_tensor(
+                            &nodes.iter().chain(&nbrs).copied().collect::<Vec<_>>(),
+                            device,
+                        );
+                        let xs_all: Vec<Tensor> =
+                            p.data.xs.iter().map(|x| x.index_select(0, &all)).collect();
+                        let present_all = p.data.present.index_select(0, &all);
                         let f = net.fuse(&xs_all, &net.logits(&xs_all), &present_all);
-                        let s =
-                            tch::no_grad(|| similarity(&xs_all, &present_all, cfg.smln_neighbors));
-                        smln::spectral_loss(&f, &s)
+                        let n = nodes.len() as i64;
+                        let c = Tensor::from_slice(&weights).to_device(device);
+                        smln::spectral_loss(&f.narrow(0, 0, n), &f.narrow(0, n, n), &c)
                     }
                     Method::Gamo | Method::Ssmvae => unreachable!("not semi-supervised here"),
                 };
@@ -462,6 +521,9 @@ pub fn train(
             zero_grads(&net.vs);
             loss.backward();
             adam.step(&net.vs);
+            if let Some(e) = ema.as_mut() {
+                e.update(&net.vs);
+            }
             sum_l += f64::try_from(&loss_l).unwrap_or(f64::NAN);
             sum_u += loss_u_val;
             sum_total += total;
@@ -469,16 +531,21 @@ pub fn train(
         }
         let seconds = start.elapsed().as_secs_f64();
         let n = steps.max(1) as f64;
-        let test_m = scores(&net, &p.test, &p.train_sizes)?;
-        let train_m = scores(&net, &p.labeled_data, &p.train_sizes)?;
-        let val = match &p.val {
-            Some(v) => Some(Scores::from(&scores(&net, v, &p.train_sizes)?)),
-            None => None,
-        };
-        if let Some(v) = &val {
-            if best.as_ref().is_none_or(|b| v.balanced_acc > b.0) {
-                best = Some((v.balanced_acc, epoch, snapshot(&net.vs)));
-            }
+        // Scored (and, with a validation split, kept) with the evaluated weights.
+        let (test_m, train_m, val, saved) = with_weights(&net.vs, ema.as_ref(), || {
+            let test_m = scores(&net, &p.test, &p.train_sizes)?;
+            let train_m = scores(&net, &p.labeled_data, &p.train_sizes)?;
+            let val = match &p.val {
+                Some(v) => Some(Scores::from(&scores(&net, v, &p.train_sizes)?)),
+                None => None,
+            };
+            let improved = val
+                .as_ref()
+                .is_some_and(|v| best.as_ref().is_none_or(|b| v.balanced_acc > b.0));
+            Ok::<_, Error>((test_m, train_m, val, improved.then(|| snapshot(&net.vs))))
+        })?;
+        if let (Some(v), Some(saved)) = (&val, saved) {
+            best = Some((v.balanced_acc, epoch, saved));
         }
         let record = EpochRecord {
             epoch,
@@ -500,7 +567,12 @@ pub fn train(
             restore(&net.vs, saved);
             *epoch
         }
-        None => cfg.epochs,
+        None => {
+            if let Some(e) = &ema {
+                restore(&net.vs, &e.shadow);
+            }
+            cfg.epochs
+        }
     };
     let test = scores(&net, &p.test, &p.train_sizes)?;
     Ok(Outcome {
@@ -533,27 +605,6 @@ fn unlabeled_predictions(
         pred.into_iter().map(|p| p as usize).collect(),
         conf.into_iter().map(f64::from).collect(),
     ))
-}
-
-/// SMLN's batch graph: the mean over modalities of each modality's k-NN similarity, counting a
-/// pair only for the modalities both samples observe.
-fn similarity(xs: &[Tensor], present: &Tensor, k: usize) -> Tensor {
-    let mut sum: Option<Tensor> = None;
-    let mut count: Option<Tensor> = None;
-    for (j, x) in xs.iter().enumerate() {
-        let m = present.select(1, j as i64).to_kind(Kind::Float);
-        let both = m.unsqueeze(1) * m.unsqueeze(0);
-        let s = smln::knn_similarity(x, k) * &both;
-        sum = Some(match sum {
-            None => s,
-            Some(t) => t + s,
-        });
-        count = Some(match count {
-            None => both,
-            Some(c) => c + both,
-        });
-    }
-    sum.expect("one modality") / count.expect("one modality").clamp_min(1.0)
 }
 
 /// One GAMO round on a labeled batch: the discriminator and generator steps, and the classifier's
@@ -659,4 +710,27 @@ fn gamo_step(
         .reduce(|a, b| a + b)
         .expect("one modality");
     Ok(loss + gen_loss)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ema_averages_weights_and_evaluation_puts_the_raw_ones_back() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let w = vs.root().zeros("w", &[1]);
+        let mut ema = Ema::new(&vs, 0.5);
+        let set = |v: f32| {
+            let _g = tch::no_grad_guard();
+            w.shallow_clone().copy_(&Tensor::from_slice(&[v]));
+        };
+        set(1.0);
+        ema.update(&vs); // 0.5·0 + 0.5·1
+        ema.update(&vs); // 0.5·0.5 + 0.5·1
+        let read = || f32::try_from(&w).unwrap();
+        assert!((with_weights(&vs, Some(&ema), read) - 0.75).abs() < 1e-6);
+        assert_eq!(read(), 1.0);
+        assert_eq!(with_weights(&vs, None, read), 1.0);
+    }
 }

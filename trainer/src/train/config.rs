@@ -201,6 +201,9 @@ pub struct TrainConfig {
     pub threshold: f64,
     /// Baselines: weight λ_u of the unlabeled loss (CReST, Adsh, CMML, SMLN).
     pub unlabeled_weight: f64,
+    /// CReST, Adsh: decay of the exponential moving average of the weights that is evaluated,
+    /// as in their FixMatch base learner; 0 evaluates the raw weights.
+    pub ema_decay: f64,
     /// CReST: number of generations (the epochs are split evenly over them).
     pub crest_generations: usize,
     /// CReST: α of the inclusion rate μ_k = (N_{K−1−k}/N_0)^α.
@@ -274,6 +277,7 @@ impl Default for TrainConfig {
             drw_beta: 0.0,
             drw_start: 0.8,
             threshold: 0.95,
+            ema_decay: 0.99,
             unlabeled_weight: 1.0,
             crest_generations: 3,
             crest_alpha: 1.0 / 3.0,
@@ -376,6 +380,9 @@ impl TrainConfig {
         }
         if !(0.0..=1.0).contains(&self.drw_start) {
             return bad("drw_start", self.drw_start.to_string(), "must be in [0, 1]");
+        }
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return bad("ema_decay", self.ema_decay.to_string(), "must be in [0, 1)");
         }
         if !(self.threshold > 0.0 && self.threshold <= 1.0) {
             return bad("threshold", self.threshold.to_string(), "must be in (0, 1]");
