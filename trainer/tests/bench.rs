@@ -230,9 +230,9 @@ fn cells_are_mean_and_standard_error_over_seeds() {
     assert!(md.contains("| A | 10 | 80.00±5.77 / 60.00±5.77 |"), "{md}");
     assert!(md.contains("60.00±0.00 / 40.00±0.00 (1/3 seeds)"), "{md}");
     assert!(md.contains("missing (0/3 seeds)"), "{md}");
-    // A minus B at rho 10, beta 0.1: +20 / +20 points.
+    // A minus B at rho 10, beta 0.1: +20 / +20 points, pooled s.e. √(5.77² + 0²).
     assert!(
-        md.contains("| B [alpha_a=0.3, sigma=1.0] | 10 | +20.00 / +20.00 |"),
+        md.contains("| B [alpha_a=0.3, sigma=1.0] | 10 | +20.00±5.77 / +20.00±5.77 |"),
         "{md}"
     );
 }

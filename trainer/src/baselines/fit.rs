@@ -168,39 +168,67 @@ fn restore(vs: &nn::VarStore, saved: &[(String, Tensor)]) {
 /// the default decay is 0.99 (a window of ~100 steps): the same role — the average of the recent
 /// tail of training — at our length. It smooths the step-to-step swings that hard pseudo-labels
 /// cause, which a last-epoch evaluation would otherwise sample.
+///
+/// Bias-corrected as Adam's moments (the sum starts at zero and is divided by 1 − decay^t), so
+/// after t steps it is a weighted mean of the t weights seen, never of the initialisation: a
+/// short schedule (a few dozen steps) is evaluated on trained weights, not on a mix dominated by
+/// the random start.
 struct Ema {
     decay: f64,
-    shadow: Snapshot,
+    steps: i32,
+    sum: Snapshot,
 }
 
 impl Ema {
     fn new(vs: &nn::VarStore, decay: f64) -> Self {
+        let _g = tch::no_grad_guard();
+        let sum = snapshot(vs)
+            .into_iter()
+            .map(|(k, t)| (k, t.zeros_like()))
+            .collect();
         Ema {
             decay,
-            shadow: snapshot(vs),
+            steps: 0,
+            sum,
         }
     }
 
-    /// shadow ← decay · shadow + (1 − decay) · weights, after an optimiser step.
+    /// sum ← decay · sum + (1 − decay) · weights, after an optimiser step.
     fn update(&mut self, vs: &nn::VarStore) {
         let _g = tch::no_grad_guard();
         let vars = vs.variables();
-        for (k, s) in &mut self.shadow {
+        for (k, s) in &mut self.sum {
             if let Some(v) = vars.get(k) {
                 let _ = s.g_mul_scalar_(self.decay);
                 let _ = s.g_add_(&(v * (1.0 - self.decay)));
             }
         }
+        self.steps = self.steps.saturating_add(1);
+    }
+
+    /// The bias-corrected average (None before the first step: the raw weights stand).
+    fn weights(&self) -> Option<Snapshot> {
+        if self.steps == 0 {
+            return None;
+        }
+        let _g = tch::no_grad_guard();
+        let scale = 1.0 / (1.0 - self.decay.powi(self.steps));
+        Some(
+            self.sum
+                .iter()
+                .map(|(k, s)| (k.clone(), s * scale))
+                .collect(),
+        )
     }
 }
 
 /// Runs `f` with the EMA weights loaded (if any), then puts the raw weights back.
 fn with_weights<T>(vs: &nn::VarStore, ema: Option<&Ema>, f: impl FnOnce() -> T) -> T {
-    match ema {
+    match ema.and_then(Ema::weights) {
         None => f(),
-        Some(e) => {
+        Some(avg) => {
             let raw = snapshot(vs);
-            restore(vs, &e.shadow);
+            restore(vs, &avg);
             let out = f();
             restore(vs, &raw);
             out
@@ -568,8 +596,8 @@ pub fn train(
             *epoch
         }
         None => {
-            if let Some(e) = &ema {
-                restore(&net.vs, &e.shadow);
+            if let Some(avg) = ema.as_ref().and_then(Ema::weights) {
+                restore(&net.vs, &avg);
             }
             cfg.epochs
         }
@@ -725,12 +753,19 @@ mod tests {
             let _g = tch::no_grad_guard();
             w.shallow_clone().copy_(&Tensor::from_slice(&[v]));
         };
-        set(1.0);
-        ema.update(&vs); // 0.5·0 + 0.5·1
-        ema.update(&vs); // 0.5·0.5 + 0.5·1
         let read = || f32::try_from(&w).unwrap();
-        assert!((with_weights(&vs, Some(&ema), read) - 0.75).abs() < 1e-6);
-        assert_eq!(read(), 1.0);
-        assert_eq!(with_weights(&vs, None, read), 1.0);
+        // No step yet: the raw weights are evaluated.
+        set(3.0);
+        assert_eq!(with_weights(&vs, Some(&ema), read), 3.0);
+        // Steps with weights 1 then 3: sum 0.5·1 = 0.5, then 0.5·0.5 + 0.5·3 = 1.75; corrected
+        // by 1 − 0.5² = 0.75: 1.75 / 0.75 = 7/3 (weights ⅓ and ⅔). The start (0) never counts.
+        set(1.0);
+        ema.update(&vs);
+        assert!((with_weights(&vs, Some(&ema), read) - 1.0).abs() < 1e-6);
+        set(3.0);
+        ema.update(&vs);
+        assert!((with_weights(&vs, Some(&ema), read) - 7.0 / 3.0).abs() < 1e-6);
+        assert_eq!(read(), 3.0);
+        assert_eq!(with_weights(&vs, None, read), 3.0);
     }
 }

@@ -198,8 +198,8 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
         if let Some(reference) = page.reference {
             let _ = writeln!(
                 out,
-                "\n## {ds}: {reference} minus each model (points of overall / minority accuracy; \
-                 positive = {reference} better)\n"
+                "\n## {ds}: {reference} minus each model (points of overall / minority accuracy \
+                 ± pooled s.e. √(s.e.² + s.e.²); positive = {reference} better)\n"
             );
             let refs: Vec<&Cell> = dc.iter().filter(|c| c.key.model == reference).collect();
             let others: Vec<Cell> = dc
@@ -215,11 +215,22 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
                         && (r.key.missing == c.key.missing || refs.len() == 1)
                 });
                 match r {
-                    Some(r) if !c.seeds.is_empty() => format!(
-                        "{:+.2} / {:+.2}",
-                        100.0 * (r.overall.mean - c.overall.mean),
-                        100.0 * (r.minority.mean - c.minority.mean)
-                    ),
+                    Some(r) if !c.seeds.is_empty() => {
+                        // With the pooled s.e. a reader sees whether a difference is more than
+                        // seed noise (a baseline within 2 pooled s.e. of the floor is not broken).
+                        let diff = |a: &Stat, b: &Stat| {
+                            format!(
+                                "{:+.2}±{:.2}",
+                                100.0 * (a.mean - b.mean),
+                                100.0 * a.se.hypot(b.se)
+                            )
+                        };
+                        format!(
+                            "{} / {}",
+                            diff(&r.overall, &c.overall),
+                            diff(&r.minority, &c.minority)
+                        )
+                    }
                     _ => "n/a".into(),
                 }
             });

@@ -212,7 +212,7 @@ pub struct TrainConfig {
     pub crest_progressive: bool,
     /// CMML: weight of the diversity regulariser.
     pub cmml_diversity: f64,
-    /// SMLN: neighbours per sample in the mini-batch similarity graph.
+    /// SMLN: neighbours per sample (per modality) in the k-NN similarity graph over the training set.
     pub smln_neighbors: usize,
     /// GAMO: generated minority samples per step (as a multiple of the labeled batch).
     pub gamo_ratio: f64,
