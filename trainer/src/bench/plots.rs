@@ -25,12 +25,53 @@ fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Width of the legend column right of the plots: a table has up to ~15 models, and a legend
+/// drawn inside the axes would hide the bars and lines it names.
+const LEGEND_WIDTH: u32 = 320;
+
+/// How a legend entry is marked.
+#[derive(Clone, Copy)]
+enum Mark {
+    Line,
+    Bar,
+}
+
+/// Draws `names` with their colours, top to bottom, in the legend column `area`.
+fn draw_legend(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    names: &[&str],
+    mark: Mark,
+    err: &dyn Fn(&dyn std::fmt::Display) -> Error,
+) -> Result<()> {
+    for (i, name) in names.iter().enumerate() {
+        let c = color(i);
+        let y = 40 + 20 * i as i32;
+        match mark {
+            Mark::Line => area
+                .draw(&PathElement::new(vec![(8, y), (28, y)], c.stroke_width(2)))
+                .map_err(|e| err(&e))?,
+            Mark::Bar => area
+                .draw(&Rectangle::new([(10, y - 5), (24, y + 5)], c.filled()))
+                .map_err(|e| err(&e))?,
+        }
+        area.draw(&Text::new(
+            name.to_string(),
+            (36, y - 7),
+            ("sans-serif", 12).into_font().color(&BLACK),
+        ))
+        .map_err(|e| err(&e))?;
+    }
+    Ok(())
+}
+
 /// One line of a line plot: name and (x, mean, s.e.) points.
 pub type Series = (String, Vec<(f64, f64, f64)>);
 
 fn color(i: usize) -> RGBColor {
-    // Colour-blind-safe Okabe–Ito palette, then plotters' own.
-    const OKABE_ITO: [RGBColor; 8] = [
+    // Colour-blind-safe Okabe–Ito (its pale yellow left out: unreadable on white), then Paul
+    // Tol's muted scheme (its pale sand left out) and grey: sixteen distinct colours, enough for
+    // the largest table's models; plotters' palette after that.
+    const PALETTE: [RGBColor; 16] = [
         RGBColor(0, 114, 178),
         RGBColor(213, 94, 0),
         RGBColor(0, 158, 115),
@@ -38,9 +79,17 @@ fn color(i: usize) -> RGBColor {
         RGBColor(230, 159, 0),
         RGBColor(86, 180, 233),
         RGBColor(0, 0, 0),
-        RGBColor(240, 228, 66),
+        RGBColor(204, 102, 119),
+        RGBColor(51, 34, 136),
+        RGBColor(17, 119, 51),
+        RGBColor(136, 34, 85),
+        RGBColor(68, 170, 153),
+        RGBColor(153, 153, 51),
+        RGBColor(170, 68, 153),
+        RGBColor(136, 204, 238),
+        RGBColor(120, 120, 120),
     ];
-    OKABE_ITO.get(i).copied().unwrap_or_else(|| {
+    PALETTE.get(i).copied().unwrap_or_else(|| {
         let c = Palette99::pick(i).to_rgba();
         RGBColor(c.0, c.1, c.2)
     })
@@ -57,13 +106,19 @@ pub fn line_panels(
 ) -> Result<()> {
     register_font();
     let width = 560 * panels.len() as u32;
-    let root = BitMapBackend::new(path, (width, 480)).into_drawing_area();
+    let root = BitMapBackend::new(path, (width + LEGEND_WIDTH, 480)).into_drawing_area();
     let err = |e: &dyn std::fmt::Display| plot_error(path, e);
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let root = root
         .titled(title, ("sans-serif", 20))
         .map_err(|e| err(&e))?;
-    let areas = root.split_evenly((1, panels.len()));
+    let (plots, legend) = root.split_horizontally(width);
+    // Every panel draws the same series in the same order: one legend names them.
+    if let Some((_, series)) = panels.first() {
+        let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
+        draw_legend(&legend, &names, Mark::Line, &err)?;
+    }
+    let areas = plots.split_evenly((1, panels.len()));
     for (area, (y_desc, series)) in areas.iter().zip(panels) {
         let xs: Vec<f64> = series
             .iter()
@@ -111,18 +166,14 @@ pub fn line_panels(
             .x_label_formatter(&fmt)
             .draw()
             .map_err(|e| err(&e))?;
-        for (i, (name, points)) in series.iter().enumerate() {
+        for (i, (_, points)) in series.iter().enumerate() {
             let c = color(i);
             chart
                 .draw_series(LineSeries::new(
                     points.iter().map(|p| (p.0, 100.0 * p.1)),
                     c.stroke_width(2),
                 ))
-                .map_err(|e| err(&e))?
-                .label(name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
+                .map_err(|e| err(&e))?;
             chart
                 .draw_series(points.iter().filter(|p| p.2 > 0.0).map(|p| {
                     ErrorBar::new_vertical(
@@ -136,14 +187,6 @@ pub fn line_panels(
                 }))
                 .map_err(|e| err(&e))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 12))
-            .position(SeriesLabelPosition::LowerLeft)
-            .draw()
-            .map_err(|e| err(&e))?;
     }
     root.present().map_err(|e| err(&e))
 }
@@ -155,9 +198,12 @@ pub fn per_class_bars(path: &Path, title: &str, cells: &[&Cell]) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| plot_error(path, e);
     let classes = cells.iter().map(|c| c.per_class.len()).max().unwrap_or(0);
     let width = (200 + 70 * classes as u32).max(700);
-    let root = BitMapBackend::new(path, (width, 480)).into_drawing_area();
+    let root = BitMapBackend::new(path, (width + LEGEND_WIDTH, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
+    let (plot, legend) = root.split_horizontally(width);
+    let names: Vec<&str> = cells.iter().map(|c| c.key.model.as_str()).collect();
+    draw_legend(&legend, &names, Mark::Bar, &err)?;
+    let mut chart = ChartBuilder::on(&plot)
         .caption(title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(40)
@@ -195,17 +241,7 @@ pub fn per_class_bars(path: &Path, title: &str, cells: &[&Cell]) -> Result<()> {
                     )
                 })
             }))
-            .map_err(|e| err(&e))?
-            .label(cell.key.model.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
+            .map_err(|e| err(&e))?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 12))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))
 }
