@@ -1,6 +1,9 @@
 //! `ssmvae`: the command-line entry point. Errors from the library are user errors (exit 1) and
 //! are printed with their cause chain on one line.
 
+// The CLI's doc comments are clap's --help text, where `<modality>` names a placeholder, not HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
 mod cli;
 mod commands;
 

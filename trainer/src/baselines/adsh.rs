@@ -1,6 +1,6 @@
 //! Adsh (Guo, Li, "Class-imbalanced semi-supervised learning with adaptive thresholding",
-//! ICML 2022): FixMatch-style consistency (trained in [`super::fit`]) whose confidence threshold is set per class. The
-//! majority class keeps the fixed threshold τ; its scores tell what *share* of its predicted
+//! ICML 2022): FixMatch-style consistency (trained in [`super::fit`]) whose confidence threshold
+//! is set per class. The majority class keeps the fixed threshold τ; its scores tell what *share* of its predicted
 //! samples passes τ, and every other class gets the threshold at which the same share of *its*
 //! predicted samples passes (so rare classes, predicted with lower confidence, are not starved of
 //! pseudo-labels). Thresholds are re-estimated from the unlabeled scores once per epoch.

@@ -1,6 +1,6 @@
 //! CReST (Wei, Sohn, Mellina, Yuille, Yang, "CReST: a class-rebalancing self-training framework for
 //! imbalanced semi-supervised learning", CVPR 2021). Self-training in generations on a FixMatch
-//! learner ([`super::fixmatch`]); after each generation the unlabeled samples predicted as class k
+//! learner (trained in [`super::fit`]); after each generation the unlabeled samples predicted as class k
 //! join the labeled set, the most confident first, at the rate
 //! μ_k = (N_{K−1−k} / N_0)^α (their Eq. 4): classes sorted by labeled count, N_0 the largest, so
 //! the rarest class keeps all its pseudo-labels and the largest the fewest. CReST+ adds

@@ -23,7 +23,7 @@ pub enum Latent {
     Gaussian,
 }
 
-/// Which prior expert joins the latent product of experts (objective.md §3.1, [AMBIG] A3).
+/// Which prior expert joins the latent product of experts (objective.md §3.1, \[AMBIG\] A3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum PriorExpert {

@@ -1,5 +1,5 @@
 //! The Student-t pieces: the log-density (for tests and likelihoods) and the t-reparameterisation
-//! of objective.md §4 (the paper's modified reparameterisation, Eq. 10, [AMBIG] A9).
+//! of objective.md §4 (the paper's modified reparameterisation, Eq. 10, \[AMBIG\] A9).
 
 use super::constants::log_c;
 use tch::{Kind, Tensor};
