@@ -9,14 +9,16 @@
 
 pub mod baselines;
 pub mod bench;
-pub mod data;
 pub mod error;
 pub mod export;
 pub mod metrics;
 pub mod model;
 pub mod objective;
 pub mod protocol;
-pub mod testing;
+/// Helpers for tests that read `shared/data` (they live with the data layer).
+pub use ssmvae_data::testing;
 pub mod train;
 
-pub use error::{Error, Result};
+pub use error::{DataError, Error, Result};
+/// The data layer (its own crate, `ssmvae-data`, free of libtorch).
+pub use ssmvae_data as data;

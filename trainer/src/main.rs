@@ -7,7 +7,7 @@
 mod cli;
 mod commands;
 
-use clap::Parser;
+use clap::Parser as _;
 use std::process::ExitCode;
 
 fn run(cli: &cli::Cli) -> anyhow::Result<()> {
@@ -23,8 +23,71 @@ fn run(cli: &cli::Cli) -> anyhow::Result<()> {
     }
 }
 
+/// One line for the user, whatever panics: a panic here is a bug of ours, not a mistake of theirs,
+/// and a page of libtorch frames helps nobody. The full report is one environment variable away.
+fn install_panic_hook() {
+    let verbose = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if verbose {
+            default(info);
+            return;
+        }
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()));
+        eprintln!("{}", panic_line(&message, at.as_deref()));
+    }));
+}
+
+/// The one line a panic prints: the first line of its message (libtorch appends its C++ frames
+/// below it), where it happened, and how to get the rest.
+fn panic_line(message: &str, at: Option<&str>) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    let at = at.map(|a| format!(" at {a}")).unwrap_or_default();
+    format!(
+        "error: internal error (a bug in ssmvae, please report it): {first}{at}; rerun with RUST_BACKTRACE=1 for details"
+    )
+}
+
+/// The error chain on one line: each cause once (a message that already ends with its cause's
+/// text is not repeated), libtorch's multi-line reports cut to their first line.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let text = text.lines().next().unwrap_or_default().trim().to_string();
+        if text.is_empty() || parts.last().is_some_and(|prev| prev.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    install_panic_hook();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // A usage error on one line, like every other error; `--help` has the rest.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            eprintln!("{first} (see --help)");
+            return ExitCode::from(2);
+        }
+        // --help and --version.
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+    };
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -35,9 +98,37 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-            eprintln!("error: {}", chain.join(": "));
+            eprintln!("error: {}", one_line(&err));
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_libtorch_panic_becomes_one_line() {
+        let message = "Shape mismatch: [2, 3] vs [3, 4]\nException raised from foo at bar.cpp:12\nframe #0: c10::Error";
+        let line = panic_line(message, Some("trainer/src/model/poe.rs:40"));
+        assert_eq!(
+            line,
+            "error: internal error (a bug in ssmvae, please report it): Shape mismatch: [2, 3] vs [3, 4] \
+             at trainer/src/model/poe.rs:40; rerun with RUST_BACKTRACE=1 for details"
+        );
+        assert_eq!(line.lines().count(), 1);
+    }
+
+    #[test]
+    fn an_error_chain_is_printed_once_per_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let err = anyhow::Error::new(io).context("cannot read m.st: No such file or directory");
+        assert_eq!(
+            one_line(&err),
+            "cannot read m.st: No such file or directory"
+        );
+        let err = anyhow::anyhow!("libtorch: bad shape\nframe #0: x").context("training");
+        assert_eq!(one_line(&err), "training: libtorch: bad shape");
     }
 }

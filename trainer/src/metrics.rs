@@ -3,7 +3,7 @@
 //! the fewest *training* samples. Balanced accuracy, macro-F1, G-mean, per-class accuracy and the
 //! confusion matrix complete the picture; [`mean_se`] aggregates repeats.
 
-use crate::error::{Error, Result};
+use crate::error::{DataError, Result};
 use serde::{Deserialize, Serialize};
 
 /// `confusion[t][p]` = number of test samples of true class `t` predicted as `p`.
@@ -12,22 +12,24 @@ pub type Confusion = Vec<Vec<usize>>;
 /// Builds the K × K confusion matrix; a label or prediction outside 0..K is an error.
 pub fn confusion_matrix(truth: &[usize], pred: &[usize], classes: usize) -> Result<Confusion> {
     if truth.len() != pred.len() {
-        return Err(Error::RowCountMismatch {
+        return Err(DataError::RowCountMismatch {
             what: "predictions".into(),
             expected: truth.len(),
             found: pred.len(),
-        });
+        }
+        .into());
     }
     let mut c = vec![vec![0usize; classes]; classes];
     for (row, (&t, &p)) in truth.iter().zip(pred).enumerate() {
         for v in [t, p] {
             if v >= classes {
-                return Err(Error::LabelOutOfRange {
+                return Err(DataError::LabelOutOfRange {
                     source_name: "predictions".into(),
                     row: row + 1,
                     label: v as i64,
                     classes,
-                });
+                }
+                .into());
             }
         }
         c[t][p] += 1;
@@ -208,7 +210,10 @@ mod tests {
     fn out_of_range_prediction_is_an_error() {
         assert!(matches!(
             Metrics::compute(&[0, 1], &[0, 2], &[3, 3]),
-            Err(Error::LabelOutOfRange { label: 2, .. })
+            Err(crate::Error::Data(DataError::LabelOutOfRange {
+                label: 2,
+                ..
+            }))
         ));
     }
 }

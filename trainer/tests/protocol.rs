@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use trainer::data::source::{load, DatasetName};
 use trainer::protocol::{build_split, labeled_counts, long_tail_sizes, Missing, Protocol, Split};
 use trainer::testing::shared_data;
-use trainer::Error;
+use trainer::{DataError, Error};
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")
@@ -63,7 +63,7 @@ fn beta_is_a_fraction_and_rho_at_least_one() {
     let err = labeled_counts(&[10], 10.0).unwrap_err();
     assert!(matches!(
         err,
-        Error::InvalidParameter { name: "--beta", .. }
+        Error::Data(DataError::InvalidParameter { name: "--beta", .. })
     ));
     assert!(err.to_string().contains("did you mean 0.1"), "{err}");
     assert!(labeled_counts(&[10], 0.0).is_err());
@@ -145,10 +145,10 @@ fn modality_order_is_alphabetical_unless_given() {
     );
     assert!(matches!(
         err,
-        Err(Error::InvalidParameter {
+        Err(Error::Data(DataError::InvalidParameter {
             name: "--modalities",
             ..
-        })
+        }))
     ));
 }
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use trainer::train::config::TrainConfig;
 use trainer::train::{train, TrainOptions, TrainedModel};
-use trainer::Error;
+use trainer::{DataError, Error};
 
 /// libtorch's random generator is process-global: trainings running in parallel test threads
 /// would interleave their draws, so the tests that train take this lock.
@@ -167,7 +167,10 @@ fn nu_at_most_two_is_rejected() {
         };
         let err = cfg.validate().unwrap_err();
         assert!(
-            matches!(err, Error::InvalidParameter { name: "nu", .. }),
+            matches!(
+                err,
+                Error::Data(DataError::InvalidParameter { name: "nu", .. })
+            ),
             "{err:?}"
         );
     }
@@ -196,7 +199,7 @@ fn empty_labeled_set_is_rejected() {
         ..tiny(dir.path()).0
     };
     let err = train(&cfg, &opts(dir.path()), |_| {}).unwrap_err();
-    assert!(matches!(err, Error::Empty(_)), "{err:?}");
+    assert!(matches!(err, Error::Data(DataError::Empty(_))), "{err:?}");
     assert!(
         err.to_string().contains("labeled training set is empty"),
         "{err}"

@@ -69,6 +69,7 @@ fn shift_planes(x: &Tensor, c: i64, s: i64, max: i64) -> Tensor {
         2 * max + 1,
         [b * 2],
         (Kind::Int64, tch::Device::Cpu),
+        // Cannot fail on user input: a tensor we created as i64 converts to Vec<i64>.
     ))
     .expect("offsets")
     .chunks(2)
@@ -89,6 +90,7 @@ fn cutout(x: &Tensor, c: i64, s: i64, size: i64) -> Tensor {
         s - size + 1,
         [b * 2],
         (Kind::Int64, tch::Device::Cpu),
+        // Cannot fail on user input: a tensor we created as i64 converts to Vec<i64>.
     ))
     .expect("corners");
     let mut mask = vec![1f32; (b * s * s) as usize];

@@ -28,6 +28,7 @@ pub fn attention_weights(scores: &Tensor, present: &Tensor) -> Tensor {
 
 /// The fused prediction Σ_j w_j p_j (B×K) from per-modality probabilities `probs[j]` (B×K).
 pub fn fuse(probs: &[Tensor], weights: &Tensor) -> Tensor {
+    // Cannot fail on user input: a model spec always has at least one modality.
     probs
         .iter()
         .enumerate()

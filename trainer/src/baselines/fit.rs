@@ -85,6 +85,7 @@ impl Backbone {
         let probs: Vec<Tensor> = logits.iter().map(|l| l.softmax(1, Kind::Float)).collect();
         if self.attention.is_empty() {
             let mask = present.to_kind(Kind::Float);
+            // Cannot fail on user input: a dataset always has at least one modality (MultimodalDataset::new).
             let sum = probs
                 .iter()
                 .enumerate()
@@ -431,6 +432,7 @@ pub fn train(
                 .collect();
             // Supervised part: every member on the labeled samples that observe it (CMML: the
             // fused prediction too, and the diversity regulariser).
+            // Cannot fail on user input: a dataset always has at least one modality (MultimodalDataset::new).
             let mut loss_l = logits_l
                 .iter()
                 .zip(&mask_l)
@@ -491,6 +493,7 @@ pub fn train(
                                 Some(t) => t + l,
                             });
                         }
+                        // Cannot fail on user input: a model spec always has at least one modality.
                         total.expect("one modality")
                     }
                     Method::Cmml => {
@@ -504,6 +507,7 @@ pub fn train(
                     Method::Smln => {
                         // This step's nodes (labeled + unlabeled batch) and one sampled graph
                         // neighbour each, through the network in one pass.
+                        // Cannot fail on user input: the graph is built above whenever the method is SMLN.
                         let graph = smln_graph.as_ref().expect("built for SMLN");
                         let nodes: Vec<usize> = bl.iter().chain(bu).copied().collect();
                         let (nbrs, weights) = graph.sample(&nodes, &mut rng)?;
@@ -731,6 +735,7 @@ fn gamo_step(
     zero_grads(&g.disc_vs);
     // Classifier: learn the generated minority samples as their class.
     let fixed: Vec<Tensor> = gen.iter().map(Tensor::detach).collect();
+    // Cannot fail on user input: a dataset always has at least one modality (MultimodalDataset::new).
     let gen_loss = net
         .logits(&fixed)
         .iter()

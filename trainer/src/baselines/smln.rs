@@ -18,7 +18,7 @@
 //! smoothness term pulled the rare classes into their neighbours (mfeat, 5 seeds: 73.3% against
 //! the supervised floor's 85.0%). The global graph has the neighbours the paper's full matrix has.
 
-use crate::error::{Error, Result};
+use crate::error::{DataError, Result};
 use rand::Rng;
 use std::collections::BTreeMap;
 use tch::{Kind, Tensor};
@@ -108,11 +108,14 @@ impl Graph {
         let mut nbrs = Vec::with_capacity(rows.len());
         let mut weights = Vec::with_capacity(rows.len());
         for &i in rows {
-            let e = self.edges.get(i).ok_or_else(|| Error::InvalidParameter {
-                name: "SMLN graph node",
-                value: i.to_string(),
-                reason: format!("the graph has {} nodes", self.edges.len()),
-            })?;
+            let e = self
+                .edges
+                .get(i)
+                .ok_or_else(|| DataError::InvalidParameter {
+                    name: "SMLN graph node",
+                    value: i.to_string(),
+                    reason: format!("the graph has {} nodes", self.edges.len()),
+                })?;
             if e.is_empty() {
                 nbrs.push(i);
                 weights.push(0.0);

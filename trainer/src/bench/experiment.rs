@@ -142,8 +142,7 @@ impl Experiment {
     /// once, at every scale).
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let exp: Experiment =
-            toml::from_str(&text).map_err(|e| config_error(path, e.to_string()))?;
+        let exp: Experiment = toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))?;
         exp.check(path)?;
         Ok(exp)
     }

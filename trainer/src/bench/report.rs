@@ -7,7 +7,7 @@ use super::experiment::Experiment;
 use super::markdown::{render, replace_block, summary_tables, Page};
 use super::plots::{line_panels, per_class_bars, Series};
 use super::results::{read_results, RunResult};
-use crate::error::{Error, Result};
+use crate::error::{DataError, Error, Result};
 use crate::train::EpochRecord;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +59,8 @@ fn unique<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
 pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
     let mut results: Vec<RunResult> = Vec::new();
     for p in &opts.results {
+        // `bench` treats a missing results file as "nothing done yet"; here it is a typo.
+        std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
         // Epoch logs are named relative to their own results file; resolve them here (in memory
         // only: the Markdown never shows them).
         let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -68,18 +70,26 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
         }));
     }
     let first = opts.results.first().ok_or_else(|| {
-        Error::Empty("give at least one results file (JSON lines from `ssmvae bench`)".into())
+        DataError::Empty("give at least one results file (JSON lines from `ssmvae bench`)".into())
     })?;
+    if results.is_empty() && opts.experiment.is_none() {
+        return Err(DataError::Empty(format!(
+            "no results in {}: nothing to report (give --experiment to lay out a table of runs still to do)",
+            first.display()
+        ))
+        .into());
+    }
     let scales = unique(results.iter().map(|r| r.scale.clone()));
     let scale = match (&opts.scale, scales.as_slice()) {
         (Some(s), _) => s.clone(),
         (None, [s]) => s.clone(),
         (None, []) => "cpu".into(),
         (None, many) => {
-            return Err(Error::Empty(format!(
+            return Err(DataError::Empty(format!(
                 "the results mix scales ({}); pick one with --scale",
                 many.join(", ")
-            )))
+            ))
+            .into())
         }
     };
     results.retain(|r| r.scale == scale);

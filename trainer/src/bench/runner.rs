@@ -150,6 +150,7 @@ pub fn run_one(
     let start = Instant::now();
     let mut log_error = None;
     let outcome = train(&spec.config, &train_opts, |r| {
+        // Cannot fail on user input: epoch records are plain data, which serde_json always serialises.
         let line = serde_json::to_string(r).expect("epoch records serialise");
         if let Err(e) = writeln!(log, "{line}") {
             log_error.get_or_insert(e);

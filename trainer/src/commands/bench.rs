@@ -78,6 +78,7 @@ pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
                 b.set_style(
                     indicatif::ProgressStyle::with_template(
                         "[{elapsed_precise}] [{bar:25}] {pos}/{len} runs (eta {eta}) {msg}",
+                        // Cannot fail on user input: a constant template string, exercised by every bench run.
                     )
                     .expect("valid template")
                     .progress_chars("=> "),

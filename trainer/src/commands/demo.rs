@@ -81,6 +81,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     println!();
     let model = TrainedModel::load(&rows[0].2)?;
     let test = &split.test;
+    // Cannot fail on user input: the demo's test set comes from build_split, which rejects unlabeled test rows.
     let truth: Vec<usize> = test
         .labels()
         .iter()
@@ -102,6 +103,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         let start = Instant::now();
         for (i, &t) in truth.iter().enumerate() {
             for (buf, m) in row_buf.iter_mut().zip(test.modalities()) {
+                // Cannot fail on user input: datasets hold standard-layout (row-major) arrays.
                 buf.copy_from_slice(m.data().row(i).as_slice().expect("standard layout"));
             }
             let inputs: Vec<Option<&[f32]>> = row_buf.iter().map(|b| Some(b.as_slice())).collect();

@@ -4,3 +4,37 @@ pub mod bench;
 pub mod data;
 pub mod demo;
 pub mod train;
+
+use anyhow::Context;
+use std::path::Path;
+
+/// Writes `bytes` to `path` whole or not at all: a temporary file beside it, then a rename, so a
+/// failure (full disk, read-only folder, Ctrl-C) never leaves a half-written output behind.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Fails with "cannot write PATH: why" unless a file can be created beside `path` (which is left
+/// untouched): long jobs check their outputs before they start.
+pub fn check_writable(path: &Path) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let probe = dir.join(format!(".ssmvae-write-check{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| format!("cannot write {}", path.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}

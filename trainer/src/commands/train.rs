@@ -74,13 +74,31 @@ pub fn print_scores(label: &str, m: &Metrics) {
 }
 
 fn write_metrics(path: &Path, m: &Metrics) -> Result<()> {
-    std::fs::write(path, serde_json::to_string_pretty(m)? + "\n")
-        .with_context(|| format!("writing {}", path.display()))
+    super::write_atomic(path, (serde_json::to_string_pretty(m)? + "\n").as_bytes())
 }
 
 /// Runs `ssmvae train`.
 pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
     let cfg = resolve_config(args)?;
+    // Fail now, not after hours of training, if an output cannot be written.
+    if let Some(dir) = args
+        .checkpoint
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot write {}", args.checkpoint.display()))?;
+    }
+    for path in [
+        Some(&args.checkpoint),
+        args.metrics_out.as_ref(),
+        args.log.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        super::check_writable(path)?;
+    }
     let opts = TrainOptions {
         checkpoint: args.checkpoint.clone(),
         resume: args.resume,
@@ -90,6 +108,7 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
     let json = args.json;
     let outcome = train(&cfg, &opts, |r| {
         if json {
+            // Cannot fail on user input: epoch records are plain data, which serde_json always serialises.
             println!("{}", serde_json::to_string(r).expect("records serialise"));
         } else if !quiet {
             eprintln!(
@@ -100,13 +119,13 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
         }
     })?;
     if let Some(path) = &args.log {
+        // Cannot fail on user input: epoch records are plain data, which serde_json always serialises.
         let lines: Vec<String> = outcome
             .history
             .iter()
             .map(|r| serde_json::to_string(r).expect("serialise"))
             .collect();
-        std::fs::write(path, lines.join("\n") + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
+        super::write_atomic(path, (lines.join("\n") + "\n").as_bytes())?;
     }
     if let Some(path) = &args.metrics_out {
         write_metrics(path, &outcome.test)?;
@@ -132,8 +151,9 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
         cfg.data_dir = Some(d.clone());
     }
     let split = split_of(&cfg)?;
+    model.check_modalities(&split.test, &format!("dataset `{}`", cfg.dataset))?;
     let mut test = split.test.clone();
-    test.apply_transforms(&model.meta.transforms);
+    test.apply_transforms(&model.meta.transforms)?;
     let test = fused(&test, model.meta.ensemble.fusion);
     let data = trainer::train::tensors::DataTensors::new(&test, tch::Device::Cpu);
     let m = evaluate(&model.ensemble, &data, &model.meta.train_class_sizes)?;
@@ -171,6 +191,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
 pub fn run_predict(args: &PredictArgs) -> Result<()> {
     let model = TrainedModel::load(&args.checkpoint)?;
     let ds = read_npz_inputs(&args.input, model.meta.class_names.len())?;
+    let ds = model.complete_inputs(ds, &args.input.display().to_string())?;
     let probs = model.predict(&ds)?;
     let k = model.meta.class_names.len();
     let flat: Vec<f32> = probs.iter().flatten().copied().collect();
@@ -184,12 +205,11 @@ pub fn run_predict(args: &PredictArgs) -> Result<()> {
                 .0 as i64
         })
         .collect();
-    let tmp = args.out.with_extension("tmp.npz");
-    let mut npz = ndarray_npy::NpzWriter::new(std::fs::File::create(&tmp)?);
+    let mut npz = ndarray_npy::NpzWriter::new(std::io::Cursor::new(Vec::new()));
     npz.add_array("probs", &probs_a)?;
     npz.add_array("pred", &pred)?;
-    npz.finish()?;
-    std::fs::rename(&tmp, &args.out)?;
+    let bytes = npz.finish()?.into_inner();
+    super::write_atomic(&args.out, &bytes)?;
     println!("wrote {} ({} rows)", args.out.display(), probs.len());
     Ok(())
 }
@@ -203,9 +223,7 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
     };
     let bytes =
         trainer::export::export_bundle(&model, dtype, args.with_decoders, &args.checkpoint)?;
-    let tmp = args.out.with_extension("tmp");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    super::write_atomic(&args.out, &bytes)?;
     println!(
         "wrote {} ({} bytes, {:?})",
         args.out.display(),

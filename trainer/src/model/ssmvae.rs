@@ -181,6 +181,7 @@ impl Ssmvae {
                 Some(t) => t + term,
             });
         }
+        // Cannot fail on user input: a model spec always has at least one modality (EnsembleSpec builds none without).
         total.expect("at least one modality")
     }
 

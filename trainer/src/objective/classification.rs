@@ -15,6 +15,7 @@ pub fn classifier_poe_log_probs(logits: &[Tensor], present: &Tensor) -> Tensor {
             Some(s) => s + term,
         });
     }
+    // Cannot fail on user input: a model spec always has at least one modality.
     sum.expect("at least one modality")
         .log_softmax(1, None::<Kind>)
 }

@@ -13,7 +13,7 @@ pub use write::write_split_npz;
 
 use crate::data::source::Source;
 use crate::data::{fit_transforms, InputTransform, Modality, MultimodalDataset};
-use crate::error::{Error, Result};
+use crate::error::{DataError, Result};
 use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -96,18 +96,20 @@ fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
 /// largest. The 1e-9 keeps exact powers (rho^(-1) · n_max a whole number) from rounding down.
 pub fn long_tail_sizes(n_max: usize, rho: f64, classes: usize) -> Result<Vec<usize>> {
     if !(rho.is_finite() && rho >= 1.0) {
-        return Err(Error::InvalidParameter {
+        return Err(DataError::InvalidParameter {
             name: "--rho",
             value: rho.to_string(),
             reason: "the imbalance ratio must be a finite number ≥ 1".into(),
-        });
+        }
+        .into());
     }
     if classes == 0 || n_max == 0 {
-        return Err(Error::InvalidParameter {
+        return Err(DataError::InvalidParameter {
             name: "--n-max",
             value: n_max.to_string(),
             reason: "need at least one class and n_max ≥ 1".into(),
-        });
+        }
+        .into());
     }
     if classes == 1 {
         return Ok(vec![n_max]);
@@ -119,13 +121,14 @@ pub fn long_tail_sizes(n_max: usize, rho: f64, classes: usize) -> Result<Vec<usi
         })
         .collect();
     if let Some(k) = sizes.iter().position(|&n| n == 0) {
-        return Err(Error::InvalidParameter {
+        return Err(DataError::InvalidParameter {
             name: "--n-max",
             value: n_max.to_string(),
             reason: format!(
                 "with rho = {rho}, class {k} would get no sample: raise n_max or lower rho"
             ),
-        });
+        }
+        .into());
     }
     Ok(sizes)
 }
@@ -134,7 +137,7 @@ pub fn long_tail_sizes(n_max: usize, rho: f64, classes: usize) -> Result<Vec<usi
 /// (`f64::round`), so labeled and unlabeled keep the same imbalance ratio.
 pub fn labeled_counts(sizes: &[usize], beta: f64) -> Result<Vec<usize>> {
     if !(beta.is_finite() && beta > 0.0 && beta <= 1.0) {
-        return Err(Error::InvalidParameter {
+        return Err(DataError::InvalidParameter {
             name: "--beta",
             value: beta.to_string(),
             reason: if beta > 1.0 && beta <= 100.0 {
@@ -145,7 +148,8 @@ pub fn labeled_counts(sizes: &[usize], beta: f64) -> Result<Vec<usize>> {
             } else {
                 "beta is a fraction in (0, 1]".into()
             },
-        });
+        }
+        .into());
     }
     Ok(sizes
         .iter()
@@ -218,8 +222,13 @@ impl Split {
     pub fn preprocessed(&self) -> (MultimodalDataset, MultimodalDataset) {
         let mut train = self.train.clone();
         let mut test = self.test.clone();
-        train.apply_transforms(&self.transforms);
-        test.apply_transforms(&self.transforms);
+        // Cannot fail: the transforms were fitted on this split's own training set, and
+        // `build_split` checked that the test set has the same modalities and widths.
+        train
+            .apply_transforms(&self.transforms)
+            .expect("transforms fitted on this split");
+        test.apply_transforms(&self.transforms)
+            .expect("transforms fitted on this split");
         (train, test)
     }
 }
@@ -238,13 +247,14 @@ fn draw_per_class(
         .enumerate()
         .map(|(k, (pool, &n))| {
             if pool.len() < n {
-                return Err(Error::NotEnoughSamples {
+                return Err(DataError::NotEnoughSamples {
                     class: k,
                     class_name: class_names[k].clone(),
                     pool: pool_name,
                     needed: n,
                     available: pool.len(),
-                });
+                }
+                .into());
             }
             let mut p = pool.clone();
             p.shuffle(rng);
@@ -296,8 +306,23 @@ fn labels_of(ds: &MultimodalDataset, idx: &[usize]) -> Vec<Option<usize>> {
     idx.iter().map(|&i| ds.labels()[i]).collect()
 }
 
-fn resolve_n_max(p: &Protocol, pools: &[Vec<usize>]) -> usize {
-    p.n_max.unwrap_or_else(|| pools.first().map_or(0, Vec::len))
+/// `--n-max`, or by default the size of class 0 (the protocol's largest class). A class 0 with no
+/// sample is an error that says so, rather than an "invalid --n-max = 0" for a flag never given.
+fn resolve_n_max(p: &Protocol, pools: &[Vec<usize>], class_names: &[String]) -> Result<usize> {
+    if let Some(n) = p.n_max {
+        return Ok(n);
+    }
+    match pools.first() {
+        Some(pool) if !pool.is_empty() => Ok(pool.len()),
+        _ => Err(DataError::NotEnoughSamples {
+            class: 0,
+            class_name: class_names.first().cloned().unwrap_or_default(),
+            pool: "train",
+            needed: 1,
+            available: 0,
+        }
+        .into()),
+    }
 }
 
 /// Joins one-modality datasets with equal rows and labels into one multimodal dataset.
@@ -307,7 +332,7 @@ fn join(parts: Vec<MultimodalDataset>, labels: Vec<Option<usize>>) -> Result<Mul
         .into_iter()
         .flat_map(|d| d.into_modalities())
         .collect();
-    MultimodalDataset::new(modalities, labels, class_names)
+    Ok(MultimodalDataset::new(modalities, labels, class_names)?)
 }
 
 /// Builds the split the protocol describes from a loaded [`Source`].
@@ -337,7 +362,7 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             check_pairable(&left.0, &right.0)?;
             let pools_l = left.0.indices_by_class();
             let pools_r = right.0.indices_by_class();
-            let n_max = resolve_n_max(p, &pools_l);
+            let n_max = resolve_n_max(p, &pools_l, left.0.class_names())?;
             let sizes = long_tail_sizes(n_max, p.rho, left.0.num_classes())?;
             let labeled = labeled_counts(&sizes, p.beta)?;
             let names = left.0.class_names().to_vec();
@@ -381,7 +406,7 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             test: mnist_test,
         } => {
             let pools = mnist_train.indices_by_class();
-            let n_max = resolve_n_max(p, &pools);
+            let n_max = resolve_n_max(p, &pools, mnist_train.class_names())?;
             let sizes = long_tail_sizes(n_max, p.rho, mnist_train.num_classes())?;
             let labeled = labeled_counts(&sizes, p.beta)?;
             let names = mnist_train.class_names().to_vec();
@@ -416,12 +441,13 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
 
 fn check_pairable(left: &MultimodalDataset, right: &MultimodalDataset) -> Result<()> {
     if left.num_classes() != right.num_classes() {
-        return Err(Error::PairingMismatch {
+        return Err(DataError::PairingMismatch {
             left: left.modality_names().join("+"),
             left_k: left.num_classes(),
             right: right.modality_names().join("+"),
             right_k: right.num_classes(),
-        });
+        }
+        .into());
     }
     Ok(())
 }
@@ -434,9 +460,12 @@ fn finish_multimodal(
     test: MultimodalDataset,
     p: &Protocol,
 ) -> Result<Split> {
+    if pool.is_empty() {
+        return Err(DataError::Empty("the dataset has no samples".into()).into());
+    }
     let (mut train, mut truth, n_max, applied) = if pool.unlabeled_indices().is_empty() {
         let pools = pool.indices_by_class();
-        let n_max = resolve_n_max(p, &pools);
+        let n_max = resolve_n_max(p, &pools, pool.class_names())?;
         let sizes = long_tail_sizes(n_max, p.rho, pool.num_classes())?;
         let labeled = labeled_counts(&sizes, p.beta)?;
         let mut r = rng(p.seed, stream::LONG_TAIL);
@@ -450,13 +479,22 @@ fn finish_multimodal(
         };
         (pool, truth, None, false)
     };
+    if test.is_empty() {
+        return Err(DataError::Empty(
+            "the test set is empty: the automatic split holds out 30% of each class's labeled \
+             samples, and there are too few labeled samples; label more, or give a test set with --test"
+                .into(),
+        )
+        .into());
+    }
     if let Some(row) = test.labels().iter().position(Option::is_none) {
-        return Err(Error::LabelOutOfRange {
+        return Err(DataError::LabelOutOfRange {
             source_name: "test set".into(),
             row: row + 1,
             label: -1,
             classes: test.num_classes(),
-        });
+        }
+        .into());
     }
     let mut test = test;
     apply_missing(&mut train, &mut truth, p)?;
@@ -490,18 +528,22 @@ fn noisy_views(
     let mut v1 = Array2::<f32>::zeros((rows.len(), d));
     let mut v2 = Array2::<f32>::zeros((rows.len(), d));
     for (out, &i) in rows.iter().enumerate() {
+        // Cannot fail on user input: the class pools are built from labeled rows only.
         let k = mnist.labels()[i].expect("pools hold labeled rows");
         let angle = r.random_range(-45.0..=45.0);
         views::rotate(
+            // Cannot fail on user input: arrays built by this module are in standard (row-major) layout.
             src.row(i).as_slice().expect("standard layout"),
             side,
             angle,
+            // Cannot fail on user input: arrays built by this module are in standard (row-major) layout.
             v1.row_mut(out).as_slice_mut().expect("standard layout"),
         );
         let pool = &pools[k];
         let partner = if pool.len() < 2 {
             i
         } else {
+            // Cannot fail on user input: row i was drawn from its class's pool, so it is in it.
             let pos = pool
                 .iter()
                 .position(|&j| j == i)
@@ -514,19 +556,20 @@ fn noisy_views(
         };
         let mut row = v2.row_mut(out);
         row.assign(&src.row(partner));
+        // Cannot fail on user input: arrays built by this module are in standard (row-major) layout.
         views::add_uniform_noise(row.as_slice_mut().expect("standard layout"), || {
             r.random::<f64>()
         });
     }
     use crate::data::ModalityKind::Pixels;
-    MultimodalDataset::new(
+    Ok(MultimodalDataset::new(
         vec![
             Modality::new("view1", Pixels, v1),
             Modality::new("view2", Pixels, v2),
         ],
         labels,
         mnist.class_names().to_vec(),
-    )
+    )?)
 }
 
 /// Missing-modality corruption (paper §5.5), if requested.
@@ -540,11 +583,12 @@ fn apply_missing(
     }
     let m = train.modalities().len();
     if m < 2 {
-        return Err(Error::InvalidParameter {
+        return Err(DataError::InvalidParameter {
             name: "--missing",
             value: p.missing.to_string(),
             reason: "a dataset with one modality cannot lose one".into(),
-        });
+        }
+        .into());
     }
     let mut r = rng(p.seed, stream::MISSING);
     let mut order: Vec<usize> = (0..train.len()).collect();
@@ -585,27 +629,27 @@ fn order_modalities(
             test.sort_modalities();
         }
     }
-    for (a, b) in train.modalities().iter().zip(test.modalities()) {
-        if a.name() != b.name() || a.dim() != b.dim() {
-            return Err(Error::ModalityMismatch(format!(
-                "train modality `{}` has {} features, test modality `{}` has {}",
-                a.name(),
-                a.dim(),
-                b.name(),
-                b.dim()
-            )));
-        }
-    }
-    if train.modalities().len() != test.modalities().len()
-        || train.num_classes() != test.num_classes()
+    if train.modality_names() != test.modality_names() || train.num_classes() != test.num_classes()
     {
-        return Err(Error::ModalityMismatch(format!(
+        return Err(DataError::ModalityMismatch(format!(
             "train has modalities [{}] and {} classes, test has [{}] and {} classes",
             train.modality_names().join(","),
             train.num_classes(),
             test.modality_names().join(","),
             test.num_classes()
-        )));
+        ))
+        .into());
+    }
+    for (a, b) in train.modalities().iter().zip(test.modalities()) {
+        if a.dim() != b.dim() {
+            return Err(DataError::ModalityMismatch(format!(
+                "modality `{}` has {} features in train, {} in test",
+                a.name(),
+                a.dim(),
+                b.dim()
+            ))
+            .into());
+        }
     }
     Ok(())
 }

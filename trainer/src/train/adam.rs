@@ -54,8 +54,10 @@ impl Adam {
             if !grad.defined() {
                 continue;
             }
+            // Cannot fail on user input: Adam::new creates state for every variable of the store it steps.
             let m = self.m.get_mut(&name).expect("state for every variable");
             *m = &*m * self.beta1 + &grad * (1.0 - self.beta1);
+            // Cannot fail on user input: Adam::new creates state for every variable of the store it steps.
             let v = self.v.get_mut(&name).expect("state for every variable");
             *v = &*v * self.beta2 + grad.square() * (1.0 - self.beta2);
             let update = (&*m / bc1) / ((&*v / bc2).sqrt() + self.eps) * self.lr;

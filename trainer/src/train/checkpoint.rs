@@ -66,6 +66,7 @@ pub fn save(path: &Path, ens: &Ensemble, adam: &Adam, meta: &CheckpointMeta) -> 
     let views: Vec<(String, TensorView<'_>)> = owned
         .iter()
         .map(|(k, (shape, bytes))| {
+            // Cannot fail on user input: shape and bytes come from the same tensor.
             let view = TensorView::new(Dtype::F32, shape.clone(), bytes)
                 .expect("shape matches bytes by construction");
             (k.clone(), view)
@@ -74,6 +75,7 @@ pub fn save(path: &Path, ens: &Ensemble, adam: &Adam, meta: &CheckpointMeta) -> 
     let mut info = HashMap::new();
     info.insert(
         META_KEY.to_string(),
+        // Cannot fail on user input: the metadata is plain data (no maps with non-string keys), which serde_json always serialises.
         serde_json::to_string(meta).expect("metadata serialises"),
     );
     info.insert("adam_t".to_string(), t_step);

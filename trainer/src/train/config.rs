@@ -1,7 +1,7 @@
 //! Training configuration: one TOML file and/or flags, flags winning over the file, unknown keys an
 //! error. Defaults are objective.md's (ν = 10, m = 64, two hidden layers of 512, a = 0.3, c_S).
 
-use crate::error::{Error, Result};
+use crate::error::{DataError, Error, Result};
 use crate::objective::{Latent, PriorExpert, UnlabeledForm};
 use crate::protocol::Missing;
 use serde::{Deserialize, Serialize};
@@ -94,11 +94,12 @@ impl DeviceChoice {
             DeviceChoice::Auto => Ok(tch::Device::cuda_if_available()),
             DeviceChoice::Cpu => Ok(tch::Device::Cpu),
             DeviceChoice::Cuda if tch::Cuda::is_available() => Ok(tch::Device::Cuda(0)),
-            DeviceChoice::Cuda => Err(Error::InvalidParameter {
+            DeviceChoice::Cuda => Err(DataError::InvalidParameter {
                 name: "--device",
                 value: "cuda".into(),
                 reason: "no CUDA device is available to libtorch; use --device cpu or auto".into(),
-            }),
+            }
+            .into()),
         }
     }
 }
@@ -313,20 +314,18 @@ impl TrainConfig {
     /// Reads a TOML file; unknown keys are an error naming the key.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        toml::from_str(&text).map_err(|e| Error::Config {
-            file: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))
     }
 
     /// Checks every value once, so training never starts on a configuration it cannot honour.
     pub fn validate(&self) -> Result<()> {
         let bad = |name: &'static str, value: String, reason: &str| {
-            Err(Error::InvalidParameter {
+            Err(DataError::InvalidParameter {
                 name,
                 value,
                 reason: reason.into(),
-            })
+            }
+            .into())
         };
         if self.latent == Latent::StudentT && !(self.nu > 2.0 && self.nu.is_finite()) {
             return bad(

@@ -222,6 +222,7 @@ impl Ensemble {
                 Some(t) => t + member_loss,
             });
         }
+        // Cannot fail on user input: an ensemble always has at least one member (EnsembleSpec::from_config).
         let total = total.expect("at least one member");
         terms.total = f64::try_from(&total).unwrap_or(f64::NAN);
         (total, terms)
@@ -313,8 +314,14 @@ impl Ensemble {
                     Some(c) => c + valid,
                 });
             }
+            // Cannot fail on user input: an ensemble always has at least one member (EnsembleSpec::from_config).
             let (s, c) = (sum.expect("members"), count.expect("members"));
             chunks.push(s / c.clamp_min(1.0));
+        }
+        if chunks.is_empty() {
+            // No rows: an empty N×K result, not libtorch's "cat of an empty list".
+            let k = self.members.first().map_or(0, |m| m.model.spec().classes) as i64;
+            return Tensor::zeros([0, k], (Kind::Float, device));
         }
         Tensor::cat(&chunks, 0)
     }

@@ -10,8 +10,8 @@ pub mod tensors;
 
 use crate::baselines::ldam::{drw_weights, ldam_margins};
 use crate::data::source::{default_data_dir, load, DatasetName};
-use crate::data::{ModalityKind, MultimodalDataset};
-use crate::error::{Error, Result};
+use crate::data::MultimodalDataset;
+use crate::error::{DataError, Error, Result};
 use crate::metrics::Metrics;
 use crate::model::ModalitySpec;
 use crate::protocol::{build_split, Protocol, Split};
@@ -150,32 +150,6 @@ pub fn split_of(cfg: &TrainConfig) -> Result<Split> {
     build_split(load(&name, &dir, cfg.test.as_deref())?, &protocol_of(cfg))
 }
 
-impl MultimodalDataset {
-    /// Early fusion: one modality, the concatenation of all (missing parts zero-filled, observed
-    /// when any part is), named `a+b+…`; pixels only if every part is.
-    pub fn concatenated(&self) -> MultimodalDataset {
-        let mods = self.modalities();
-        let views: Vec<_> = mods.iter().map(|m| m.data().view()).collect();
-        let data =
-            ndarray::concatenate(ndarray::Axis(1), &views).expect("same row count by construction");
-        let present = (0..self.len())
-            .map(|i| mods.iter().any(|m| m.present()[i]))
-            .collect();
-        let kind = if mods.iter().all(|m| m.kind() == ModalityKind::Pixels) {
-            ModalityKind::Pixels
-        } else {
-            ModalityKind::Tabular
-        };
-        let name = self.modality_names().join("+");
-        MultimodalDataset::new(
-            vec![crate::data::Modality::with_mask(name, kind, data, present)],
-            self.labels().to_vec(),
-            self.class_names().to_vec(),
-        )
-        .expect("concatenating valid modalities keeps the dataset valid")
-    }
-}
-
 /// Holds out `fraction` of each class's labeled training samples (at least one, never the last)
 /// as a validation set, seeded. Returns (train rows, validation rows).
 fn carve_validation(ds: &MultimodalDataset, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
@@ -231,6 +205,7 @@ pub fn evaluate(ens: &Ensemble, data: &DataTensors, train_sizes: &[usize]) -> Re
 pub fn score_probs(probs: &Tensor, data: &DataTensors, train_sizes: &[usize]) -> Result<Metrics> {
     let pred: Vec<i64> = Vec::try_from(probs.argmax(1, false))?;
     let pred: Vec<usize> = pred.into_iter().map(|p| p as usize).collect();
+    // Cannot fail on user input: evaluation sets are labeled: build_split rejects an unlabeled test row, validation rows are labeled by construction.
     let truth: Vec<usize> = data
         .labels
         .iter()
@@ -265,9 +240,10 @@ pub fn train(
     let device = cfg.device.resolve()?;
     let split = split_of(cfg)?;
     if split.train.labeled_counts().iter().sum::<usize>() == 0 {
-        return Err(Error::Empty(
+        return Err(DataError::Empty(
             "the labeled training set is empty: raise --beta or label some samples".into(),
-        ));
+        )
+        .into());
     }
     let train_sizes = split.train_class_sizes();
     let (train_raw, test_raw) = split.preprocessed();
@@ -498,6 +474,7 @@ fn progress_bar(
     }
     let bar = indicatif::ProgressBar::new(steps);
     bar.set_style(
+        // Cannot fail on user input: a constant template string, checked by every run.
         indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:25}] {pos}/{len} {msg}")
             .expect("valid template")
             .progress_chars("=> "),
@@ -512,6 +489,8 @@ pub struct TrainedModel {
     pub ensemble: Ensemble,
     /// The checkpoint's metadata.
     pub meta: CheckpointMeta,
+    /// The checkpoint file (named in errors).
+    pub path: std::path::PathBuf,
 }
 
 impl TrainedModel {
@@ -523,31 +502,77 @@ impl TrainedModel {
         Ok(TrainedModel {
             ensemble,
             meta: loaded.meta,
+            path: path.to_path_buf(),
         })
     }
 
-    /// A raw (untransformed) dataset as the model's input tensors: modalities checked against the
-    /// checkpoint's by name and dimension, the checkpoint's transforms applied, fused as trained.
-    pub fn tensors(&self, raw: &MultimodalDataset) -> Result<DataTensors> {
+    /// Checks that `raw` has the checkpoint's modalities, by name, order and width; `what` names
+    /// the data in the error ("dataset `mfeat`", "inputs.npz").
+    pub fn check_modalities(&self, raw: &MultimodalDataset, what: &str) -> Result<()> {
+        let bad = |message: String| Error::Checkpoint {
+            path: self.path.clone(),
+            message,
+        };
         let names = raw.modality_names();
         if names != self.meta.modality_names {
-            return Err(Error::ModalityMismatch(format!(
-                "the model was trained on modalities [{}], the data has [{}]",
-                self.meta.modality_names.join(","),
-                names.join(",")
+            return Err(bad(format!(
+                "trained on modalities [{}]; {what} has [{}]: use data with the modalities it was trained on",
+                self.meta.modality_names.join(", "),
+                names.join(", ")
             )));
         }
         for (m, &d) in raw.modalities().iter().zip(&self.meta.modality_dims) {
             if m.dim() != d {
-                return Err(Error::ModalityMismatch(format!(
-                    "modality `{}` has {} features, the model expects {d}",
+                return Err(bad(format!(
+                    "modality `{}` had {d} features in training; {what} gives it {}",
                     m.name(),
                     m.dim()
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Completes prediction inputs: a modality of the checkpoint that `raw` lacks entirely is
+    /// added as missing for every row (the PoE leaves its expert out), and the modalities are put
+    /// in the checkpoint's order. A modality the checkpoint does not know is an error, never
+    /// silently ignored.
+    pub fn complete_inputs(&self, raw: MultimodalDataset, what: &str) -> Result<MultimodalDataset> {
+        let mut ds = raw;
+        if let Some(extra) = ds
+            .modality_names()
+            .into_iter()
+            .find(|n| !self.meta.modality_names.contains(n))
+        {
+            return Err(Error::Checkpoint {
+                path: self.path.clone(),
+                message: format!(
+                    "{what} has modality `{extra}`, but the model was trained on [{}]",
+                    self.meta.modality_names.join(", ")
+                ),
+            });
+        }
+        let have = ds.modality_names();
+        for (name, &dim) in self
+            .meta
+            .modality_names
+            .iter()
+            .zip(&self.meta.modality_dims)
+        {
+            if !have.contains(name) {
+                ds.add_absent_modality(name, crate::data::ModalityKind::Tabular, dim)?;
+            }
+        }
+        ds.reorder_modalities(&self.meta.modality_names)?;
+        Ok(ds)
+    }
+
+    /// A raw (untransformed) dataset as the model's input tensors: modalities checked against the
+    /// checkpoint's by name and dimension, the checkpoint's transforms applied, fused as trained.
+    pub fn tensors(&self, raw: &MultimodalDataset) -> Result<DataTensors> {
+        self.check_modalities(raw, "the data")?;
         let mut ds = raw.clone();
-        ds.apply_transforms(&self.meta.transforms);
+        ds.apply_transforms(&self.meta.transforms)?;
         let ds = fused(&ds, self.meta.ensemble.fusion);
         Ok(DataTensors::new(&ds, tch::Device::Cpu))
     }

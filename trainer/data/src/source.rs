@@ -196,7 +196,9 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
             Source::NoisyMnist { train, test }
         }
         DatasetName::Npz(path) => {
-            let path = require(name, path.clone())?;
+            // A path the user typed: say the file is missing, not where --data-dir should point.
+            std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+            let path = path.clone();
             if let Some(test_path) = test {
                 let test_path = require(name, test_path.to_path_buf())?;
                 let mut train = read_npz_dataset(&path, "", None, true)?;
@@ -241,17 +243,7 @@ fn is_split_file(path: &Path) -> Result<bool> {
     if path.is_dir() {
         return Ok(path.join("train_labels.npy").exists() && path.join("test_labels.npy").exists());
     }
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut npz = ndarray_npy::NpzReader::new(file).map_err(|e| Error::Npz {
-        file: path.to_path_buf(),
-        array: "*".into(),
-        message: e.to_string(),
-    })?;
-    let names = npz.names().map_err(|e| Error::Npz {
-        file: path.to_path_buf(),
-        array: "*".into(),
-        message: e.to_string(),
-    })?;
+    let names = super::npz::array_names(path)?;
     let has = |k: &str| names.iter().any(|n| n == k || *n == format!("{k}.npy"));
     Ok(has("train_labels") && has("test_labels"))
 }
@@ -264,7 +256,7 @@ pub fn default_data_dir() -> PathBuf {
     if here.exists() {
         return here;
     }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data");
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/data");
     if built.exists() {
         built
     } else {

@@ -23,7 +23,11 @@ pub struct IdxArray {
 
 /// Decodes an IDX file whose magic number must equal `magic` (which fixes type and rank).
 pub fn read_idx(path: &Path, magic: u32) -> Result<IdxArray> {
-    let bytes = read_maybe_gz(path)?;
+    decode_idx(&read_maybe_gz(path)?, path, magic)
+}
+
+/// Decodes the bytes of an (already gunzipped) IDX file; `path` only names it in errors.
+pub fn decode_idx(bytes: &[u8], path: &Path, magic: u32) -> Result<IdxArray> {
     let truncated = |expected: usize| Error::Truncated {
         file: path.to_path_buf(),
         expected,

@@ -2,16 +2,16 @@
 //! counts pinned here) and against small fixtures written by NumPy/SciPy
 //! (`fixtures/formats/make_fixtures.py`), so no reader is only tested against our own writer.
 
+use ssmvae_data::csv::{read_mfeat, read_mogonet};
+use ssmvae_data::mat::read_svhn;
+use ssmvae_data::npz::read_npz_dataset;
+use ssmvae_data::source::{read_idx_pair, DatasetName};
+use ssmvae_data::testing::shared_data;
+use ssmvae_data::{ModalityKind, MultimodalDataset};
 use std::path::{Path, PathBuf};
-use trainer::data::csv::{read_mfeat, read_mogonet};
-use trainer::data::mat::read_svhn;
-use trainer::data::npz::read_npz_dataset;
-use trainer::data::source::{read_idx_pair, DatasetName};
-use trainer::data::{ModalityKind, MultimodalDataset};
-use trainer::testing::shared_data;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
 fn counts(ds: &MultimodalDataset) -> Vec<usize> {

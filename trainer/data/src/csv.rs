@@ -32,8 +32,12 @@ impl NumericCsv {
 /// as the first; every field must parse as a finite number (NaN/inf are rejected with the file,
 /// row and column, since a silent NaN would poison training). Blank lines are skipped.
 pub fn read_numeric_csv(path: &Path, has_header: bool) -> Result<NumericCsv> {
-    let bytes = read_maybe_gz(path)?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| Error::Parse {
+    parse_numeric_csv(&read_maybe_gz(path)?, path, has_header)
+}
+
+/// Parses the bytes of an (already gunzipped) numeric CSV; `path` only names it in errors.
+pub fn parse_numeric_csv(bytes: &[u8], path: &Path, has_header: bool) -> Result<NumericCsv> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::Parse {
         file: path.to_path_buf(),
         row: 1 + bytes[..e.valid_up_to()]
             .iter()
@@ -182,6 +186,7 @@ pub fn read_mogonet(
             class_names.clone(),
         )?);
     }
+    // Cannot fail on user input: the loop above reads exactly two splits or returns an error.
     let test = out.pop().expect("two splits were read");
     let train = out.pop().expect("two splits were read");
     Ok((train, test))
@@ -255,6 +260,7 @@ pub fn read_mfeat(dir: &Path) -> Result<MultimodalDataset> {
             to_matrix(&csv, csv.cols - 1),
         ));
     }
+    // Cannot fail on user input: the loop above reads at least one view or returns an error.
     let (file, raw) = labels.expect("at least one view was read");
     let (labels, k) = checked_labels(&raw, None, &file.display().to_string())?;
     MultimodalDataset::new(modalities, labels, numbered_classes(k))

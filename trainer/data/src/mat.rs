@@ -106,6 +106,7 @@ fn numeric(ty: u32, payload: &[u8]) -> Option<MatData> {
     macro_rules! widen {
         ($t:ty, $n:expr) => {
             MatData::F64(
+                // Cannot fail on user input: chunks_exact yields slices of exactly the element size.
                 payload
                     .chunks_exact($n)
                     .map(|c| <$t>::from_le_bytes(c.try_into().expect("chunk size")) as f64)
@@ -171,7 +172,11 @@ fn parse_matrix(payload: &[u8]) -> std::result::Result<Option<MatVariable>, Stri
 
 /// Reads every numeric variable of a level-5 `.mat` file.
 pub fn read_mat(path: &Path) -> Result<Vec<MatVariable>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_mat(&std::fs::read(path).map_err(|e| Error::io(path, e))?, path)
+}
+
+/// Parses the bytes of a level-5 `.mat` file; `path` only names it in errors.
+pub fn parse_mat(bytes: &[u8], path: &Path) -> Result<Vec<MatVariable>> {
     let err = |message: String| Error::Mat {
         file: path.to_path_buf(),
         message,
@@ -199,10 +204,7 @@ pub fn read_mat(path: &Path) -> Result<Vec<MatVariable>> {
         }
     }
     let mut vars = Vec::new();
-    let mut c = Cursor {
-        bytes: &bytes,
-        pos: 128,
-    };
+    let mut c = Cursor { bytes, pos: 128 };
     while c.pos < bytes.len() {
         let at = c.pos;
         let (ty, payload) = c
@@ -238,11 +240,20 @@ pub fn read_mat(path: &Path) -> Result<Vec<MatVariable>> {
 /// Reads an SVHN format-2 file as a one-modality pixel dataset named `modality` (3072 = 3×32×32
 /// features per image in C, H, W order) with classes `"0".."9"`.
 pub fn read_svhn(path: &Path, modality: &str) -> Result<MultimodalDataset> {
+    svhn_from_variables(&read_mat(path)?, path, modality)
+}
+
+/// SVHN's `X` and `y` (as [`parse_mat`] returns them) as a one-modality pixel dataset; `path`
+/// only names the file in errors.
+pub fn svhn_from_variables(
+    vars: &[MatVariable],
+    path: &Path,
+    modality: &str,
+) -> Result<MultimodalDataset> {
     let err = |message: String| Error::Mat {
         file: path.to_path_buf(),
         message,
     };
-    let vars = read_mat(path)?;
     let find = |name: &str| {
         vars.iter()
             .find(|v| v.name == name)

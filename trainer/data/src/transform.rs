@@ -2,6 +2,7 @@
 //! training split only and kept with the data so that the runtime can apply it to raw inputs.
 
 use super::{ModalityKind, MultimodalDataset};
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// The transform applied to one modality's raw values before they reach a network.
@@ -92,28 +93,54 @@ pub fn fit_transforms(train: &MultimodalDataset) -> Vec<InputTransform> {
 
 impl MultimodalDataset {
     /// Applies `transforms` (one per modality, as from [`fit_transforms`]) to every observed row.
-    /// Missing rows stay zero.
-    pub fn apply_transforms(&mut self, transforms: &[InputTransform]) {
-        assert_eq!(
-            transforms.len(),
-            self.modalities().len(),
-            "one transform per modality"
-        );
+    /// Missing rows stay zero. A transform list of another length, or a standardisation of
+    /// another width, belongs to other data: that is an error naming both shapes, not a panic.
+    pub fn apply_transforms(&mut self, transforms: &[InputTransform]) -> Result<()> {
+        if transforms.len() != self.modalities().len() {
+            return Err(Error::ModalityMismatch(format!(
+                "the transforms are for {} modalities, the data has {} ([{}])",
+                transforms.len(),
+                self.modalities().len(),
+                self.modality_names().join(", ")
+            )));
+        }
+        for (m, t) in self.modalities().iter().zip(transforms) {
+            if let InputTransform::Standardize { mean, .. } = t {
+                if mean.len() != m.dim() {
+                    return Err(Error::ModalityMismatch(format!(
+                        "modality `{}` has {} features, its transform was fitted on {}",
+                        m.name(),
+                        m.dim(),
+                        mean.len()
+                    )));
+                }
+            }
+        }
         for (m, t) in self.modalities_mut().iter_mut().zip(transforms) {
             let present = m.present().to_vec();
             for (mut row, p) in m.data_mut().rows_mut().into_iter().zip(present) {
                 if p {
-                    t.apply(row.as_slice_mut().expect("rows of a standard-layout array"));
+                    match row.as_slice_mut() {
+                        Some(values) => t.apply(values),
+                        // Not reached for arrays built here (standard layout), but a strided
+                        // row is still transformed correctly rather than rejected.
+                        None => {
+                            let mut values = row.to_vec();
+                            t.apply(&mut values);
+                            row.iter_mut().zip(values).for_each(|(v, x)| *v = x);
+                        }
+                    }
                 }
             }
         }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Modality;
+    use crate::Modality;
     use ndarray::array;
 
     #[test]
@@ -132,7 +159,7 @@ mod tests {
                 std: vec![1.0, 1.0] // second feature is constant: std 1, not 0
             }
         );
-        ds.apply_transforms(&t);
+        ds.apply_transforms(&t).unwrap();
         let d = ds.modalities()[0].data();
         assert_eq!(d.row(0).to_vec(), vec![-1.0, 0.0]);
         assert_eq!(d.row(1).to_vec(), vec![1.0, 0.0]);

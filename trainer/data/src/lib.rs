@@ -1,5 +1,6 @@
-//! The data side of the trainer: one in-memory type, [`MultimodalDataset`], and one reader per file
-//! format, each returning it.
+//! The data side of ssmvae: one in-memory type, [`MultimodalDataset`], and one reader per file
+//! format, each returning it. This crate is the bottom floor of the trainer and has no libtorch in
+//! it, so the readers, which parse untrusted files, can be fuzzed on their own (`trainer/fuzz`).
 //!
 //! Data is kept **raw** (pixels as 0..255, tabular features as read). Preprocessing is an explicit
 //! [`InputTransform`] per modality, fitted on the training split only ([`fit_transforms`]) and
@@ -7,15 +8,18 @@
 //! inputs on the device.
 
 pub mod csv;
+pub mod error;
 pub mod idx;
 pub mod mat;
+pub mod npy_header;
 pub mod npz;
 pub mod source;
+pub mod testing;
 mod transform;
 
+pub use error::{Error, Result};
 pub use transform::{fit_transforms, InputTransform};
 
-use crate::error::{Error, Result};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -263,6 +267,7 @@ impl MultimodalDataset {
         }
         let mut old = std::mem::take(&mut self.modalities);
         for name in order {
+            // Cannot fail on user input: the sorted name lists were compared equal just above.
             let pos = old
                 .iter()
                 .position(|m| &m.name == name)
@@ -279,10 +284,32 @@ impl MultimodalDataset {
 
     /// Marks modality `modality` of sample `row` missing (its values are zeroed). Used by the
     /// missing-modality protocol, which guarantees another modality stays observed.
-    pub(crate) fn drop_modality(&mut self, row: usize, modality: usize) {
+    pub fn drop_modality(&mut self, row: usize, modality: usize) {
         let m = &mut self.modalities[modality];
         m.present[row] = false;
         m.data.row_mut(row).fill(0.0);
+    }
+
+    /// Adds modality `name` (`dim` features) as missing for every sample: zeros under an all-false
+    /// mask. This is how inputs from a device that lost a sensor are completed before prediction;
+    /// the product of experts then simply leaves that modality's expert out.
+    pub fn add_absent_modality(
+        &mut self,
+        name: &str,
+        kind: ModalityKind,
+        dim: usize,
+    ) -> Result<()> {
+        if self.modalities.iter().any(|m| m.name == name) {
+            return Err(Error::DuplicateModality(name.to_string()));
+        }
+        let n = self.len();
+        self.modalities.push(Modality::with_mask(
+            name,
+            kind,
+            Array2::zeros((n, dim)),
+            vec![false; n],
+        ));
+        Ok(())
     }
 
     /// Number of observed modalities of sample `row`.
@@ -303,6 +330,32 @@ impl MultimodalDataset {
         }
     }
 
+    /// Early fusion: one modality, the concatenation of all (missing parts zero-filled, observed
+    /// when any part is), named `a+b+…`; pixels only if every part is.
+    pub fn concatenated(&self) -> MultimodalDataset {
+        let mods = self.modalities();
+        let views: Vec<_> = mods.iter().map(|m| m.data().view()).collect();
+        let data =
+            // Cannot fail on user input: every modality of a dataset has the same row count (MultimodalDataset::new).
+            ndarray::concatenate(ndarray::Axis(1), &views).expect("same row count by construction");
+        let present = (0..self.len())
+            .map(|i| mods.iter().any(|m| m.present()[i]))
+            .collect();
+        let kind = if mods.iter().all(|m| m.kind() == ModalityKind::Pixels) {
+            ModalityKind::Pixels
+        } else {
+            ModalityKind::Tabular
+        };
+        let name = self.modality_names().join("+");
+        MultimodalDataset::new(
+            vec![Modality::with_mask(name, kind, data, present)],
+            self.labels().to_vec(),
+            self.class_names().to_vec(),
+            // Cannot fail on user input: the parts were valid, and concatenation keeps rows, labels and presence.
+        )
+        .expect("concatenating valid modalities keeps the dataset valid")
+    }
+
     pub(crate) fn modalities_mut(&mut self) -> &mut [Modality] {
         &mut self.modalities
     }
@@ -311,13 +364,17 @@ impl MultimodalDataset {
 /// Reads a whole file, transparently gunzipping it when it starts with the gzip magic bytes
 /// (so `x.gz` and `x` are both accepted, whatever the extension says).
 pub(crate) fn read_maybe_gz(path: &std::path::Path) -> Result<Vec<u8>> {
-    use std::io::Read;
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    gunzip_if_gzipped(raw).map_err(|e| Error::io(path, e))
+}
+
+/// `raw` itself, or its gzip decompression when it starts with the gzip magic bytes. Memory grows
+/// with the data actually decompressed, never with a size the stream claims.
+pub fn gunzip_if_gzipped(raw: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
     if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::io(path, e))?;
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out)?;
         Ok(out)
     } else {
         Ok(raw)

@@ -10,14 +10,14 @@
 use super::MultimodalDataset;
 use super::{checked_labels, label_from_f64, numbered_classes, Modality, ModalityKind};
 use crate::error::{Error, Result};
+use crate::npy_header::check_npy;
 use ndarray::{Array1, Array2, ArrayD, Ix1, Ix2};
-use ndarray_npy::{NpzReader, ReadableElement};
-use std::fs::File;
+use ndarray_npy::{ReadNpyExt, ReadableElement};
 use std::path::{Path, PathBuf};
 
 /// Where the arrays live: one `.npz` archive or a folder of `<name>.npy` files.
 enum Arrays {
-    Npz(NpzReader<File>),
+    Npz(zip::ZipArchive<std::io::Cursor<Vec<u8>>>),
     NpyDir(PathBuf),
 }
 
@@ -26,22 +26,22 @@ impl Arrays {
         if path.is_dir() {
             return Ok(Arrays::NpyDir(path.to_path_buf()));
         }
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let reader = NpzReader::new(file).map_err(|e| Error::Npz {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_npz_bytes(bytes, path)
+    }
+
+    fn from_npz_bytes(bytes: Vec<u8>, path: &Path) -> Result<Self> {
+        let reader = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| Error::Npz {
             file: path.to_path_buf(),
             array: "*".into(),
-            message: e.to_string(),
+            message: format!("not a readable .npz (zip) archive: {e}"),
         })?;
         Ok(Arrays::Npz(reader))
     }
 
-    fn names(&mut self, path: &Path) -> Result<Vec<String>> {
+    fn names(&mut self) -> Result<Vec<String>> {
         let mut names: Vec<String> = match self {
-            Arrays::Npz(r) => r.names().map_err(|e| Error::Npz {
-                file: path.to_path_buf(),
-                array: "*".into(),
-                message: e.to_string(),
-            })?,
+            Arrays::Npz(r) => r.file_names().map(str::to_string).collect(),
             Arrays::NpyDir(dir) => std::fs::read_dir(dir.as_path())
                 .map_err(|e| Error::io(dir.as_path(), e))?
                 .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -57,14 +57,38 @@ impl Arrays {
         Ok(names)
     }
 
-    fn read<T: ReadableElement>(&mut self, name: &str) -> std::result::Result<ArrayD<T>, String> {
+    /// The raw bytes of array `name`, their `.npy` header checked ([`check_npy`]). Memory is
+    /// bounded by the data actually present, never by a size a header claims.
+    fn bytes(&mut self, name: &str) -> std::result::Result<Vec<u8>, String> {
+        let mut bytes = Vec::new();
         match self {
-            Arrays::Npz(r) => r.by_name(name).map_err(|e| e.to_string()),
+            Arrays::Npz(r) => {
+                let index = r
+                    .index_for_name(name)
+                    .or_else(|| r.index_for_name(&format!("{name}.npy")))
+                    .ok_or_else(|| "no such array".to_string())?;
+                let entry = r.by_index(index).map_err(|e| e.to_string())?;
+                std::io::Read::read_to_end(&mut { entry }, &mut bytes)
+                    .map_err(|e| format!("cannot decompress: {e}"))?;
+            }
             Arrays::NpyDir(dir) => {
-                ndarray_npy::read_npy(dir.join(format!("{name}.npy"))).map_err(|e| e.to_string())
+                let p = dir.join(format!("{name}.npy"));
+                bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
             }
         }
+        check_npy(&bytes)?;
+        Ok(bytes)
     }
+
+    fn read<T: ReadableElement>(&mut self, name: &str) -> std::result::Result<ArrayD<T>, String> {
+        let bytes = self.bytes(name)?;
+        decode(&bytes)
+    }
+}
+
+/// Decodes checked `.npy` bytes as `T` (fails on a dtype mismatch).
+fn decode<T: ReadableElement>(bytes: &[u8]) -> std::result::Result<ArrayD<T>, String> {
+    ArrayD::<T>::read_npy(bytes).map_err(|e| e.to_string())
 }
 
 fn npz_error(path: &Path, array: &str, message: String) -> Error {
@@ -179,6 +203,19 @@ pub fn read_npz_dataset(
     read_arrays(path, prefix, classes, allow_unlabeled, true)
 }
 
+/// [`read_npz_dataset`] on the bytes of an `.npz` file already in memory; `path` only names it in
+/// errors.
+pub fn read_npz_bytes(
+    bytes: Vec<u8>,
+    path: &Path,
+    prefix: &str,
+    classes: Option<usize>,
+    allow_unlabeled: bool,
+) -> Result<MultimodalDataset> {
+    let arrays = Arrays::from_npz_bytes(bytes, path)?;
+    read_from(arrays, path, prefix, classes, allow_unlabeled, true)
+}
+
 /// Reads inputs to predict on: like a dataset, but `labels` may be absent (all unlabeled). K is
 /// the model's.
 pub fn read_npz_inputs(path: &Path, classes: usize) -> Result<MultimodalDataset> {
@@ -192,8 +229,26 @@ fn read_arrays(
     allow_unlabeled: bool,
     labels_required: bool,
 ) -> Result<MultimodalDataset> {
-    let mut arrays = Arrays::open(path)?;
-    let names = arrays.names(path)?;
+    let arrays = Arrays::open(path)?;
+    read_from(
+        arrays,
+        path,
+        prefix,
+        classes,
+        allow_unlabeled,
+        labels_required,
+    )
+}
+
+fn read_from(
+    mut arrays: Arrays,
+    path: &Path,
+    prefix: &str,
+    classes: Option<usize>,
+    allow_unlabeled: bool,
+    labels_required: bool,
+) -> Result<MultimodalDataset> {
+    let names = arrays.names()?;
     let labels_key = format!("{prefix}labels");
     let has_labels = names.contains(&labels_key);
     if !has_labels && labels_required {
@@ -224,6 +279,30 @@ fn read_arrays(
                 format!(" with prefix `{prefix}`")
             }
         )));
+    }
+    // A mask must belong to a modality: a typo in its name would otherwise silently mark
+    // nothing missing.
+    let mask_names = names
+        .iter()
+        .filter_map(|n| n.strip_prefix(mask_prefix.as_str()));
+    for masked in mask_names {
+        if !modality_names
+            .iter()
+            .any(|m| m.strip_prefix(prefix) == Some(masked))
+        {
+            return Err(npz_error(
+                path,
+                &format!("{mask_prefix}{masked}"),
+                format!(
+                    "a mask for modality `{masked}`, which the file does not have (its modalities: {})",
+                    modality_names
+                        .iter()
+                        .map(|m| m.strip_prefix(prefix).unwrap_or(m))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
     }
     let mut modalities = Vec::new();
     let mut raw = if has_labels {
@@ -270,15 +349,26 @@ fn read_arrays(
         modalities.push(Modality::with_mask(name, kind, data, present));
     }
     let raw = raw.unwrap_or_default();
+    if raw.is_empty() {
+        return Err(Error::Empty(format!(
+            "{}: the arrays have 0 rows (no samples)",
+            path.display()
+        )));
+    }
     let (labels, k) = checked_labels(&raw, classes, &format!("{}: {labels_key}", path.display()))?;
     MultimodalDataset::new(modalities, labels, numbered_classes(k.max(1)))
+}
+
+/// The names of the arrays in an `.npz` file or `.npy` folder (without `.npy`), sorted.
+pub fn array_names(path: &Path) -> Result<Vec<String>> {
+    Arrays::open(path)?.names()
 }
 
 /// Reads the `<prefix>true_labels` array of a split file, if present (-1 = unknown).
 pub fn read_true_labels(path: &Path, prefix: &str) -> Result<Option<Vec<Option<i64>>>> {
     let mut arrays = Arrays::open(path)?;
     let key = format!("{prefix}true_labels");
-    if !arrays.names(path)?.contains(&key) {
+    if !arrays.names()?.contains(&key) {
         return Ok(None);
     }
     read_labels(&mut arrays, path, &key, true).map(Some)

@@ -1,12 +1,12 @@
 //! Bad input gets a typed error naming the file and, where it applies, the row and column —
 //! never a panic. One test per kind of damage the data issue lists.
 
+use ssmvae_data::csv::read_mogonet;
+use ssmvae_data::idx::{read_idx_dataset, read_idx_images};
+use ssmvae_data::npz::read_npz_dataset;
+use ssmvae_data::Error;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use trainer::data::csv::read_mogonet;
-use trainer::data::idx::{read_idx_dataset, read_idx_images};
-use trainer::data::npz::read_npz_dataset;
-use trainer::Error;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
@@ -125,7 +125,7 @@ fn negative_label_in_npz_other_than_unlabeled() {
 #[test]
 fn npz_modalities_disagree_on_row_count() {
     // Written by NumPy (fixtures/formats/make_fixtures.py): a is 4×2, b is 5×2, 4 labels.
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/formats/bad_rows.npz");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/formats/bad_rows.npz");
     let err = read_npz_dataset(&p, "", None, true).unwrap_err();
     assert!(
         matches!(
@@ -229,7 +229,7 @@ fn wrong_idx_magic() {
 
 #[test]
 fn unknown_dataset_name_and_missing_folder() {
-    use trainer::data::source::{load, DatasetName};
+    use ssmvae_data::source::{load, DatasetName};
     assert!(matches!(
         "mnist-svhm".parse::<DatasetName>(),
         Err(Error::UnknownDataset(_))
