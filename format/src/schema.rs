@@ -23,7 +23,7 @@ pub struct Schema {
     pub activation: Activation,
 }
 
-/// The latent family and the PoE's prior expert (objective.md §3.1).
+/// The latent family and the PoE's prior expert (docs/model.md §3.1).
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct PriorSpec {
     /// Degrees of freedom ν.

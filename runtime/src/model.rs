@@ -1,6 +1,6 @@
 //! The immutable model (a validated, memory-mapped bundle), the caller-owned [`Workspace`] that
 //! holds every scratch buffer, and prediction: the classifier PoE over the present modalities
-//! (objective.md §3.2), then the latent PoE with the prior expert (§3.1) for the predicted class.
+//! (docs/model.md §3.2), then the latent PoE with the prior expert (§3.1) for the predicted class.
 //! All checks happen in [`Model::open`] and at the entry of [`Model::predict`]; the compute path
 //! allocates nothing.
 
@@ -11,7 +11,7 @@ use format::{
 };
 use std::path::Path;
 
-/// The experts' log-scale clamp (objective.md §3.1), as in the trainer.
+/// The experts' log-scale clamp (docs/model.md §3.1), as in the trainer.
 const LOG_SCALE_CLAMP: f32 = 10.0;
 
 enum Storage {
@@ -364,7 +364,7 @@ impl Model {
     }
 
     /// ℓ_0 of the prior expert for an observed dimension n_S: 0 for p(z), ln τ_S² for the
-    /// alternative prior (objective.md §5.1, computed in f64), none without a prior expert.
+    /// alternative prior (docs/model.md §5.1, computed in f64), none without a prior expert.
     fn prior_log_scale(&self, n_s: f64) -> Option<f32> {
         let p = &self.schema.prior;
         match (p.prior_expert, p.latent) {

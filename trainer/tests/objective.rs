@@ -1,4 +1,4 @@
-//! The test oracles of objective.md §9 (9.2–9.12; 9.1 and the constant part of 9.5 are unit tests
+//! The test oracles of docs/model.md §9 (9.2–9.12; 9.1 and the constant part of 9.5 are unit tests
 //! in `objective::constants`). Everything runs in f64 on the CPU.
 
 use tch::{nn, Device, Kind, Tensor};

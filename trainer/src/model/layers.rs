@@ -17,7 +17,7 @@ fn act(t: &Tensor) -> Tensor {
 /// A linear layer initialised as PyTorch's `nn.Linear` (weights and biases uniform in
 /// ±1/√fan_in). tch's default, Kaiming-uniform with the ReLU gain, is √6 ≈ 2.4× wider; with six
 /// summed classifier experts that makes q(y|x) nearly one-hot at initialisation, and the
-/// unlabeled term's hard self-training (objective.md §11) then freezes random pseudo-labels.
+/// unlabeled term's hard self-training (docs/model.md §6.4) then freezes random pseudo-labels.
 fn linear(p: nn::Path, fan_in: i64, out: i64) -> nn::Linear {
     let bound = 1.0 / (fan_in as f64).sqrt();
     let init = nn::Init::Uniform {

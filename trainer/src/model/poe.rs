@@ -1,4 +1,4 @@
-//! The latent product of experts with a prior expert (objective.md §3.1, paper Eq. 6).
+//! The latent product of experts with a prior expert (docs/model.md §3.1, paper Eq. 6).
 
 use tch::Tensor;
 

@@ -13,7 +13,7 @@ use crate::objective::{Latent, PriorExpert};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
-/// The log-scale clamp of the experts (objective.md §3.1, §8.4).
+/// The log-scale clamp of the experts (docs/model.md §3.1, §8.4).
 pub const LOG_SCALE_CLAMP: f64 = 10.0;
 
 /// One modality as the model sees it.

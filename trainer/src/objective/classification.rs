@@ -1,4 +1,4 @@
-//! The classifier product of experts (objective.md §3.2) and the classification term of Eq. 9 (§7).
+//! The classifier product of experts (docs/model.md §3.2) and the classification term of Eq. 9 (§7).
 
 use tch::{Kind, Tensor};
 
@@ -20,7 +20,7 @@ pub fn classifier_poe_log_probs(logits: &[Tensor], present: &Tensor) -> Tensor {
         .log_softmax(1, None::<Kind>)
 }
 
-/// The classification term of Eq. 9 (objective.md §7), per labeled sample: −ln q(y | x_S),
+/// The classification term of Eq. 9 (docs/model.md §7), per labeled sample: −ln q(y | x_S),
 /// B-vector. The caller weights it by α̃ = a · N / N_l.
 pub fn classification_loss(log_q: &Tensor, y: &Tensor) -> Tensor {
     -log_q.gather(1, &y.unsqueeze(1), false).squeeze_dim(1)

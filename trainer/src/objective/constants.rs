@@ -1,14 +1,14 @@
-//! The closed-form constants of the γ-power objective (objective.md §5.1), one set per observed
+//! The closed-form constants of the γ-power objective (docs/model.md §5.1), one set per observed
 //! subset S of modalities, computed once in f64 log space: ln B_S is 600–8000 for image data, so
 //! B_S itself overflows f64 (§8.1) and is never formed.
 
 /// ln C_{k,d}: the log-normaliser of a d-dimensional Student-t with k degrees of freedom
-/// (objective.md §1): lnΓ((k+d)/2) − lnΓ(k/2) − d/2 · ln(kπ).
+/// (docs/model.md §1): lnΓ((k+d)/2) − lnΓ(k/2) − d/2 · ln(kπ).
 pub fn log_c(k: f64, d: f64) -> f64 {
     libm::lgamma((k + d) / 2.0) - libm::lgamma(k / 2.0) - d / 2.0 * (k * std::f64::consts::PI).ln()
 }
 
-/// The constants of one observed subset S (objective.md §5.1 table, §8.3 for `k1`).
+/// The constants of one observed subset S (docs/model.md §5.1 table, §8.3 for `k1`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SubsetConstants {
     /// n_S = Σ_{j∈S} n_j, the observed data dimension.
@@ -70,7 +70,7 @@ impl SubsetConstants {
         }
     }
 
-    /// The Gaussian limit ν → ∞ (objective.md §5.5): τ̃ = τ² = c = 1, K1 = m, e → 0.
+    /// The Gaussian limit ν → ∞ (docs/model.md §5.5): τ̃ = τ² = c = 1, K1 = m, e → 0.
     pub fn gaussian(n_s: f64, m: f64) -> Self {
         SubsetConstants {
             n_s,
@@ -94,7 +94,7 @@ mod tests {
         ((a - b) / b).abs()
     }
 
-    /// Oracle 9.1: constants(5, 3856, 64) against objective.md's verified values.
+    /// Oracle 9.1: constants(5, 3856, 64) against the verified values of docs/model.md §9.
     #[test]
     fn oracle_9_1_constants_regression() {
         let k = SubsetConstants::new(5.0, 3856.0, 64.0, 0.0);

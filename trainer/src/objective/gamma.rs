@@ -4,7 +4,7 @@
 use super::Latent;
 use tch::Tensor;
 
-/// Per-sample constants of a batch, each a B-vector (objective.md §5.1), gathered from the
+/// Per-sample constants of a batch, each a B-vector (docs/model.md §5.1), gathered from the
 /// sample's observed subset S. For the Gaussian latent they hold the limits of §5.5.
 #[derive(Debug)]
 pub struct BatchConstants {
@@ -71,7 +71,7 @@ impl BatchConstants {
     }
 }
 
-/// The γ-regulariser R_S(μ, Σ_φ) of objective.md §5.2 in the cancellation-free form of §8.3,
+/// The γ-regulariser R_S(μ, Σ_φ) of docs/model.md §5.2 in the cancellation-free form of §8.3,
 /// written in scale space (μ and ln S_q of the PoE posterior, B×m):
 ///
 /// R_S = ‖μ‖² + (ν+n_S)/(ν+n_S−2) tr S_q − ν C_S expm1(e_S Σ_k ln Σ_φ,k) − K1_S,
@@ -93,7 +93,7 @@ pub fn regularizer(mu: &Tensor, log_sq: &Tensor, k: &BatchConstants, latent: Lat
     }
 }
 
-/// The labeled γ-loss L_γ(x_S, y) of Eq. 7 (objective.md §5.2): the reconstruction
+/// The labeled γ-loss L_γ(x_S, y) of Eq. 7 (docs/model.md §5.2): the reconstruction
 /// Σ_{j∈S} ‖x_j − μ_θ,j(z, y)‖²/(2σ_j²) (a B-vector, z one t-draw from the PoE posterior) plus
 /// ½ R_S, plus the label-prior term −c_S ln π_y when `label_prior = empirical` (§2).
 pub fn gamma_loss_labeled(
@@ -111,7 +111,7 @@ pub fn gamma_loss_labeled(
     }
 }
 
-/// The unlabeled objective U(x_S) of Eq. 8 (objective.md §6):
+/// The unlabeled objective U(x_S) of Eq. 8 (docs/model.md §6):
 /// U = Σ_y q(y|x) L_γ(x, y) − c_S H(q(·|x)), with `losses` = L_γ(x, y) as B×K, `log_q` the
 /// classifier PoE's log-probabilities (B×K) and `c` the entropy coefficient (B).
 pub fn gamma_loss_unlabeled(losses: &Tensor, log_q: &Tensor, c: &Tensor) -> Tensor {
@@ -121,7 +121,7 @@ pub fn gamma_loss_unlabeled(losses: &Tensor, log_q: &Tensor, c: &Tensor) -> Tens
     expected - c * entropy
 }
 
-/// Variant U2 (`unlabeled_form = exact-gamma`, objective.md §6): the exact γ-power treatment of the
+/// Variant U2 (`unlabeled_form = exact-gamma`, docs/model.md §6.3): the exact γ-power treatment of the
 /// discrete latent, in a cancellation-free form. With s_y = Σ_k ln Σ_φ,y,k and log q clamped ≥ −30,
 ///
 /// U2 = Σ_y q_y [recon_y + ½(‖μ_y‖² + (ν+n_S)/(ν+n_S−2) tr S_q,y)] − ½ K1_S

@@ -1,10 +1,10 @@
 //! The Student-t pieces: the log-density (for tests and likelihoods) and the t-reparameterisation
-//! of objective.md §4 (the paper's modified reparameterisation, Eq. 10, \[AMBIG\] A9).
+//! of docs/model.md §4 (the paper's modified reparameterisation, Eq. 10, \[AMBIG\] A9).
 
 use super::constants::log_c;
 use tch::{Kind, Tensor};
 
-/// ln t_d(x | μ, diag(s), k) for a diagonal scale `s` (objective.md §1), in f64.
+/// ln t_d(x | μ, diag(s), k) for a diagonal scale `s` (docs/model.md §1), in f64.
 pub fn log_density_diag(x: &[f64], mu: &[f64], scale: &[f64], k: f64) -> f64 {
     let d = x.len() as f64;
     let quad: f64 = x
@@ -26,7 +26,7 @@ pub fn chi_factor(dof: &Tensor) -> Tensor {
     (dof / v).sqrt().unsqueeze(1).detach()
 }
 
-/// The t-reparameterisation (objective.md §4, Eq. 10):
+/// The t-reparameterisation (docs/model.md §4, Eq. 10):
 /// z = μ + √S_q ⊙ ε · √((ν + n_S)/v), with ε ~ N(0, I) of μ's shape and `chi` = [`chi_factor`]
 /// (B×1). Passing a `chi` of ones gives the Gaussian reparameterisation z = μ + √S_q ⊙ ε.
 pub fn t_reparameterize(mu: &Tensor, log_sq: &Tensor, eps: &Tensor, chi: &Tensor) -> Tensor {

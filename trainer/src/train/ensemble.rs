@@ -163,7 +163,7 @@ impl Ensemble {
         (xs, present)
     }
 
-    /// The minimised estimate of J/N on one labeled and one unlabeled batch (objective.md §7,
+    /// The minimised estimate of J/N on one labeled and one unlabeled batch (docs/model.md §7,
     /// first estimator: separate loaders), Ĵ = (N_l/N) mean_Bl\[L_γ + α̃ CE\] + (N_u/N) mean_Bu\[U\],
     /// with α̃ = a·N/N_l (Eq. 9). `mode = supervised` minimises mean_Bl\[CE\] only. For late fusion
     /// each member's terms count only the samples that observe its modality.

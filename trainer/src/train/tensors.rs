@@ -70,7 +70,7 @@ const COLS: i64 = 9;
 
 /// Per-sample constants for the modalities `cols` of a dataset, N×9 (f32 on `device`): the
 /// constants of each sample's observed subset S ⊆ cols, computed once per distinct S in f64
-/// (objective.md §5.1, §8.1) and then cast.
+/// (docs/model.md §5.1, §8.1) and then cast.
 pub fn constant_table(
     present_rows: &[Vec<bool>],
     dims: &[usize],
