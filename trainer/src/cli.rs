@@ -1,8 +1,22 @@
 //! Command-line interface of `ssmvae` (clap derive). Doc comments here are the `--help` text.
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+use trainer::objective::{Latent, PriorExpert, UnlabeledForm};
 use trainer::protocol::Missing;
+use trainer::train::config::{
+    ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, LabelPrior, Method, Mode,
+};
+
+/// A flag parser for one of the library's keyword enums: clap checks the word against its `NAMES`
+/// (and lists them in `--help`), the library's `FromStr` makes the value.
+fn keyword<T>(names: &'static [&'static str]) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+}
 
 /// Semi-supervised multimodal VAE for class-imbalanced data (SSMVAE-CI): data, training, export.
 #[derive(Debug, Parser)]
@@ -103,17 +117,17 @@ pub struct TrainArgs {
     /// Method: ssmvae (SSMVAE-CI and its variants), or a baseline: crest, adsh, cmml, smln, gamo
     /// (their own keys — threshold, unlabeled_weight, ema_decay, crest_*, cmml_diversity, smln_neighbors,
     /// gamo_ratio — go in --config). [default: ssmvae]
-    #[arg(long, value_enum)]
-    pub method: Option<trainer::train::config::Method>,
+    #[arg(long, value_parser = keyword::<Method>(Method::NAMES))]
+    pub method: Option<Method>,
     /// Latent family: student-t (SSMVAE-CI) or gaussian (SSVAE/M2). [default: student-t]
-    #[arg(long, value_enum)]
-    pub latent: Option<trainer::objective::Latent>,
+    #[arg(long, value_parser = keyword::<Latent>(Latent::NAMES))]
+    pub latent: Option<Latent>,
     /// Fusion: poe (product of experts), early (concatenate), late (one model per modality). [default: poe]
-    #[arg(long, value_enum)]
-    pub fusion: Option<trainer::train::config::Fusion>,
+    #[arg(long, value_parser = keyword::<Fusion>(Fusion::NAMES))]
+    pub fusion: Option<Fusion>,
     /// semi (labeled + unlabeled) or supervised (labeled data, classifiers only). [default: semi]
-    #[arg(long, value_enum)]
-    pub mode: Option<trainer::train::config::Mode>,
+    #[arg(long, value_parser = keyword::<Mode>(Mode::NAMES))]
+    pub mode: Option<Mode>,
     /// Degrees of freedom ν (> 2). [default: 10]
     #[arg(long)]
     pub nu: Option<f64>,
@@ -128,10 +142,10 @@ pub struct TrainArgs {
     pub alpha_a: Option<f64>,
     /// Entropy weight of the unlabeled term: c (c_S), tau2 (τ_S²) or a number. [default: c]
     #[arg(long)]
-    pub entropy_coef: Option<trainer::train::config::EntropyCoef>,
+    pub entropy_coef: Option<EntropyCoef>,
     /// Classification loss on labeled samples: ce, or ldam (LDAM-DRW baseline). [default: ce]
-    #[arg(long, value_enum)]
-    pub classifier_loss: Option<trainer::train::config::ClassifierLoss>,
+    #[arg(long, value_parser = keyword::<ClassifierLoss>(ClassifierLoss::NAMES))]
+    pub classifier_loss: Option<ClassifierLoss>,
     /// LDAM's largest margin (the rarest class's), in logit units. [default: 0.5]
     #[arg(long)]
     pub ldam_max_margin: Option<f64>,
@@ -142,14 +156,14 @@ pub struct TrainArgs {
     #[arg(long)]
     pub drw_start: Option<f64>,
     /// Prior expert of the latent PoE: prior, alt-prior or none. [default: prior]
-    #[arg(long, value_enum)]
-    pub prior_expert: Option<trainer::objective::PriorExpert>,
+    #[arg(long, value_parser = keyword::<PriorExpert>(PriorExpert::NAMES))]
+    pub prior_expert: Option<PriorExpert>,
     /// Class prior p(y): uniform or empirical. [default: uniform]
-    #[arg(long, value_enum)]
-    pub label_prior: Option<trainer::train::config::LabelPrior>,
+    #[arg(long, value_parser = keyword::<LabelPrior>(LabelPrior::NAMES))]
+    pub label_prior: Option<LabelPrior>,
     /// Unlabeled objective: entropy (Eq. 8) or exact-gamma (U2). [default: entropy]
-    #[arg(long, value_enum)]
-    pub unlabeled_form: Option<trainer::objective::UnlabeledForm>,
+    #[arg(long, value_parser = keyword::<UnlabeledForm>(UnlabeledForm::NAMES))]
+    pub unlabeled_form: Option<UnlabeledForm>,
     /// Decoder scale σ. [default: 1]
     #[arg(long)]
     pub sigma: Option<f64>,
@@ -169,8 +183,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// auto, cpu or cuda. [default: auto]
-    #[arg(long, value_enum)]
-    pub device: Option<trainer::train::config::DeviceChoice>,
+    #[arg(long, value_parser = keyword::<DeviceChoice>(DeviceChoice::NAMES))]
+    pub device: Option<DeviceChoice>,
     /// Fraction of each class's labeled samples held out to select the best epoch. [default: 0]
     #[arg(long)]
     pub validation_fraction: Option<f64>,
@@ -196,7 +210,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub n_max: Option<usize>,
     /// Missing-modality corruption: none, half or complete-half. [default: none]
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = keyword::<Missing>(Missing::NAMES))]
     pub missing: Option<Missing>,
     /// Modality order, comma-separated. [default: alphabetical]
     #[arg(long, value_delimiter = ',')]
@@ -269,7 +283,7 @@ pub struct DatasetArgs {
     /// Missing-modality corruption of the training set: `half` removes one random modality from
     /// each of the first half of the (shuffled) training samples; `complete-half` then keeps only
     /// the samples that are still complete. The test set stays complete.
-    #[arg(long, value_enum, default_value_t = Missing::None)]
+    #[arg(long, value_parser = keyword::<Missing>(Missing::NAMES), default_value_t = Missing::None)]
     pub missing: Missing,
     /// Modality order, comma-separated (it becomes the model's modality index). Default: alphabetical.
     #[arg(long, value_delimiter = ',')]
@@ -323,8 +337,8 @@ pub struct BenchArgs {
     #[arg(long, env = "SSMVAE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Device for every run (overrides the experiment): auto, cpu or cuda.
-    #[arg(long, value_enum)]
-    pub device: Option<trainer::train::config::DeviceChoice>,
+    #[arg(long, value_parser = keyword::<DeviceChoice>(DeviceChoice::NAMES))]
+    pub device: Option<DeviceChoice>,
     /// CPU threads for libtorch.
     #[arg(long)]
     pub threads: Option<usize>,

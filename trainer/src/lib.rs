@@ -7,6 +7,9 @@
 //! (loop, checkpoints, evaluation) → [`metrics`].
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod keyword;
+
 pub mod baselines;
 pub mod bench;
 pub mod error;

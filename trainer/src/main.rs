@@ -78,8 +78,13 @@ fn main() -> ExitCode {
         Err(e) if e.use_stderr() => {
             // A usage error on one line, like every other error; `--help` has the rest.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or_default();
-            eprintln!("{first} (see --help)");
+            let parts: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .filter(|l| !l.starts_with("Usage:"))
+                .collect();
+            eprintln!("{} (see --help)", parts.join(" "));
             return ExitCode::from(2);
         }
         // --help and --version.

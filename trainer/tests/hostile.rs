@@ -465,6 +465,20 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             &["train and test sets disagree", "[a,b]", "[a,c]"],
         ),
         case(&["train", "--nu", "1"], &["invalid nu = 1"]),
+        case(
+            &[
+                "train",
+                "--latent",
+                "gaussian",
+                "--unlabeled-form",
+                "exact-gamma",
+            ],
+            &["invalid unlabeled_form = exact-gamma", "student-t"],
+        ),
+        case(
+            &["train", "--fusion", "sideways"],
+            &["invalid value 'sideways' for '--fusion", "poe"],
+        ),
         case(&["train", "--lr=-1"], &["invalid lr = -1"]),
         case(&["train", "--epochs", "0"], &["invalid epochs = 0"]),
         case(

@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// Which samples lose a modality during training (the paper's Section 5.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Missing {
     /// Every training sample keeps every modality.
@@ -36,15 +36,7 @@ pub enum Missing {
     CompleteHalf,
 }
 
-impl std::fmt::Display for Missing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Missing::None => "none",
-            Missing::Half => "half",
-            Missing::CompleteHalf => "complete-half",
-        })
-    }
-}
+keywords!(Missing { None => "none", Half => "half", CompleteHalf => "complete-half" });
 
 /// The protocol's parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 //! Training configuration: one TOML file and/or flags, flags winning over the file, unknown keys an
-//! error. Defaults are objective.md's (ν = 10, m = 64, two hidden layers of 512, a = 0.3, c_S).
+//! error. Defaults: docs/model.md §11 (ν = 10, m = 64, two hidden layers of 512, a = 0.3, c_S).
 
 use crate::error::{DataError, Error, Result};
 use crate::objective::{Latent, PriorExpert, UnlabeledForm};
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// How the modalities are fused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fusion {
     /// One expert per modality, joined by the product of experts (SSMVAE-CI).
@@ -20,8 +20,10 @@ pub enum Fusion {
     Late,
 }
 
+keywords!(Fusion { Poe => "poe", Early => "early", Late => "late" });
+
 /// What is trained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Labeled and unlabeled data, the full objective J (Eq. 9).
@@ -31,8 +33,10 @@ pub enum Mode {
     Supervised,
 }
 
-/// The class prior p(y) (objective.md §2, A4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+keywords!(Mode { Semi => "semi", Supervised => "supervised" });
+
+/// The class prior p(y) (docs/model.md §2, A4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LabelPrior {
     /// p(y) = 1/K.
@@ -42,9 +46,11 @@ pub enum LabelPrior {
     Empirical,
 }
 
+keywords!(LabelPrior { Uniform => "uniform", Empirical => "empirical" });
+
 /// Which method is trained: the SSMVAE family (its variants are `latent`/`fusion`/`mode`), or one
 /// of the paper's other baselines ([`crate::baselines`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// SSMVAE-CI and its configurations (SSVAE, supervised, LDAM-DRW).
@@ -63,8 +69,10 @@ pub enum Method {
     Gamo,
 }
 
+keywords!(Method { Ssmvae => "ssmvae", Crest => "crest", Adsh => "adsh", Cmml => "cmml", Smln => "smln", Gamo => "gamo" });
+
 /// The classification loss on labeled samples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClassifierLoss {
     /// −ln q(y|x) (Eq. 9's classification term).
@@ -74,8 +82,10 @@ pub enum ClassifierLoss {
     Ldam,
 }
 
+keywords!(ClassifierLoss { Ce => "ce", Ldam => "ldam" });
+
 /// Where to train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceChoice {
     /// CUDA when available, else CPU.
@@ -86,6 +96,8 @@ pub enum DeviceChoice {
     /// CUDA (an error when none is available).
     Cuda,
 }
+
+keywords!(DeviceChoice { Auto => "auto", Cpu => "cpu", Cuda => "cuda" });
 
 impl DeviceChoice {
     /// The tch device, or an error when CUDA is asked for and absent.
@@ -104,7 +116,7 @@ impl DeviceChoice {
     }
 }
 
-/// The weight of the entropy term of U (objective.md §6, A5).
+/// The weight of the entropy term of U (docs/model.md §6, A5).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EntropyCoef {
     /// c_S = ν τ̃_S/(ν + n_S − 2) (default; 1 for the Gaussian latent).
@@ -327,6 +339,16 @@ impl TrainConfig {
             }
             .into())
         };
+        // U2 (docs/model.md §6.3) is the exact γ-power treatment of the discrete latent; its
+        // constant ν·C_S has no Gaussian limit (it is NaN there), so the pair is refused up front
+        // instead of stopping with a NaN loss at the first step.
+        if self.latent == Latent::Gaussian && self.unlabeled_form == UnlabeledForm::ExactGamma {
+            return bad(
+                "unlabeled_form",
+                self.unlabeled_form.to_string(),
+                "exact-gamma needs latent = student-t (the γ-power form has no Gaussian limit); use entropy",
+            );
+        }
         if self.latent == Latent::StudentT && !(self.nu > 2.0 && self.nu.is_finite()) {
             return bad(
                 "nu",
