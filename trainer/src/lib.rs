@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod model;
 pub mod objective;
 pub mod protocol;
+pub mod run;
 /// Helpers for tests that read `shared/data` (they live with the data layer).
 pub use ssmvae_data::testing;
 pub mod train;

@@ -2,8 +2,9 @@
 //! late fusion), and their configurations are checked before training starts.
 
 use std::sync::Mutex;
+use trainer::run::train;
 use trainer::train::config::{DeviceChoice, Fusion, Method, TrainConfig};
-use trainer::train::{train, TrainOptions};
+use trainer::train::TrainOptions;
 
 /// libtorch's RNG is process-global: tests that train take turns.
 static TRAINING: Mutex<()> = Mutex::new(());

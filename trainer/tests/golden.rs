@@ -14,8 +14,9 @@ use ndarray_npy::{NpzReader, NpzWriter};
 use std::path::{Path, PathBuf};
 use trainer::data::{Modality, MultimodalDataset};
 use trainer::export::{export_bundle, reference_outputs};
+use trainer::run::train;
 use trainer::train::config::{DeviceChoice, TrainConfig};
-use trainer::train::{train, TrainOptions, TrainedModel};
+use trainer::train::{TrainOptions, TrainedModel};
 
 fn golden() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/golden")

@@ -570,53 +570,47 @@ fn cases(f: &Fixtures) -> Vec<Case> {
         p("a_file/out"),
         "/proc/ssmvae-hostile-out".to_string(),
     ] {
-        let mut c = case(
-            &["data", "--out", &format!("{dest}.npz")],
-            &["cannot write", "out.npz"],
-        );
-        c.leaves_no.push(format!("{dest}.npz"));
-        v.push(c);
-        let mut c = case(
-            &[
-                "export",
-                "--checkpoint",
-                &p("m.st"),
+        // (flags before the output flag, output flag, extension)
+        let writers: [(Vec<String>, &str, &str); 4] = [
+            (vec!["data".into()], "--out", "npz"),
+            (
+                vec!["export".into(), "--checkpoint".into(), p("m.st")],
                 "--out",
-                &format!("{dest}.ssmv"),
-            ],
-            &["cannot write", "out.ssmv"],
-        );
-        c.leaves_no.push(format!("{dest}.ssmv"));
-        v.push(c);
-        let mut c = case(
-            &[
-                "eval",
-                "--checkpoint",
-                &p("m.st"),
+                "ssmv",
+            ),
+            (
+                vec!["eval".into(), "--checkpoint".into(), p("m.st")],
                 "--metrics-out",
-                &format!("{dest}.json"),
-            ],
-            &["cannot write", "out.json"],
-        );
-        c.leaves_no.push(format!("{dest}.json"));
-        v.push(c);
-        let mut c = case(
-            &[
-                "train",
-                "--dataset",
-                &p("good.npz"),
-                "--test",
-                &p("good_test.npz"),
-                "--checkpoint",
-                &p("never.st"),
+                "json",
+            ),
+            (
+                vec![
+                    "train".into(),
+                    "--dataset".into(),
+                    p("good.npz"),
+                    "--test".into(),
+                    p("good_test.npz"),
+                    "--checkpoint".into(),
+                    p("never.st"),
+                ],
                 "--metrics-out",
-                &format!("{dest}.json"),
-            ],
-            &["cannot write", "out.json"],
-        );
-        c.leaves_no.push(format!("{dest}.json"));
-        c.leaves_no.push(p("never.st"));
-        v.push(c);
+                "json",
+            ),
+        ];
+        for (mut args, flag, ext) in writers {
+            let out = format!("{dest}.{ext}");
+            args.extend([flag.to_string(), out.clone()]);
+            let says: &'static str = match ext {
+                "npz" => "out.npz",
+                "ssmv" => "out.ssmv",
+                _ => "out.json",
+            };
+            v.push(Case {
+                args,
+                says: vec!["cannot write", says],
+                leaves_no: vec![out, p("never.st")],
+            });
+        }
     }
     for dest in [
         p("a_file/out.st"),

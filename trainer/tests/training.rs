@@ -1,8 +1,9 @@
 //! Training on real data (the embedded mfeat fixture) and the training-time errors.
 
 use std::path::{Path, PathBuf};
+use trainer::run::train;
 use trainer::train::config::TrainConfig;
-use trainer::train::{train, TrainOptions, TrainedModel};
+use trainer::train::{TrainOptions, TrainedModel};
 use trainer::{DataError, Error};
 
 /// libtorch's random generator is process-global: trainings running in parallel test threads

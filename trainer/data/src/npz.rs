@@ -200,7 +200,7 @@ pub fn read_npz_dataset(
     classes: Option<usize>,
     allow_unlabeled: bool,
 ) -> Result<MultimodalDataset> {
-    read_arrays(path, prefix, classes, allow_unlabeled, true)
+    read_from(Arrays::open(path)?, path, prefix, classes, allow_unlabeled, true)
 }
 
 /// [`read_npz_dataset`] on the bytes of an `.npz` file already in memory; `path` only names it in
@@ -219,25 +219,7 @@ pub fn read_npz_bytes(
 /// Reads inputs to predict on: like a dataset, but `labels` may be absent (all unlabeled). K is
 /// the model's.
 pub fn read_npz_inputs(path: &Path, classes: usize) -> Result<MultimodalDataset> {
-    read_arrays(path, "", Some(classes), true, false)
-}
-
-fn read_arrays(
-    path: &Path,
-    prefix: &str,
-    classes: Option<usize>,
-    allow_unlabeled: bool,
-    labels_required: bool,
-) -> Result<MultimodalDataset> {
-    let arrays = Arrays::open(path)?;
-    read_from(
-        arrays,
-        path,
-        prefix,
-        classes,
-        allow_unlabeled,
-        labels_required,
-    )
+    read_from(Arrays::open(path)?, path, "", Some(classes), true, false)
 }
 
 fn read_from(

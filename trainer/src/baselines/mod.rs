@@ -8,5 +8,4 @@ pub mod cmml;
 pub mod crest;
 pub mod fit;
 pub mod gamo;
-pub mod ldam;
 pub mod smln;

@@ -4,7 +4,8 @@
 use super::experiment::{RunSpec, Shard};
 use super::results::{append_result, pending, read_results, slug, RunResult};
 use crate::error::{Error, Result};
-use crate::train::{train, EpochRecord, TrainOptions};
+use crate::run::train;
+use crate::train::{EpochRecord, TrainOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

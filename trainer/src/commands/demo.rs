@@ -11,8 +11,9 @@ use anyhow::Result;
 use std::time::Instant;
 use trainer::export::export_bundle;
 use trainer::protocol::Missing;
+use trainer::run::train;
 use trainer::train::config::{DeviceChoice, Mode, TrainConfig};
-use trainer::train::{train, TrainOptions, TrainedModel};
+use trainer::train::{TrainOptions, TrainedModel};
 
 /// Epochs of the demo: SSMVAE-CI takes about 1.3 s per epoch on two cores here, so training and
 /// evaluation stay well under three minutes.

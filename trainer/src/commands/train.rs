@@ -6,8 +6,9 @@ use ndarray::{Array1, Array2};
 use std::path::Path;
 use trainer::data::npz::read_npz_inputs;
 use trainer::metrics::Metrics;
+use trainer::run::{split_of, train};
 use trainer::train::config::TrainConfig;
-use trainer::train::{evaluate, fused, split_of, train, TrainOptions, TrainedModel};
+use trainer::train::{evaluate, fused, TrainOptions, TrainedModel};
 
 /// Merges the config file (if any) and the flags; flags win.
 pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {

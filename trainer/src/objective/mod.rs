@@ -5,6 +5,7 @@
 pub mod classification;
 pub mod constants;
 pub mod gamma;
+pub mod ldam;
 pub mod student_t;
 
 pub use constants::SubsetConstants;

@@ -3,12 +3,12 @@
 
 use super::config::{Fusion, Mode, TrainConfig, UnlabeledFormExt};
 use super::tensors::{constant_table, gather_constants, DataTensors};
-use crate::baselines::ldam::ldam_loss;
 use crate::model::{ModalitySpec, ModelSpec, Ssmvae};
 use crate::objective::classification::classification_loss;
 use crate::objective::gamma::{
     gamma_loss_labeled, gamma_loss_unlabeled, gamma_loss_unlabeled_exact,
 };
+use crate::objective::ldam::ldam_loss;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -74,7 +74,7 @@ pub struct Ensemble {
 }
 
 /// How labeled samples' classification losses are formed: plain cross-entropy, or LDAM margins
-/// and/or per-class weights (LDAM-DRW, [`crate::baselines::ldam`]).
+/// and/or per-class weights (LDAM-DRW, [`crate::objective::ldam`]).
 #[derive(Debug, Default)]
 pub struct ClassTerm {
     /// LDAM margins Δ_k (K-vector), if LDAM.

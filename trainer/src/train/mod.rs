@@ -8,16 +8,15 @@ pub mod config;
 pub mod ensemble;
 pub mod tensors;
 
-use crate::baselines::ldam::{drw_weights, ldam_margins};
-use crate::data::source::{default_data_dir, load, DatasetName};
 use crate::data::MultimodalDataset;
-use crate::error::{DataError, Error, Result};
+use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::model::ModalitySpec;
-use crate::protocol::{build_split, Protocol, Split};
+use crate::objective::ldam::{drw_weights, ldam_margins};
+use crate::protocol::Split;
 use adam::Adam;
 use checkpoint::{CheckpointMeta, CHECKPOINT_VERSION};
-use config::{ClassifierLoss, Fusion, LabelPrior, Method, Mode, TrainConfig};
+use config::{ClassifierLoss, Fusion, LabelPrior, Mode, TrainConfig};
 use ensemble::{ClassTerm, Ensemble, EnsembleSpec, StepTerms};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -131,51 +130,6 @@ pub struct Prepared {
     pub device: tch::Device,
 }
 
-/// The protocol parameters of a config.
-pub fn protocol_of(cfg: &TrainConfig) -> Protocol {
-    Protocol {
-        rho: cfg.rho,
-        beta: cfg.beta,
-        n_max: cfg.n_max,
-        seed: cfg.seed,
-        missing: cfg.missing,
-        modalities: cfg.modalities.clone(),
-    }
-}
-
-/// Loads the dataset a config names and draws its split.
-pub fn split_of(cfg: &TrainConfig) -> Result<Split> {
-    let name: DatasetName = cfg.dataset.parse()?;
-    let dir = cfg.data_dir.clone().unwrap_or_else(default_data_dir);
-    build_split(load(&name, &dir, cfg.test.as_deref())?, &protocol_of(cfg))
-}
-
-/// Holds out `fraction` of each class's labeled training samples (at least one, never the last)
-/// as a validation set, seeded. Returns (train rows, validation rows).
-fn carve_validation(ds: &MultimodalDataset, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(101);
-    let mut val = Vec::new();
-    if fraction > 0.0 {
-        for mut pool in ds.indices_by_class() {
-            pool.shuffle(&mut rng);
-            let n = ((fraction * pool.len() as f64).round() as usize).max(1);
-            if pool.len() >= 2 {
-                val.extend_from_slice(&pool[..n.min(pool.len() - 1)]);
-            }
-        }
-    }
-    val.sort_unstable();
-    let train = (0..ds.len())
-        .filter(|i| val.binary_search(i).is_err())
-        .collect();
-    (train, val)
-}
-
-fn subset(ds: &MultimodalDataset, rows: &[usize]) -> MultimodalDataset {
-    ds.select(rows, rows.iter().map(|&i| ds.labels()[i]).collect())
-}
-
 /// The fused view the model reads (early fusion concatenates; the others keep the modalities).
 pub fn fused(ds: &MultimodalDataset, fusion: Fusion) -> MultimodalDataset {
     match fusion {
@@ -227,59 +181,26 @@ pub fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     rng
 }
 
-/// Trains the model a config describes, calling `on_epoch` after every epoch.
-pub fn train(
+/// SSMVAE-CI's training loop (and its configurations: SSVAE, the supervised floor, LDAM-DRW) on a
+/// run that [`crate::run::train`] prepared, calling `on_epoch` after every epoch.
+pub fn fit(
     cfg: &TrainConfig,
     opts: &TrainOptions,
+    p: Prepared,
     mut on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<Outcome> {
-    cfg.validate()?;
-    if let Some(t) = opts.threads {
-        tch::set_num_threads(t as i32);
-    }
-    let device = cfg.device.resolve()?;
-    let split = split_of(cfg)?;
-    if split.train.labeled_counts().iter().sum::<usize>() == 0 {
-        return Err(DataError::Empty(
-            "the labeled training set is empty: raise --beta or label some samples".into(),
-        )
-        .into());
-    }
-    let train_sizes = split.train_class_sizes();
-    let (train_raw, test_raw) = split.preprocessed();
-    let (train_rows, val_rows) = carve_validation(&train_raw, cfg.validation_fraction, cfg.seed);
-    let train_ds = fused(&subset(&train_raw, &train_rows), cfg.fusion);
-    let val_ds = (!val_rows.is_empty()).then(|| fused(&subset(&train_raw, &val_rows), cfg.fusion));
-    let test_ds = fused(&test_raw, cfg.fusion);
-    let labeled_rows: Vec<usize> = (0..train_ds.len())
-        .filter(|&i| train_ds.labels()[i].is_some())
-        .collect();
-    let unlabeled_rows: Vec<usize> = train_ds.unlabeled_indices();
-    let labeled_ds = subset(&train_ds, &labeled_rows);
-
-    let data = DataTensors::new(&train_ds, device);
-    let labeled_data = DataTensors::new(&labeled_ds, device);
-    let test = DataTensors::new(&test_ds, device);
-    let val = val_ds.as_ref().map(|v| DataTensors::new(v, device));
-    if cfg.method != Method::Ssmvae {
-        return crate::baselines::fit::train(
-            cfg,
-            Prepared {
-                split,
-                train_sizes,
-                train_ds,
-                labeled_rows,
-                unlabeled_rows,
-                data,
-                labeled_data,
-                test,
-                val,
-                device,
-            },
-            on_epoch,
-        );
-    }
-
+    let Prepared {
+        split,
+        train_sizes,
+        train_ds,
+        labeled_rows,
+        unlabeled_rows,
+        data,
+        labeled_data,
+        test,
+        val,
+        device,
+    } = p;
     tch::manual_seed(cfg.seed as i64);
     let spec = EnsembleSpec::from_config(cfg, &modality_specs(&train_ds), train_ds.num_classes());
     let ens = Ensemble::new(spec.clone(), device);

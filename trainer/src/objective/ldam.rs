@@ -1,5 +1,7 @@
-//! LDAM-DRW (Cao, Wei, Gaidon, Arechiga, Ma, "Learning imbalanced datasets with label-distribution-
-//! aware margin loss", NeurIPS 2019): the classifier is trained on the labeled data only with
+//! The LDAM-DRW classification term, an objective option of SSMVAE-CI's networks (the paper's
+//! LDAM-DRW baseline is `classifier_loss = ldam` with `mode = supervised`). LDAM-DRW (Cao, Wei,
+//! Gaidon, Arechiga, Ma, "Learning imbalanced datasets with label-distribution-aware margin loss",
+//! NeurIPS 2019): the classifier is trained on the labeled data only with
 //!
 //! - the **LDAM loss** ℓ(x, y) = −ln softmax(z − Δ_y e_y)_y, margins Δ_k = C / n_k^{1/4} (their
 //!   Eq. 12), C set so that the largest margin is `max_margin` (their code: 0.5); and

@@ -1,0 +1,121 @@
+//! One place that prepares a run and hands it to its training loop: the split (data → protocol),
+//! the labeled validation carve-out, the fusion view and the tensors are built once, then
+//! SSMVAE-CI's loop ([`crate::train::fit`]) or a baseline's ([`crate::baselines::fit::train`])
+//! trains. This is the library's top floor: it imports both loops and neither imports it, so the
+//! SSMVAE-CI path never sees the baselines.
+
+use crate::data::source::{default_data_dir, load, DatasetName};
+use crate::data::MultimodalDataset;
+use crate::error::{DataError, Result};
+use crate::protocol::{build_split, Protocol, Split};
+use crate::train::config::{Method, TrainConfig};
+use crate::train::tensors::DataTensors;
+use crate::train::{fused, EpochRecord, Outcome, Prepared, TrainOptions};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Prepares the run a config describes (split, validation carve-out, fusion view, tensors, once)
+/// and trains it with its method's loop, calling `on_epoch` after every epoch.
+pub fn train(
+    cfg: &TrainConfig,
+    opts: &TrainOptions,
+    on_epoch: impl FnMut(&EpochRecord),
+) -> Result<Outcome> {
+    let prepared = prepare(cfg, opts)?;
+    if cfg.method == Method::Ssmvae {
+        crate::train::fit(cfg, opts, prepared, on_epoch)
+    } else {
+        crate::baselines::fit::train(cfg, prepared, on_epoch)
+    }
+}
+
+/// Everything both kinds of loop start from. Sets libtorch's thread count first, so the data is
+/// built under the same settings as the training.
+pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
+    cfg.validate()?;
+    if let Some(t) = opts.threads {
+        tch::set_num_threads(t as i32);
+    }
+    let device = cfg.device.resolve()?;
+    let split = split_of(cfg)?;
+    if split.train.labeled_counts().iter().sum::<usize>() == 0 {
+        return Err(DataError::Empty(
+            "the labeled training set is empty: raise --beta or label some samples".into(),
+        )
+        .into());
+    }
+    let train_sizes = split.train_class_sizes();
+    let (train_raw, test_raw) = split.preprocessed();
+    let (train_rows, val_rows) = carve_validation(&train_raw, cfg.validation_fraction, cfg.seed);
+    let train_ds = fused(&subset(&train_raw, &train_rows), cfg.fusion);
+    let val_ds = (!val_rows.is_empty()).then(|| fused(&subset(&train_raw, &val_rows), cfg.fusion));
+    let test_ds = fused(&test_raw, cfg.fusion);
+    let labeled_rows: Vec<usize> = (0..train_ds.len())
+        .filter(|&i| train_ds.labels()[i].is_some())
+        .collect();
+    let unlabeled_rows: Vec<usize> = train_ds.unlabeled_indices();
+    let labeled_ds = subset(&train_ds, &labeled_rows);
+
+    let data = DataTensors::new(&train_ds, device);
+    let labeled_data = DataTensors::new(&labeled_ds, device);
+    let test = DataTensors::new(&test_ds, device);
+    let val = val_ds.as_ref().map(|v| DataTensors::new(v, device));
+    Ok(Prepared {
+        split,
+        train_sizes,
+        train_ds,
+        labeled_rows,
+        unlabeled_rows,
+        data,
+        labeled_data,
+        test,
+        val,
+        device,
+    })
+}
+
+/// The protocol parameters of a config.
+pub fn protocol_of(cfg: &TrainConfig) -> Protocol {
+    Protocol {
+        rho: cfg.rho,
+        beta: cfg.beta,
+        n_max: cfg.n_max,
+        seed: cfg.seed,
+        missing: cfg.missing,
+        modalities: cfg.modalities.clone(),
+    }
+}
+
+/// Loads the dataset a config names and draws its split.
+pub fn split_of(cfg: &TrainConfig) -> Result<Split> {
+    let name: DatasetName = cfg.dataset.parse()?;
+    let dir = cfg.data_dir.clone().unwrap_or_else(default_data_dir);
+    build_split(load(&name, &dir, cfg.test.as_deref())?, &protocol_of(cfg))
+}
+
+/// Holds out `fraction` of each class's labeled training samples (at least one, never the last)
+/// as a validation set, seeded. Returns (train rows, validation rows).
+fn carve_validation(ds: &MultimodalDataset, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(101);
+    let mut val = Vec::new();
+    if fraction > 0.0 {
+        for mut pool in ds.indices_by_class() {
+            pool.shuffle(&mut rng);
+            let n = ((fraction * pool.len() as f64).round() as usize).max(1);
+            if pool.len() >= 2 {
+                val.extend_from_slice(&pool[..n.min(pool.len() - 1)]);
+            }
+        }
+    }
+    val.sort_unstable();
+    let train = (0..ds.len())
+        .filter(|i| val.binary_search(i).is_err())
+        .collect();
+    (train, val)
+}
+
+fn subset(ds: &MultimodalDataset, rows: &[usize]) -> MultimodalDataset {
+    ds.select(rows, rows.iter().map(|&i| ds.labels()[i]).collect())
+}
