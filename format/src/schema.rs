@@ -3,6 +3,11 @@
 
 use rkyv::{Archive, Deserialize, Serialize};
 
+/// The experts' log-scale clamp: every expert's ℓ_j is clamped to ±this before the product of
+/// experts (docs/model.md §3.1, §8.4). One definition for the trainer, which trains with it, and
+/// the runtime, which must predict as the trainer did.
+pub const LOG_SCALE_CLAMP: f32 = 10.0;
+
 /// The whole model description.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Schema {

@@ -7,12 +7,10 @@
 use crate::error::RuntimeError;
 use crate::kernels::linear;
 use format::{
-    Bundle, Dtype, InputTransform, Latent, Mlp, PriorExpert, Schema, TensorRef, Weights, HEADER_LEN,
+    Activation, Bundle, Dtype, InputTransform, Latent, Mlp, PriorExpert, Schema, TensorRef,
+    Weights, HEADER_LEN, LOG_SCALE_CLAMP,
 };
 use std::path::Path;
-
-/// The experts' log-scale clamp (docs/model.md §3.1), as in the trainer.
-const LOG_SCALE_CLAMP: f32 = 10.0;
 
 enum Storage {
     Mapped(memmap2::Mmap),
@@ -195,7 +193,8 @@ impl Model {
             let (w, bias) = (self.tensor(&l.weight), self.tensor(&l.bias));
             let (o, row) = (l.output as usize, l.input as usize);
             let last = i + 1 == n;
-            let relu = !last;
+            // Hidden layers use the bundle's activation; the output layer is linear.
+            let relu = !last && matches!(self.schema.activation, Activation::Relu);
             if i == 0 {
                 let dst = if last { &mut out[..o] } else { &mut a[..o] };
                 linear(w, bias, row, x, extra.map(|c| x.len() + c), dst, relu);

@@ -92,9 +92,10 @@ pub struct TrainArgs {
     /// TOML file with any of the keys below (unknown keys are an error).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Checkpoint file (safetensors), rewritten after every epoch.
-    #[arg(long, default_value = "ssmvae-checkpoint.safetensors")]
-    pub checkpoint: PathBuf,
+    /// Checkpoint file (safetensors), rewritten after every epoch. Default: a run folder,
+    /// `runs/<dataset>-<method>-seed<seed>/checkpoint.safetensors` (git ignores `runs/`).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
     /// Continue from --checkpoint if it exists (same configuration required).
     #[arg(long)]
     pub resume: bool,

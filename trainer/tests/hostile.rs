@@ -785,3 +785,47 @@ fn predict_treats_an_absent_modality_as_missing_for_every_row() {
     let probs2: Array2<f32> = r.by_name("probs").unwrap();
     assert_eq!(probs, probs2);
 }
+
+/// Without `--checkpoint`, a run keeps its checkpoint in its own folder under `runs/`, not in
+/// whatever folder the user stands in.
+#[test]
+fn the_default_checkpoint_goes_to_a_run_folder() {
+    let f = fixtures();
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ssmvae"))
+        .args([
+            "train",
+            "--dataset",
+            &f.p("good.npz"),
+            "--test",
+            &f.p("good_test.npz"),
+            "--rho",
+            "1",
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+            "--latent-dim",
+            "2",
+            "--seed",
+            "3",
+            "-q",
+        ])
+        .current_dir(cwd.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let top: Vec<String> = std::fs::read_dir(cwd.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(top, ["runs"]);
+    assert!(cwd
+        .path()
+        .join("runs/good-ssmvae-seed3/checkpoint.safetensors")
+        .is_file());
+}

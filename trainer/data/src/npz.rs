@@ -200,7 +200,14 @@ pub fn read_npz_dataset(
     classes: Option<usize>,
     allow_unlabeled: bool,
 ) -> Result<MultimodalDataset> {
-    read_from(Arrays::open(path)?, path, prefix, classes, allow_unlabeled, true)
+    read_from(
+        Arrays::open(path)?,
+        path,
+        prefix,
+        classes,
+        allow_unlabeled,
+        true,
+    )
 }
 
 /// [`read_npz_dataset`] on the bytes of an `.npz` file already in memory; `path` only names it in

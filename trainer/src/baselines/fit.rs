@@ -1,5 +1,5 @@
 //! The training loop of the discriminative baselines (CReST, Adsh, CMML, SMLN, GAMO) on the same
-//! split, fused data, batches, epochs and evaluation as SSMVAE-CI ([`crate::train::train`] calls
+//! split, fused data, batches, epochs and evaluation as SSMVAE-CI ([`crate::run::train`] calls
 //! this with what it prepared). The backbone is the other baselines' classifier MLP (the
 //! configuration's `hidden` widths, ReLU), one per fused modality: early fusion has one over the
 //! concatenated modalities, late fusion one per modality with the probabilities averaged over the

@@ -6,7 +6,7 @@ pub mod demo;
 pub mod train;
 
 use anyhow::Context;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` whole or not at all: a temporary file beside it, then a rename, so a
 /// failure (full disk, read-only folder, Ctrl-C) never leaves a half-written output behind.
@@ -26,15 +26,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fails with "cannot write PATH: why" unless a file can be created beside `path` (which is left
-/// untouched): long jobs check their outputs before they start.
-pub fn check_writable(path: &Path) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+/// Fails with "cannot write PATH: why" unless a file can be created where `path` will go (which
+/// is left untouched): long jobs check their outputs before they start. With `will_create_dirs`
+/// the probe goes to the nearest folder that exists (the job creates the rest); nothing is created.
+pub fn check_writable(path: &Path, will_create_dirs: bool) -> anyhow::Result<()> {
+    let cannot = || format!("cannot write {}", path.display());
+    let mut dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
     };
+    if will_create_dirs {
+        while !dir.exists() {
+            match dir.parent() {
+                Some(up) if !up.as_os_str().is_empty() => dir = up.to_path_buf(),
+                _ => {
+                    dir = PathBuf::from(".");
+                    break;
+                }
+            }
+        }
+    }
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!("{}: {} is a file, not a folder", cannot(), dir.display());
+    }
     let probe = dir.join(format!(".ssmvae-write-check{}", std::process::id()));
-    std::fs::write(&probe, b"").with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&probe, b"").with_context(cannot)?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }

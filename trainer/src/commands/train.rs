@@ -1,9 +1,9 @@
 //! `ssmvae train`, `ssmvae eval` and `ssmvae predict`.
 
 use crate::cli::{DtypeArg, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ndarray::{Array1, Array2};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use trainer::data::npz::read_npz_inputs;
 use trainer::metrics::Metrics;
 use trainer::run::{split_of, train};
@@ -78,30 +78,45 @@ fn write_metrics(path: &Path, m: &Metrics) -> Result<()> {
     super::write_atomic(path, (serde_json::to_string_pretty(m)? + "\n").as_bytes())
 }
 
+/// Where a run keeps its checkpoint when `--checkpoint` is not given: its own folder under
+/// `runs/`, named by what was trained, so runs do not overwrite each other and nothing lands in
+/// whatever folder the user stands in.
+fn default_checkpoint(cfg: &TrainConfig) -> PathBuf {
+    let dataset: String = Path::new(&cfg.dataset)
+        .file_stem()
+        .map_or_else(|| cfg.dataset.clone(), |s| s.to_string_lossy().into_owned())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from("runs")
+        .join(format!("{dataset}-{}-seed{}", cfg.method, cfg.seed))
+        .join("checkpoint.safetensors")
+}
+
 /// Runs `ssmvae train`.
 pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
     let cfg = resolve_config(args)?;
-    // Fail now, not after hours of training, if an output cannot be written.
-    if let Some(dir) = args
+    let checkpoint = args
         .checkpoint
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
+        .clone()
+        .unwrap_or_else(|| default_checkpoint(&cfg));
+    // Fail now, not after hours of training, if an output cannot be written. The checkpoint's
+    // folders are created when it is first saved; the other outputs' folders must exist.
+    super::check_writable(&checkpoint, true)?;
+    for path in [args.metrics_out.as_ref(), args.log.as_ref()]
+        .into_iter()
+        .flatten()
     {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot write {}", args.checkpoint.display()))?;
-    }
-    for path in [
-        Some(&args.checkpoint),
-        args.metrics_out.as_ref(),
-        args.log.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        super::check_writable(path)?;
+        super::check_writable(path, false)?;
     }
     let opts = TrainOptions {
-        checkpoint: args.checkpoint.clone(),
+        checkpoint: checkpoint.clone(),
         resume: args.resume,
         progress: !args.no_progress && !quiet,
         threads: args.threads,

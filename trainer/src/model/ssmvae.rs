@@ -13,8 +13,9 @@ use crate::objective::{Latent, PriorExpert};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
-/// The log-scale clamp of the experts (docs/model.md §3.1, §8.4).
-pub const LOG_SCALE_CLAMP: f64 = 10.0;
+/// The log-scale clamp of the experts (docs/model.md §3.1, §8.4): the bundle format's, so the
+/// runtime clamps exactly as training did.
+pub const LOG_SCALE_CLAMP: f64 = format::LOG_SCALE_CLAMP as f64;
 
 /// One modality as the model sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
