@@ -5,6 +5,9 @@
 //! The fixtures are written once into a temporary folder (NumPy arrays through `ndarray-npy`, a
 //! tiny checkpoint trained for one epoch); the cases then run on four threads, so the whole table
 //! takes seconds.
+//!
+//! Over 500 lines on purpose: it is one table (fixtures, then one line per case) that reads best
+//! top to bottom; split across files, a case would sit far from the fixture it breaks.
 
 use ndarray::{Array1, Array2};
 use std::path::{Path, PathBuf};
