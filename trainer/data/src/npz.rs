@@ -114,16 +114,18 @@ fn read_modality(
             )
         })
     };
+    // One read (and one decompression) of the entry; the dtypes are tried on its bytes.
+    let bytes = arrays.bytes(name).map_err(|e| npz_error(path, name, e))?;
     let mut errors = Vec::new();
-    match arrays.read::<f32>(name) {
+    match decode::<f32>(&bytes) {
         Ok(a) => return Ok((two_d(a)?, ModalityKind::Tabular)),
         Err(e) => errors.push(e),
     }
-    match arrays.read::<f64>(name) {
+    match decode::<f64>(&bytes) {
         Ok(a) => return Ok((two_d(a.mapv(|v| v as f32))?, ModalityKind::Tabular)),
         Err(e) => errors.push(e),
     }
-    match arrays.read::<u8>(name) {
+    match decode::<u8>(&bytes) {
         Ok(a) => return Ok((two_d(a.mapv(f32::from))?, ModalityKind::Pixels)),
         Err(e) => errors.push(e),
     }
@@ -137,25 +139,29 @@ fn read_modality(
     ))
 }
 
-/// Reads any numeric array as f64 values with its rank, trying each dtype NumPy commonly uses.
-fn read_as_f64(arrays: &mut Arrays, name: &str) -> Option<(usize, Vec<f64>)> {
+/// Reads any numeric array as f64 values with its rank, trying each dtype NumPy commonly uses on
+/// the entry's bytes (read once). `Ok(None)`: the array is not numeric.
+fn read_as_f64(
+    arrays: &mut Arrays,
+    name: &str,
+) -> std::result::Result<Option<(usize, Vec<f64>)>, String> {
     fn conv<T: Copy + Into<f64>>(a: ArrayD<T>) -> (usize, Vec<f64>) {
         (a.ndim(), a.iter().map(|&v| v.into()).collect())
     }
-    if let Ok(a) = arrays.read::<i64>(name) {
-        return Some((a.ndim(), a.iter().map(|&v| v as f64).collect()));
+    let bytes = arrays.bytes(name)?;
+    if let Ok(a) = decode::<i64>(&bytes) {
+        return Ok(Some((a.ndim(), a.iter().map(|&v| v as f64).collect())));
     }
-    arrays
-        .read::<i32>(name)
+    Ok(decode::<i32>(&bytes)
         .map(conv)
-        .or_else(|_| arrays.read::<i16>(name).map(conv))
-        .or_else(|_| arrays.read::<i8>(name).map(conv))
-        .or_else(|_| arrays.read::<u8>(name).map(conv))
-        .or_else(|_| arrays.read::<u16>(name).map(conv))
-        .or_else(|_| arrays.read::<u32>(name).map(conv))
-        .or_else(|_| arrays.read::<f64>(name).map(conv))
-        .or_else(|_| arrays.read::<f32>(name).map(conv))
-        .ok()
+        .or_else(|_| decode::<i16>(&bytes).map(conv))
+        .or_else(|_| decode::<i8>(&bytes).map(conv))
+        .or_else(|_| decode::<u8>(&bytes).map(conv))
+        .or_else(|_| decode::<u16>(&bytes).map(conv))
+        .or_else(|_| decode::<u32>(&bytes).map(conv))
+        .or_else(|_| decode::<f64>(&bytes).map(conv))
+        .or_else(|_| decode::<f32>(&bytes).map(conv))
+        .ok())
 }
 
 /// Reads a 1-D integer (or integer-valued float) label array; -1 = unlabeled when allowed.
@@ -166,6 +172,7 @@ fn read_labels(
     allow_unlabeled: bool,
 ) -> Result<Vec<Option<i64>>> {
     let (ndim, values) = read_as_f64(arrays, name)
+        .map_err(|e| npz_error(path, name, e))?
         .ok_or_else(|| npz_error(path, name, "labels must be a numeric array".into()))?;
     if ndim != 1 {
         return Err(npz_error(
