@@ -46,4 +46,17 @@ if [ "$which" = mnist+fashion ] || [ "$which" = all ]; then
       --n-max 2000 --rho 100 --beta 0.1 --epochs 30
   done; done
 fi
+# Bulky per-run logs (epoch lines, stdout, time -v) go into one archive, merged with what it holds.
+(
+  cd "$out"
+  shopt -s nullglob
+  loose=(*.epochs.jsonl *.stdout *.time)
+  if [ "${#loose[@]}" -gt 0 ]; then
+    tmp="$(mktemp -d)"
+    [ -f logs.tar.gz ] && tar -xzf logs.tar.gz -C "$tmp"
+    cp "${loose[@]}" "$tmp/"
+    (cd "$tmp" && tar --sort=name --mtime=@0 --owner=0 --group=0 -czf logs.tar.gz -- *.epochs.jsonl *.stdout *.time)
+    mv "$tmp/logs.tar.gz" logs.tar.gz && rm -f -- "${loose[@]}" && rm -rf "$tmp"
+  fi
+)
 python3 "$root/trainer/experiments/summarize.py" "$out" | tee "$out/summary.md"

@@ -1,16 +1,28 @@
 """Aggregates trainer/results/model-check/: mean ± standard error (sample sd / sqrt(n)) over seeds
-of the final test metrics, mean seconds per epoch and peak resident memory per run."""
-import glob, json, math, os, re, sys
+of the final test metrics, mean seconds per epoch and peak resident memory per run. Each run's
+epoch log and `time -v` output are read loose or from logs.tar.gz (where model_check.sh packs them)."""
+import glob, json, math, os, re, sys, tarfile
 from collections import defaultdict
 
 out = sys.argv[1]
+archive = os.path.join(out, "logs.tar.gz")
+packed = {}
+if os.path.exists(archive):
+    with tarfile.open(archive) as t:
+        packed = {m.name: t.extractfile(m).read().decode() for m in t.getmembers() if m.isfile()}
+
+def text(path):
+    if os.path.exists(path):
+        return open(path).read()
+    return packed[os.path.basename(path)]
+
 cells = defaultdict(list)
 for path in sorted(glob.glob(os.path.join(out, "*.metrics.json"))):
     ds, model, seed = os.path.basename(path)[: -len(".metrics.json")].rsplit(".", 2)
     m = json.load(open(path))
-    epochs = [json.loads(l) for l in open(path.replace(".metrics.json", ".epochs.jsonl")) if l.strip()]
+    epochs = [json.loads(l) for l in text(path.replace(".metrics.json", ".epochs.jsonl")).splitlines() if l.strip()]
     sec = sum(e["seconds"] for e in epochs) / len(epochs)
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(path.replace(".metrics.json", ".time")).read())
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text(path.replace(".metrics.json", ".time")))
     cells[(ds, model)].append((m["overall_acc"], m["minority_acc"], sec, int(rss.group(1)) / 1024 if rss else float("nan"), len(epochs)))
 
 def ms(v):

@@ -156,6 +156,16 @@ pub struct TrainArgs {
     /// Fraction of the epochs after which deferred re-weighting starts. [default: 0.8]
     #[arg(long)]
     pub drw_start: Option<f64>,
+    /// Post-hoc logit adjustment τ: predict argmax ln q(y|x) − τ ln π_y (π = labeled class
+    /// frequencies); 0 = off, the paper's rule.
+    #[arg(long)]
+    pub logit_adjust: Option<f64>,
+    /// Align q inside the unlabeled term to the labeled class frequencies (true/false).
+    #[arg(long)]
+    pub align_unlabeled: Option<bool>,
+    /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
+    #[arg(long)]
+    pub unlabeled_rampup: Option<f64>,
     /// Prior expert of the latent PoE: prior, alt-prior or none. [default: prior]
     #[arg(long, value_parser = keyword::<PriorExpert>(PriorExpert::NAMES))]
     pub prior_expert: Option<PriorExpert>,
@@ -387,4 +397,9 @@ pub struct ReportArgs {
     /// (default: the first dataset's largest rho and smallest beta).
     #[arg(long, value_parser = trainer::bench::report::parse_cell)]
     pub cell: Option<(String, f64, f64)>,
+    /// Afterwards, pack the runs' per-epoch logs (`epochs/<scale>/*.jsonl`) into one gzip archive
+    /// per scale, `epochs-<scale>.jsonl.gz`, and remove the loose files: the form a grid is
+    /// committed in. The report reads either form.
+    #[arg(long)]
+    pub pack_epochs: bool,
 }

@@ -48,9 +48,10 @@ pub fn minority_classes(train_counts: &[usize]) -> Vec<usize> {
     minority
 }
 
-/// Every score the project reports, with the JSON keys the benchmark and reports use.
+/// The five scores of one evaluation: the one definition that the test metrics, the epoch logs
+/// and the results lines share (flattened into each, so the JSON keys stay these names).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
+pub struct Scores {
     /// Fraction of test samples classified correctly.
     pub overall_acc: f64,
     /// Mean per-class accuracy over the floor(K/2) classes with the fewest training samples.
@@ -63,12 +64,26 @@ pub struct Metrics {
     /// Geometric mean of the per-class accuracies (recalls) over the classes present in the test
     /// set; 0 as soon as one class is never recognised.
     pub g_mean: f64,
+}
+
+/// Every score the project reports, with the JSON keys the benchmark and reports use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// The five scores.
+    #[serde(flatten)]
+    pub scores: Scores,
     /// Per-class accuracy (recall), class 0 first; `null` for a class absent from the test set.
     pub per_class_acc: Vec<Option<f64>>,
     /// The minority classes used for `minority_acc`.
     pub minority_classes: Vec<usize>,
     /// `confusion[true][predicted]`.
     pub confusion: Confusion,
+}
+
+impl From<&Metrics> for Scores {
+    fn from(m: &Metrics) -> Self {
+        m.scores.clone()
+    }
 }
 
 impl Metrics {
@@ -119,11 +134,13 @@ impl Metrics {
             (present.iter().map(|a| a.ln()).sum::<f64>() / present.len() as f64).exp()
         };
         Ok(Metrics {
-            overall_acc,
-            minority_acc: mean(&minority_accs),
-            balanced_acc: mean(&present),
-            macro_f1: mean(&f1),
-            g_mean,
+            scores: Scores {
+                overall_acc,
+                minority_acc: mean(&minority_accs),
+                balanced_acc: mean(&present),
+                macro_f1: mean(&f1),
+                g_mean,
+            },
             per_class_acc,
             minority_classes: minority,
             confusion,
@@ -175,18 +192,18 @@ mod tests {
         }
         let m = Metrics::compute(&truth, &pred, &[100, 50, 20, 20]).unwrap();
         assert_eq!(m.minority_classes, vec![2, 3]);
-        assert!(close(m.minority_acc, 0.375));
-        assert!(close(m.overall_acc, 15.0 / 23.0));
-        assert!(close(m.balanced_acc, (0.8 + 0.8 + 0.5 + 0.25) / 4.0));
+        assert!(close(m.scores.minority_acc, 0.375));
+        assert!(close(m.scores.overall_acc, 15.0 / 23.0));
+        assert!(close(m.scores.balanced_acc, (0.8 + 0.8 + 0.5 + 0.25) / 4.0));
         assert_eq!(
             m.per_class_acc,
             vec![Some(0.8), Some(0.8), Some(0.5), Some(0.25)]
         );
         // F1: c0 2·8/(10+11), c1 2·4/(5+6), c2 2·2/(4+5), c3 2·1/(4+1)
         let f1 = (16.0 / 21.0 + 8.0 / 11.0 + 4.0 / 9.0 + 2.0 / 5.0) / 4.0;
-        assert!(close(m.macro_f1, f1));
+        assert!(close(m.scores.macro_f1, f1));
         let g = (0.8f64 * 0.8 * 0.5 * 0.25).powf(0.25);
-        assert!(close(m.g_mean, g));
+        assert!(close(m.scores.g_mean, g));
         assert_eq!(m.confusion[3], vec![0, 0, 3, 1]);
     }
 

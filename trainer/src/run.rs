@@ -26,7 +26,7 @@ pub fn train(
     if cfg.method == Method::Ssmvae {
         crate::train::fit(cfg, opts, prepared, on_epoch)
     } else {
-        crate::baselines::fit::train(cfg, prepared, on_epoch)
+        crate::baselines::fit::train(cfg, opts, prepared, on_epoch)
     }
 }
 

@@ -58,17 +58,17 @@ fn every_baseline_trains_and_scores_with_early_and_late_fusion() {
             assert_eq!(out.history.len(), 2);
             let m = &out.test;
             assert!(
-                (0.0..=1.0).contains(&m.overall_acc),
+                (0.0..=1.0).contains(&m.scores.overall_acc),
                 "{method:?}: {}",
-                m.overall_acc
+                m.scores.overall_acc
             );
             assert_eq!(m.per_class_acc.len(), 10);
             assert!(out.history.iter().all(|r| r.loss_total.is_finite()));
             // Better than chance (10 classes) after two epochs on 30% labels.
             assert!(
-                m.overall_acc > 0.2,
+                m.scores.overall_acc > 0.2,
                 "{method:?}/{fusion:?}: {}",
-                m.overall_acc
+                m.scores.overall_acc
             );
         }
     }

@@ -4,11 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use trainer::bench::aggregate::summarise;
+use trainer::bench::epoch_logs;
 use trainer::bench::experiment::{Experiment, RunSpec, Shard};
 use trainer::bench::markdown::{render, Page};
 use trainer::bench::report::{write_report, ReportOptions};
 use trainer::bench::results::{pending, read_results, RunResult};
 use trainer::bench::runner::{run_grid, shard_pending, GridOptions};
+use trainer::metrics::Scores;
 use trainer::train::config::TrainConfig;
 
 /// libtorch's RNG is process-global: tests that train take turns.
@@ -146,11 +148,13 @@ fn result(spec: &RunSpec, overall: f64, minority: f64) -> RunResult {
         beta: spec.beta,
         seed: spec.seed,
         missing: spec.missing,
-        overall_acc: overall,
-        minority_acc: minority,
-        balanced_acc: overall,
-        macro_f1: overall,
-        g_mean: overall,
+        scores: Scores {
+            overall_acc: overall,
+            minority_acc: minority,
+            balanced_acc: overall,
+            macro_f1: overall,
+            g_mean: overall,
+        },
         per_class_acc: vec![Some(overall), Some(minority)],
         minority_classes: vec![1],
         validation: None,
@@ -297,7 +301,7 @@ drw_start = 0.0
     let lines = read_results(&out).unwrap();
     assert_eq!(lines.len(), 4);
     for r in &lines {
-        assert!((0.0..=1.0).contains(&r.overall_acc) && r.per_class_acc.len() == 10);
+        assert!((0.0..=1.0).contains(&r.scores.overall_acc) && r.per_class_acc.len() == 10);
         assert_eq!((r.epochs, r.device.as_str()), (1, "cpu"));
         assert!(out.parent().unwrap().join(&r.epoch_log).exists());
     }
@@ -372,6 +376,40 @@ drw_start = 0.0
     let first = report(out.parent().unwrap());
     let second = report(&dir.path().join("again"));
     assert_eq!(first, second);
+
+    // Packing: the loose epoch logs go into one archive, from which the report reads the same
+    // records (to six significant digits) and renders the same page.
+    let results_dir = out.parent().unwrap();
+    let loose: Vec<Vec<trainer::train::EpochRecord>> = lines
+        .iter()
+        .map(|r| {
+            let p = results_dir.join(&r.epoch_log);
+            epoch_logs::parse_log(&p, &std::fs::read_to_string(&p).unwrap()).unwrap()
+        })
+        .collect();
+    let packed = epoch_logs::pack(&lines, results_dir, "small").unwrap();
+    assert_eq!((packed.runs, packed.removed), (4, 4));
+    assert!(!results_dir.join("epochs").exists());
+    let mut logs = epoch_logs::EpochLogs::default();
+    for (r, want) in lines.iter().zip(&loose) {
+        assert!(!results_dir.join(&r.epoch_log).exists());
+        let got = logs
+            .records(&results_dir.join(&r.epoch_log))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!(g.epoch, w.epoch);
+            assert!((g.test.overall_acc - w.test.overall_acc).abs() <= 1e-6);
+            assert!((g.loss_total - w.loss_total).abs() <= 1e-5 * w.loss_total.abs());
+        }
+    }
+    assert_eq!(report(&dir.path().join("packed")), first);
+    // Packing again keeps every run (now read from the archive itself).
+    assert_eq!(
+        epoch_logs::pack(&lines, results_dir, "small").unwrap().runs,
+        4
+    );
     assert!(
         first.contains("| SSMVAE-CI | 30 |") && !first.contains("/2 seeds)"),
         "{first}"

@@ -53,9 +53,9 @@ fn twenty_epochs_on_mfeat_learn() {
             last.loss_total
         );
         assert!(
-            out.test.overall_acc >= 0.60,
+            out.test.scores.overall_acc >= 0.60,
             "seed {seed}: overall accuracy {}",
-            out.test.overall_acc
+            out.test.scores.overall_acc
         );
         // The checkpoint predicts what training measured.
         let model = TrainedModel::load(&dir.path().join("ckpt.safetensors")).unwrap();
@@ -74,9 +74,9 @@ fn twenty_epochs_on_mfeat_learn() {
         let acc =
             pred.iter().zip(&truth).filter(|(p, t)| p == t).count() as f64 / truth.len() as f64;
         assert!(
-            (acc - out.test.overall_acc).abs() < 1e-9,
+            (acc - out.test.scores.overall_acc).abs() < 1e-9,
             "checkpoint {acc} vs training {}",
-            out.test.overall_acc
+            out.test.scores.overall_acc
         );
     }
 }

@@ -13,6 +13,12 @@
 //! inner product of the off-target masses; the paper's exact form was not recoverable), and
 //! c = [`ROBUST_C`].
 
+use super::backbone::Backbone;
+use super::fit::{Recipe, UnlabeledBatch};
+use crate::error::Result;
+use crate::train::config::TrainConfig;
+use crate::train::driver::Prepared;
+use rand_chacha::ChaCha8Rng;
 use tch::{Kind, Tensor};
 
 /// The saturation constant of the robust consistency metric.
@@ -71,6 +77,61 @@ fn pair_mean(probs: &[Tensor], present: &Tensor, f: impl Fn(&Tensor, &Tensor) ->
         }
     }
     sum / count.clamp_min(1.0)
+}
+
+/// Floor of the fused probability inside the logarithm of the fused prediction's cross-entropy.
+pub const PROB_FLOOR: f64 = 1e-8;
+
+/// CMML's recipe: the fused prediction's cross-entropy and the diversity term on labeled batches,
+/// robust consistency on unlabeled ones.
+pub struct Cmml {
+    diversity_weight: f64,
+}
+
+impl Cmml {
+    /// CMML with the configuration's diversity weight.
+    pub fn new(cfg: &TrainConfig) -> Self {
+        Cmml {
+            diversity_weight: cfg.cmml_diversity,
+        }
+    }
+}
+
+impl Recipe for Cmml {
+    fn add_labeled_terms(
+        &self,
+        net: &Backbone,
+        xs: &[Tensor],
+        logits: &[Tensor],
+        present: &Tensor,
+        y: &Tensor,
+        loss: Tensor,
+    ) -> Tensor {
+        let fused = net.fuse(xs, logits, present);
+        let nll = -(fused
+            .clamp_min(PROB_FLOOR)
+            .log()
+            .gather(1, &y.unsqueeze(1), false)
+            .squeeze_dim(1));
+        let probs: Vec<Tensor> = logits.iter().map(|l| l.softmax(1, Kind::Float)).collect();
+        loss + nll.mean(Kind::Float)
+            + diversity(&probs, y, present).mean(Kind::Float) * self.diversity_weight
+    }
+
+    fn unlabeled_loss(
+        &mut self,
+        net: &Backbone,
+        _p: &Prepared,
+        batch: &UnlabeledBatch,
+        _rng: &mut ChaCha8Rng,
+    ) -> Result<Tensor> {
+        let probs: Vec<Tensor> = net
+            .logits(&batch.raw)
+            .iter()
+            .map(|l| l.softmax(1, Kind::Float))
+            .collect();
+        Ok(robust_consistency(&probs, &batch.present).mean(Kind::Float))
+    }
 }
 
 #[cfg(test)]

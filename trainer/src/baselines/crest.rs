@@ -13,6 +13,16 @@
 //! with 20 CPU epochs there is no budget for it); pseudo-labels chosen in a generation replace the
 //! previous generation's (the unlabeled set itself is never shrunk, as in the paper).
 
+use super::backbone::{unlabeled_predictions, Backbone};
+use super::fit::{Pool, Recipe, UnlabeledBatch};
+use super::fixmatch::FixMatch;
+use crate::data::ModalityKind;
+use crate::error::Result;
+use crate::train::config::TrainConfig;
+use crate::train::driver::Prepared;
+use rand_chacha::ChaCha8Rng;
+use tch::Tensor;
+
 /// CReST+'s final temperature of the target distribution.
 pub const T_MIN: f64 = 0.5;
 
@@ -52,6 +62,89 @@ pub fn alignment_temperature(generation: usize, generations: usize) -> f64 {
         return 1.0;
     }
     1.0 - (1.0 - T_MIN) * generation as f64 / (generations - 1) as f64
+}
+
+/// CReST on the FixMatch learner: generations of rebalanced pseudo-labels, optional progressive
+/// alignment (CReST+).
+pub struct Crest {
+    fixmatch: FixMatch,
+    labeled_counts: Vec<usize>,
+    alpha: f64,
+    generations: usize,
+    gen_len: usize,
+    progressive: bool,
+    label_dist: Vec<f64>,
+}
+
+impl Crest {
+    /// CReST for a configuration, on modalities of kinds `kinds`.
+    pub fn new(cfg: &TrainConfig, p: &Prepared, kinds: Vec<ModalityKind>) -> Self {
+        let labeled_counts = p.train_ds.labeled_counts();
+        let total: usize = labeled_counts.iter().sum();
+        let label_dist = labeled_counts
+            .iter()
+            .map(|&c| c.max(1) as f64 / total.max(1) as f64)
+            .collect();
+        Crest {
+            fixmatch: FixMatch::new(kinds, cfg.threshold, labeled_counts.len(), p.device),
+            labeled_counts,
+            alpha: cfg.crest_alpha,
+            generations: cfg.crest_generations,
+            gen_len: cfg.epochs.div_ceil(cfg.crest_generations),
+            progressive: cfg.crest_progressive,
+            label_dist,
+        }
+    }
+}
+
+impl Recipe for Crest {
+    fn fixmatch_family(&self) -> bool {
+        true
+    }
+
+    fn begin_epoch(
+        &mut self,
+        net: &Backbone,
+        p: &Prepared,
+        epoch: usize,
+        pool: &mut Pool,
+    ) -> Result<()> {
+        let generation = (epoch - 1) / self.gen_len;
+        // A new generation adds the previous one's rebalanced pseudo-labels.
+        if epoch > 1 && (epoch - 1) % self.gen_len == 0 {
+            let (pred, conf) = unlabeled_predictions(net, &p.data, &p.unlabeled_rows, p.device)?;
+            let rates = inclusion_rates(&self.labeled_counts, self.alpha);
+            pool.rows = p.labeled_rows.clone();
+            for &i in &p.unlabeled_rows {
+                pool.labels[i] = -1;
+            }
+            for (u, class) in select_pseudo_labels(&pred, &conf, &rates) {
+                let row = p.unlabeled_rows[u];
+                pool.labels[row] = class as i64;
+                pool.rows.push(row);
+            }
+        }
+        // CReST+: alignment toward the labeled distribution at temperature t_g.
+        self.fixmatch.align = self.progressive.then(|| {
+            let t = alignment_temperature(generation, self.generations);
+            let target: Vec<f64> = self.label_dist.iter().map(|q| q.powf(t)).collect();
+            let z: f64 = target.iter().sum();
+            Tensor::from_slice(&target.iter().map(|v| (v / z) as f32).collect::<Vec<_>>())
+                .to_device(p.device)
+        });
+        self.fixmatch.begin_epoch();
+        Ok(())
+    }
+
+    fn unlabeled_loss(
+        &mut self,
+        net: &Backbone,
+        _p: &Prepared,
+        batch: &UnlabeledBatch,
+        _rng: &mut ChaCha8Rng,
+    ) -> Result<Tensor> {
+        Ok(self.fixmatch.loss(net, &batch.raw, &batch.present))
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,17 @@
 //! form; with several modalities a generated sample combines whole multimodal samples with the
 //! same weights (so its modalities stay paired), for early and late fusion alike.
 
-use tch::{Kind, Tensor};
+use super::backbone::{ce, Backbone};
+use super::ema::zero_grads;
+use super::fit::{Recipe, UnlabeledBatch};
+use crate::error::{DataError, Result};
+use crate::model::layers::Mlp;
+use crate::train::adam::Adam;
+use crate::train::config::TrainConfig;
+use crate::train::driver::Prepared;
+use crate::train::tensors::{index_tensor, DataTensors};
+use rand_chacha::ChaCha8Rng;
+use tch::{nn, Kind, Tensor};
 
 /// Convex weights (B×N) over the N real samples for classes `c` (B): softmax of the generator's
 /// `logits` (B×N) restricted to the samples whose label is the requested class.
@@ -58,6 +68,206 @@ pub fn deficit_classes(counts: &[usize], n: usize) -> Vec<i64> {
         .enumerate()
         .flat_map(|(k, &t)| std::iter::repeat_n(k as i64, t))
         .collect()
+}
+
+/// Width of the generator's noise input (the paper does not fix it for its tabular experiments;
+/// 32 is small next to the 512-wide hidden layer and ample for one convex combination per sample).
+pub const NOISE: i64 = 32;
+
+/// Keeps ln(1 − p) finite when the classifier is certain (p = 1).
+pub const LOG_FLOOR: f64 = 1e-6;
+
+/// GAMO's recipe: its generator and discriminator (each with its own Adam) and the labeled data
+/// they combine. The classifier is the shared backbone, trained on labeled data only.
+pub struct Gamo {
+    gen_vs: nn::VarStore,
+    gen: Mlp,
+    disc_vs: nn::VarStore,
+    disc: Mlp,
+    gen_adam: Adam,
+    disc_adam: Adam,
+    labeled_idx: Tensor,
+    labeled_y: Tensor,
+    counts: Vec<usize>,
+    ratio: f64,
+}
+
+impl Gamo {
+    /// The networks (one hidden layer of the configuration's first width) for `classes` classes.
+    pub fn new(cfg: &TrainConfig, p: &Prepared, classes: usize) -> Self {
+        let device = p.device;
+        let h: Vec<i64> = cfg.hidden.iter().map(|&w| w as i64).collect();
+        let n_l = p.labeled_rows.len();
+        let gen_vs = nn::VarStore::new(device);
+        let gen = Mlp::new(
+            &(gen_vs.root() / "generator"),
+            NOISE + classes as i64,
+            0,
+            &h[..1],
+            n_l as i64,
+        );
+        let disc_vs = nn::VarStore::new(device);
+        let total: usize = p.data.dims.iter().sum();
+        let disc = Mlp::new(
+            &(disc_vs.root() / "discriminator"),
+            (total + classes) as i64,
+            0,
+            &h[..1],
+            1,
+        );
+        let gen_adam = Adam::new(&gen_vs, cfg.lr);
+        let disc_adam = Adam::new(&disc_vs, cfg.lr);
+        let codes = p.label_codes();
+        Gamo {
+            gen_vs,
+            gen,
+            disc_vs,
+            disc,
+            gen_adam,
+            disc_adam,
+            labeled_idx: index_tensor(&p.labeled_rows, device),
+            labeled_y: Tensor::from_slice(
+                &p.labeled_rows.iter().map(|&i| codes[i]).collect::<Vec<_>>(),
+            )
+            .to_device(device),
+            counts: p.train_ds.labeled_counts(),
+            ratio: cfg.gamo_ratio,
+        }
+    }
+}
+
+impl Recipe for Gamo {
+    fn uses_unlabeled(&self) -> bool {
+        false
+    }
+
+    fn unlabeled_loss(
+        &mut self,
+        _net: &Backbone,
+        _p: &Prepared,
+        _batch: &UnlabeledBatch,
+        _rng: &mut ChaCha8Rng,
+    ) -> Result<Tensor> {
+        Err(DataError::InvalidParameter {
+            name: "method",
+            value: "gamo".into(),
+            reason: "GAMO trains on labeled data only".into(),
+        }
+        .into())
+    }
+
+    /// One GAMO round on the labeled batch: the discriminator and generator steps, and the
+    /// classifier's loss on generated minority samples added to `loss` (the driver steps the
+    /// classifier).
+    fn finish_loss(
+        &mut self,
+        net: &Backbone,
+        p: &Prepared,
+        labeled: &[usize],
+        loss: Tensor,
+    ) -> Result<Tensor> {
+        Ok(gamo_step(self, net, &p.data, labeled.len(), loss))
+    }
+}
+
+fn gamo_step(
+    g: &mut Gamo,
+    net: &Backbone,
+    data: &DataTensors,
+    batch: usize,
+    loss: Tensor,
+) -> Tensor {
+    let (labeled_idx, labeled_y) = (&g.labeled_idx, &g.labeled_y);
+    let n_gen = (g.ratio * batch as f64).round() as usize;
+    let cls = deficit_classes(&g.counts, n_gen);
+    if cls.is_empty() {
+        return loss;
+    }
+    let device = net.vs.device();
+    let classes = g.counts.len() as i64;
+    let c = Tensor::from_slice(&cls).to_device(device);
+    let onehot = c.onehot(classes).to_kind(Kind::Float);
+    let xs_real: Vec<Tensor> = data
+        .xs
+        .iter()
+        .map(|x| x.index_select(0, labeled_idx))
+        .collect();
+    let present = Tensor::ones(
+        [cls.len() as i64, data.xs.len() as i64],
+        (Kind::Bool, device),
+    );
+    let generate = |g: &Gamo| {
+        let z = Tensor::randn([cls.len() as i64, NOISE], (Kind::Float, device));
+        let w = convex_weights(
+            &g.gen.forward(&Tensor::cat(&[z, onehot.shallow_clone()], 1)),
+            labeled_y,
+            &c,
+        );
+        xs_real
+            .iter()
+            .map(|x| combine(&w, x))
+            .collect::<Vec<Tensor>>()
+    };
+    let disc = |g: &Gamo, xs: &[Tensor], oh: &Tensor| {
+        let mut parts: Vec<Tensor> = xs.iter().map(Tensor::shallow_clone).collect();
+        parts.push(oh.shallow_clone());
+        g.disc.forward(&Tensor::cat(&parts, 1)).squeeze_dim(1)
+    };
+    // Discriminator: real samples of the class vs generated ones.
+    let fake = tch::no_grad(|| generate(g));
+    let pick = Tensor::randint(
+        xs_real[0].size()[0],
+        [cls.len() as i64],
+        (Kind::Int64, device),
+    );
+    let real: Vec<Tensor> = xs_real.iter().map(|x| x.index_select(0, &pick)).collect();
+    let real_oh = labeled_y
+        .index_select(0, &pick)
+        .onehot(classes)
+        .to_kind(Kind::Float);
+    let d_real = disc(g, &real, &real_oh);
+    let d_fake = disc(g, &fake, &onehot);
+    let d_loss = d_real.binary_cross_entropy_with_logits::<Tensor>(
+        &d_real.ones_like(),
+        None,
+        None,
+        tch::Reduction::Mean,
+    ) + d_fake.binary_cross_entropy_with_logits::<Tensor>(
+        &d_fake.zeros_like(),
+        None,
+        None,
+        tch::Reduction::Mean,
+    );
+    zero_grads(&g.disc_vs);
+    d_loss.backward();
+    g.disc_adam.step(&g.disc_vs);
+    // Generator: fool the discriminator and make the classifier miss the class.
+    let gen = generate(g);
+    let d_gen = disc(g, &gen, &onehot);
+    let p_c = net
+        .fuse(&gen, &net.logits(&gen), &present)
+        .gather(1, &c.unsqueeze(1), false)
+        .squeeze_dim(1);
+    let g_loss = d_gen.binary_cross_entropy_with_logits::<Tensor>(
+        &d_gen.ones_like(),
+        None,
+        None,
+        tch::Reduction::Mean,
+    ) - (p_c.neg() + (1.0 + LOG_FLOOR)).log().mean(Kind::Float);
+    zero_grads(&g.gen_vs);
+    g_loss.backward();
+    g.gen_adam.step(&g.gen_vs);
+    zero_grads(&g.disc_vs);
+    // Classifier: learn the generated minority samples as their class.
+    let fixed: Vec<Tensor> = gen.iter().map(Tensor::detach).collect();
+    // Cannot fail on user input: a dataset always has at least one modality (MultimodalDataset::new).
+    let gen_loss = net
+        .logits(&fixed)
+        .iter()
+        .map(|l| ce(l, &c).mean(Kind::Float))
+        .reduce(|a, b| a + b)
+        .expect("one modality");
+    loss + gen_loss
 }
 
 #[cfg(test)]

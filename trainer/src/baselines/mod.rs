@@ -4,8 +4,11 @@
 
 pub mod adsh;
 pub mod augment;
+pub mod backbone;
 pub mod cmml;
 pub mod crest;
+pub mod ema;
 pub mod fit;
+pub mod fixmatch;
 pub mod gamo;
 pub mod smln;

@@ -18,8 +18,14 @@
 //! smoothness term pulled the rare classes into their neighbours (mfeat, 5 seeds: 73.3% against
 //! the supervised floor's 85.0%). The global graph has the neighbours the paper's full matrix has.
 
+use super::backbone::Backbone;
+use super::fit::{Recipe, UnlabeledBatch};
 use crate::error::{DataError, Result};
+use crate::train::config::TrainConfig;
+use crate::train::driver::Prepared;
+use crate::train::tensors::index_tensor;
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use tch::{Kind, Tensor};
 
@@ -140,6 +146,61 @@ pub fn spectral_loss(f: &Tensor, g: &Tensor, c: &Tensor) -> Tensor {
     let gram = f.transpose(0, 1).matmul(f) / n;
     let target = Tensor::eye(k, (Kind::Float, f.device())) / k as f64;
     smooth + (gram - target).square().sum(Kind::Float)
+}
+
+/// SMLN's recipe: the balanced spectral loss on each step's nodes and one sampled neighbour each.
+pub struct Smln {
+    graph: Option<Graph>,
+}
+
+impl Smln {
+    /// Builds the k-NN graph over every training row, once (none without unlabeled rows).
+    pub fn new(cfg: &TrainConfig, p: &Prepared) -> Result<Self> {
+        let graph = if p.unlabeled_rows.is_empty() {
+            None
+        } else {
+            let _g = tch::no_grad_guard();
+            Some(Graph::build(
+                &p.data.xs,
+                &p.data.present_rows,
+                cfg.smln_neighbors,
+            )?)
+        };
+        Ok(Smln { graph })
+    }
+}
+
+impl Recipe for Smln {
+    fn unlabeled_loss(
+        &mut self,
+        net: &Backbone,
+        p: &Prepared,
+        batch: &UnlabeledBatch,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Tensor> {
+        // Cannot fail on user input: the graph is built whenever there are unlabeled rows, and
+        // this is called only then.
+        let graph = self.graph.as_ref().expect("built with unlabeled rows");
+        // This step's nodes (labeled + unlabeled batch) and one sampled graph neighbour each,
+        // through the network in one pass.
+        let nodes: Vec<usize> = batch
+            .labeled_rows
+            .iter()
+            .chain(batch.rows)
+            .copied()
+            .collect();
+        let (nbrs, weights) = graph.sample(&nodes, rng)?;
+        let all = index_tensor(
+            &nodes.iter().chain(&nbrs).copied().collect::<Vec<_>>(),
+            p.device,
+        );
+        let xs: Vec<Tensor> = p.data.xs.iter().map(|x| x.index_select(0, &all)).collect();
+        let present = p.data.present.index_select(0, &all);
+        let f = net.fuse(&xs, &net.logits(&xs), &present);
+        let n = nodes.len() as i64;
+        let c = Tensor::from_slice(&weights).to_device(p.device);
+        Ok(spectral_loss(&f.narrow(0, 0, n), &f.narrow(0, n, n), &c))
+    }
 }
 
 #[cfg(test)]

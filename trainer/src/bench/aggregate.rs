@@ -153,10 +153,10 @@ pub fn summarise(results: &[RunResult], expected: Option<&[RunSpec]>) -> Vec<Cel
             Cell {
                 seeds: runs.iter().map(|r| r.seed).collect(),
                 expected_seeds: expected_seeds[i],
-                overall: col(|r| r.overall_acc),
-                minority: col(|r| r.minority_acc),
-                balanced: col(|r| r.balanced_acc),
-                macro_f1: col(|r| r.macro_f1),
+                overall: col(|r| r.scores.overall_acc),
+                minority: col(|r| r.scores.minority_acc),
+                balanced: col(|r| r.scores.balanced_acc),
+                macro_f1: col(|r| r.scores.macro_f1),
                 validation_balanced: (!vals.is_empty()).then(|| Stat::of(&vals)),
                 per_class,
                 train_seconds: if runs.is_empty() {

@@ -3,6 +3,7 @@
 //! tables and plots generated from those lines ([`aggregate`], [`markdown`], [`plots`]).
 
 pub mod aggregate;
+pub mod epoch_logs;
 pub mod experiment;
 pub mod markdown;
 pub mod plots;

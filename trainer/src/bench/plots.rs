@@ -1,10 +1,13 @@
 //! PNG plots for the report (plotters, bitmap backend). Text is drawn with the embedded DejaVu Sans
 //! (`trainer/assets/`, Bitstream Vera licence) so the plots render the same on every machine,
-//! with no system font lookup.
+//! with no system font lookup. The plots are written as 8-bit palette PNGs
+//! ([`write_indexed_png`]): they are committed with every report, and a few flat colours on white
+//! need no 24-bit pixels.
 
 use super::aggregate::Cell;
 use crate::error::{Error, Result};
 use plotters::prelude::*;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Once;
 
@@ -23,6 +26,69 @@ fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
         path: path.to_path_buf(),
         message: format!("plotting failed: {e}"),
     }
+}
+
+/// Draws into an RGB buffer of `size` pixels and writes it to `path` as a palette PNG.
+fn render(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<()>,
+) -> Result<()> {
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    draw(BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area())?;
+    write_indexed_png(path, &rgb, size)
+}
+
+/// Writes an RGB buffer as an 8-bit palette PNG. The 256 most frequent colours are the palette
+/// (ties broken by colour, so the file is reproducible); any other colour, an anti-aliasing
+/// shade, takes its nearest palette entry. A plot's flat colours are all kept exactly, and the
+/// file is several times smaller than the 24-bit one.
+pub fn write_indexed_png(path: &Path, rgb: &[u8], size: (u32, u32)) -> Result<()> {
+    let mut counts: HashMap<[u8; 3], u64> = HashMap::new();
+    for px in rgb.chunks_exact(3) {
+        *counts.entry([px[0], px[1], px[2]]).or_default() += 1;
+    }
+    let mut by_count: Vec<([u8; 3], u64)> = counts.into_iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let palette: Vec<[u8; 3]> = by_count.iter().take(256).map(|c| c.0).collect();
+    let mut index: HashMap<[u8; 3], u8> = HashMap::new();
+    for (i, c) in palette.iter().enumerate() {
+        index.insert(*c, i as u8);
+    }
+    let nearest = |c: [u8; 3]| {
+        let d = |p: &[u8; 3]| {
+            (0..3)
+                .map(|k| (i32::from(p[k]) - i32::from(c[k])).pow(2))
+                .sum::<i32>()
+        };
+        (0..palette.len())
+            .min_by_key(|&i| d(&palette[i]))
+            .unwrap_or(0) as u8
+    };
+    let mut pixels = Vec::with_capacity(rgb.len() / 3);
+    for px in rgb.chunks_exact(3) {
+        let c = [px[0], px[1], px[2]];
+        let i = match index.get(&c) {
+            Some(&i) => i,
+            None => {
+                let i = nearest(c);
+                index.insert(c, i);
+                i
+            }
+        };
+        pixels.push(i);
+    }
+    let io = |e: std::io::Error| Error::io(path, e);
+    let png_err = |e: png::EncodingError| plot_error(path, e);
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), size.0, size.1);
+    enc.set_color(png::ColorType::Indexed);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_palette(palette.concat());
+    enc.set_compression(png::Compression::Best);
+    let mut writer = enc.write_header().map_err(png_err)?;
+    writer.write_image_data(&pixels).map_err(png_err)?;
+    writer.finish().map_err(png_err)
 }
 
 /// Width of the legend column right of the plots: a table has up to ~15 models, and a legend
@@ -106,89 +172,90 @@ pub fn line_panels(
 ) -> Result<()> {
     register_font();
     let width = 560 * panels.len() as u32;
-    let root = BitMapBackend::new(path, (width + LEGEND_WIDTH, 480)).into_drawing_area();
-    let err = |e: &dyn std::fmt::Display| plot_error(path, e);
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let root = root
-        .titled(title, ("sans-serif", 20))
-        .map_err(|e| err(&e))?;
-    let (plots, legend) = root.split_horizontally(width);
-    // Every panel draws the same series in the same order: one legend names them.
-    if let Some((_, series)) = panels.first() {
-        let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
-        draw_legend(&legend, &names, Mark::Line, &err)?;
-    }
-    let areas = plots.split_evenly((1, panels.len()));
-    for (area, (y_desc, series)) in areas.iter().zip(panels) {
-        let xs: Vec<f64> = series
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|q| q.0))
-            .collect();
-        let (x0, x1) = if x_labels.is_empty() {
-            let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            if lo.is_finite() && hi > lo {
-                (lo, hi)
-            } else {
-                (0.0, 1.0)
-            }
-        } else {
-            (-0.3, x_labels.len() as f64 - 0.7)
-        };
-        let mut chart = ChartBuilder::on(area)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(x0..x1, 0.0..100.0)
+    render(path, (width + LEGEND_WIDTH, 480), |root| {
+        let err = |e: &dyn std::fmt::Display| plot_error(path, e);
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let root = root
+            .titled(title, ("sans-serif", 20))
             .map_err(|e| err(&e))?;
-        let labels = x_labels.to_vec();
-        let fmt = move |x: &f64| {
-            if labels.is_empty() {
-                format!("{x}")
-            } else {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
-                    labels[i as usize].clone()
-                } else {
-                    String::new()
-                }
-            }
-        };
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc.as_str())
-            .x_labels(if x_labels.is_empty() {
-                10
-            } else {
-                x_labels.len() * 4
-            })
-            .x_label_formatter(&fmt)
-            .draw()
-            .map_err(|e| err(&e))?;
-        for (i, (_, points)) in series.iter().enumerate() {
-            let c = color(i);
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().map(|p| (p.0, 100.0 * p.1)),
-                    c.stroke_width(2),
-                ))
-                .map_err(|e| err(&e))?;
-            chart
-                .draw_series(points.iter().filter(|p| p.2 > 0.0).map(|p| {
-                    ErrorBar::new_vertical(
-                        p.0,
-                        100.0 * (p.1 - p.2),
-                        100.0 * p.1,
-                        100.0 * (p.1 + p.2),
-                        c.filled(),
-                        6,
-                    )
-                }))
-                .map_err(|e| err(&e))?;
+        let (plots, legend) = root.split_horizontally(width);
+        // Every panel draws the same series in the same order: one legend names them.
+        if let Some((_, series)) = panels.first() {
+            let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
+            draw_legend(&legend, &names, Mark::Line, &err)?;
         }
-    }
-    root.present().map_err(|e| err(&e))
+        let areas = plots.split_evenly((1, panels.len()));
+        for (area, (y_desc, series)) in areas.iter().zip(panels) {
+            let xs: Vec<f64> = series
+                .iter()
+                .flat_map(|(_, p)| p.iter().map(|q| q.0))
+                .collect();
+            let (x0, x1) = if x_labels.is_empty() {
+                let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                if lo.is_finite() && hi > lo {
+                    (lo, hi)
+                } else {
+                    (0.0, 1.0)
+                }
+            } else {
+                (-0.3, x_labels.len() as f64 - 0.7)
+            };
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(50)
+                .build_cartesian_2d(x0..x1, 0.0..100.0)
+                .map_err(|e| err(&e))?;
+            let labels = x_labels.to_vec();
+            let fmt = move |x: &f64| {
+                if labels.is_empty() {
+                    format!("{x}")
+                } else {
+                    let i = x.round();
+                    if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+                        labels[i as usize].clone()
+                    } else {
+                        String::new()
+                    }
+                }
+            };
+            chart
+                .configure_mesh()
+                .x_desc(x_desc)
+                .y_desc(y_desc.as_str())
+                .x_labels(if x_labels.is_empty() {
+                    10
+                } else {
+                    x_labels.len() * 4
+                })
+                .x_label_formatter(&fmt)
+                .draw()
+                .map_err(|e| err(&e))?;
+            for (i, (_, points)) in series.iter().enumerate() {
+                let c = color(i);
+                chart
+                    .draw_series(LineSeries::new(
+                        points.iter().map(|p| (p.0, 100.0 * p.1)),
+                        c.stroke_width(2),
+                    ))
+                    .map_err(|e| err(&e))?;
+                chart
+                    .draw_series(points.iter().filter(|p| p.2 > 0.0).map(|p| {
+                        ErrorBar::new_vertical(
+                            p.0,
+                            100.0 * (p.1 - p.2),
+                            100.0 * p.1,
+                            100.0 * (p.1 + p.2),
+                            c.filled(),
+                            6,
+                        )
+                    }))
+                    .map_err(|e| err(&e))?;
+            }
+        }
+        root.present().map_err(|e| err(&e))
+    })
 }
 
 /// Grouped bars of per-class test accuracy, one colour per model, for the cells of one table
@@ -198,50 +265,51 @@ pub fn per_class_bars(path: &Path, title: &str, cells: &[&Cell]) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| plot_error(path, e);
     let classes = cells.iter().map(|c| c.per_class.len()).max().unwrap_or(0);
     let width = (200 + 70 * classes as u32).max(700);
-    let root = BitMapBackend::new(path, (width + LEGEND_WIDTH, 480)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let (plot, legend) = root.split_horizontally(width);
-    let names: Vec<&str> = cells.iter().map(|c| c.key.model.as_str()).collect();
-    draw_legend(&legend, &names, Mark::Bar, &err)?;
-    let mut chart = ChartBuilder::on(&plot)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(-0.5..classes as f64 - 0.5, 0.0..100.0)
-        .map_err(|e| err(&e))?;
-    let fmt = |x: &f64| {
-        let i = x.round();
-        if (x - i).abs() < 1e-6 && i >= 0.0 {
-            format!("{i}")
-        } else {
-            String::new()
-        }
-    };
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_desc("class (0 = largest)")
-        .y_desc("test accuracy %")
-        .x_labels(classes * 2 + 1)
-        .x_label_formatter(&fmt)
-        .draw()
-        .map_err(|e| err(&e))?;
-    let n = cells.len().max(1) as f64;
-    let w = 0.8 / n;
-    for (i, cell) in cells.iter().enumerate() {
-        let c = color(i);
-        let left = -0.4 + i as f64 * w;
-        chart
-            .draw_series(cell.per_class.iter().enumerate().filter_map(|(k, a)| {
-                a.map(|a| {
-                    Rectangle::new(
-                        [(k as f64 + left, 0.0), (k as f64 + left + w, 100.0 * a)],
-                        c.filled(),
-                    )
-                })
-            }))
+    render(path, (width + LEGEND_WIDTH, 480), |root| {
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let (plot, legend) = root.split_horizontally(width);
+        let names: Vec<&str> = cells.iter().map(|c| c.key.model.as_str()).collect();
+        draw_legend(&legend, &names, Mark::Bar, &err)?;
+        let mut chart = ChartBuilder::on(&plot)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(-0.5..classes as f64 - 0.5, 0.0..100.0)
             .map_err(|e| err(&e))?;
-    }
-    root.present().map_err(|e| err(&e))
+        let fmt = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                format!("{i}")
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("class (0 = largest)")
+            .y_desc("test accuracy %")
+            .x_labels(classes * 2 + 1)
+            .x_label_formatter(&fmt)
+            .draw()
+            .map_err(|e| err(&e))?;
+        let n = cells.len().max(1) as f64;
+        let w = 0.8 / n;
+        for (i, cell) in cells.iter().enumerate() {
+            let c = color(i);
+            let left = -0.4 + i as f64 * w;
+            chart
+                .draw_series(cell.per_class.iter().enumerate().filter_map(|(k, a)| {
+                    a.map(|a| {
+                        Rectangle::new(
+                            [(k as f64 + left, 0.0), (k as f64 + left + w, 100.0 * a)],
+                            c.filled(),
+                        )
+                    })
+                }))
+                .map_err(|e| err(&e))?;
+        }
+        root.present().map_err(|e| err(&e))
+    })
 }

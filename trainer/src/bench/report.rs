@@ -3,12 +3,12 @@
 //! JSON lines reproduces the committed Markdown byte for byte.
 
 use super::aggregate::{summarise, Cell};
+use super::epoch_logs::EpochLogs;
 use super::experiment::Experiment;
 use super::markdown::{render, replace_block, summary_tables, Page};
 use super::plots::{line_panels, per_class_bars, Series};
 use super::results::{read_results, RunResult};
 use crate::error::{DataError, Error, Result};
-use crate::train::EpochRecord;
 use std::path::{Path, PathBuf};
 
 /// What to report.
@@ -128,23 +128,7 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
             images.push((caption, file));
         }
     }
-    let command = format!(
-        "ssmvae report {}{} --scale {scale}",
-        opts.results
-            .iter()
-            .map(|p| p
-                .file_name()
-                .map_or_else(String::new, |f| f.to_string_lossy().into_owned()))
-            .collect::<Vec<_>>()
-            .join(" "),
-        experiment
-            .as_ref()
-            .map_or_else(String::new, |(p, _)| format!(
-                " --experiment {}",
-                p.file_name()
-                    .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
-            )),
-    );
+    let command = report_command(opts, experiment.as_ref().map(|(p, _)| p.as_path()), &scale);
     let title = format!("{name} — scale `{scale}`");
     let description = experiment
         .as_ref()
@@ -176,6 +160,21 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
         markdown: md_path,
         images: written,
     })
+}
+
+/// The command line that regenerates a report, as printed at its top (file names only).
+fn report_command(opts: &ReportOptions, experiment: Option<&Path>, scale: &str) -> String {
+    let file_name = |p: &Path| {
+        p.file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+    };
+    let results: Vec<String> = opts.results.iter().map(|p| file_name(p)).collect();
+    let experiment =
+        experiment.map_or_else(String::new, |p| format!(" --experiment {}", file_name(p)));
+    format!(
+        "ssmvae report {}{experiment} --scale {scale}",
+        results.join(" ")
+    )
 }
 
 /// What goes into a README block: the command and the overall / minority table.
@@ -325,12 +324,13 @@ fn plots(
 }
 
 /// Mean test overall/minority accuracy per epoch over each cell's seeds, from the epoch logs.
-/// Runs whose log is absent are skipped (a results file copied without its `epochs/` folder).
+/// Runs whose log is absent (neither loose nor archived) are skipped.
 fn training_curves(
     results: &[RunResult],
     cells: &[&Cell],
     missings: usize,
 ) -> Result<(Vec<Series>, Vec<Series>)> {
+    let mut logs = EpochLogs::default();
     let (mut overall, mut minority) = (Vec::new(), Vec::new());
     for c in cells {
         let runs = results.iter().filter(|r| {
@@ -342,15 +342,10 @@ fn training_curves(
         });
         let mut sums: Vec<(f64, f64, usize)> = Vec::new();
         for r in runs {
-            let path = PathBuf::from(&r.epoch_log);
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let Some(records) = logs.records(Path::new(&r.epoch_log))? else {
                 continue;
             };
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let rec: EpochRecord = serde_json::from_str(line).map_err(|e| Error::Config {
-                    file: path.clone(),
-                    message: e.to_string(),
-                })?;
+            for rec in records {
                 if sums.len() < rec.epoch {
                     sums.resize(rec.epoch, (0.0, 0.0, 0));
                 }

@@ -3,9 +3,9 @@
 
 use super::experiment::{run_id, RunSpec};
 use crate::error::{Error, Result};
+use crate::metrics::Scores;
 use crate::protocol::Missing;
 use crate::train::config::TrainConfig;
-use crate::train::Scores;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -30,16 +30,9 @@ pub struct RunResult {
     pub seed: u64,
     /// Missing-modality setting the model was trained in.
     pub missing: Missing,
-    /// Test overall accuracy (fraction).
-    pub overall_acc: f64,
-    /// Test minority-class accuracy.
-    pub minority_acc: f64,
-    /// Test balanced accuracy.
-    pub balanced_acc: f64,
-    /// Test macro-F1.
-    pub macro_f1: f64,
-    /// Test G-mean.
-    pub g_mean: f64,
+    /// Test scores of the selected model.
+    #[serde(flatten)]
+    pub scores: Scores,
     /// Test per-class accuracy, class 0 first.
     pub per_class_acc: Vec<Option<f64>>,
     /// The minority classes.

@@ -1,6 +1,7 @@
 //! Running the grid: the runs of one shard that the results file does not hold yet, one after
 //! the other, each appended to the results file the moment it finishes.
 
+use super::epoch_logs::EpochLogs;
 use super::experiment::{RunSpec, Shard};
 use super::results::{append_result, pending, read_results, slug, RunResult};
 use crate::error::{Error, Result};
@@ -68,11 +69,19 @@ fn reusable(
         .join(&found.epoch_log);
     let name = epoch_log_name(&opts.scale, spec);
     let dst = opts.results.parent().unwrap_or(Path::new(".")).join(&name);
-    if src.exists() {
+    // The reused run's log, loose or archived, becomes a loose log of this grid.
+    if let Some(records) = EpochLogs::default().records(&src)? {
         if let Some(d) = dst.parent() {
             std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
         }
-        std::fs::copy(&src, &dst).map_err(|e| Error::io(&src, e))?;
+        let mut text = String::new();
+        for rec in &records {
+            text += &(serde_json::to_string(rec).map_err(|e| Error::Write {
+                path: dst.clone(),
+                message: e.to_string(),
+            })? + "\n");
+        }
+        std::fs::write(&dst, text).map_err(|e| Error::io(&dst, e))?;
     }
     r.epoch_log = name;
     Ok(Some(r))
@@ -183,11 +192,7 @@ pub fn run_one(
         beta: spec.beta,
         seed: spec.seed,
         missing: spec.missing,
-        overall_acc: m.overall_acc,
-        minority_acc: m.minority_acc,
-        balanced_acc: m.balanced_acc,
-        macro_f1: m.macro_f1,
-        g_mean: m.g_mean,
+        scores: m.scores.clone(),
         per_class_acc: m.per_class_acc.clone(),
         minority_classes: m.minority_classes.clone(),
         validation: selected.and_then(|r| r.validation.clone()),

@@ -3,7 +3,9 @@
 use crate::cli::{BenchArgs, ReportArgs};
 use anyhow::{Context, Result};
 use std::io::Write;
-use trainer::bench::experiment::{default_results_path, Experiment};
+use std::path::Path;
+use trainer::bench::epoch_logs::pack;
+use trainer::bench::experiment::{default_results_path, Experiment, RunSpec};
 use trainer::bench::report::{write_report, ReportOptions};
 use trainer::bench::results::read_results;
 use trainer::bench::runner::{run_grid, shard_pending, Event, GridOptions};
@@ -28,28 +30,7 @@ pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
         .clone()
         .unwrap_or_else(|| default_results_path(&args.experiment, &exp, &args.scale));
     if args.list {
-        let done = read_results(&results)?;
-        let todo: Vec<usize> = shard_pending(&runs, args.shard, &done)
-            .iter()
-            .map(|r| r.index)
-            .collect();
-        let mut out = std::io::stdout().lock();
-        for r in runs.iter().filter(|r| args.shard.owns(r.index)) {
-            let state = if todo.contains(&r.index) {
-                "todo"
-            } else {
-                "done"
-            };
-            writeln!(out, "{state}  #{:<4} {}", r.index, r.id())?;
-        }
-        writeln!(
-            out,
-            "{} of {} runs of this shard to do; results: {}",
-            todo.len(),
-            runs.iter().filter(|r| args.shard.owns(r.index)).count(),
-            results.display()
-        )?;
-        return Ok(());
+        return list_runs(args, &runs, &results);
     }
     let opts = GridOptions {
         experiment: exp.name.clone(),
@@ -107,8 +88,8 @@ pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
             let line = format!(
                 "done {}  overall {:.4}  minority {:.4}  {:.1}s",
                 r.id(),
-                r.overall_acc,
-                r.minority_acc,
+                r.scores.overall_acc,
+                r.scores.minority_acc,
                 r.train_seconds
             );
             match &bar {
@@ -131,6 +112,32 @@ pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// `bench --list`: every run of the shard, done or to do.
+fn list_runs(args: &BenchArgs, runs: &[RunSpec], results: &Path) -> Result<()> {
+    let done = read_results(results)?;
+    let todo: Vec<usize> = shard_pending(runs, args.shard, &done)
+        .iter()
+        .map(|r| r.index)
+        .collect();
+    let mut out = std::io::stdout().lock();
+    for r in runs.iter().filter(|r| args.shard.owns(r.index)) {
+        let state = if todo.contains(&r.index) {
+            "todo"
+        } else {
+            "done"
+        };
+        writeln!(out, "{state}  #{:<4} {}", r.index, r.id())?;
+    }
+    writeln!(
+        out,
+        "{} of {} runs of this shard to do; results: {}",
+        todo.len(),
+        runs.iter().filter(|r| args.shard.owns(r.index)).count(),
+        results.display()
+    )?;
+    Ok(())
+}
+
 /// Runs `ssmvae report`.
 pub fn run_report(args: &ReportArgs) -> Result<()> {
     let files = write_report(&ReportOptions {
@@ -147,6 +154,26 @@ pub fn run_report(args: &ReportArgs) -> Result<()> {
     writeln!(out, "wrote {}", files.markdown.display())?;
     for p in files.images {
         writeln!(out, "wrote {}", p.display())?;
+    }
+    if args.pack_epochs {
+        for file in &args.results {
+            let results = read_results(file)?;
+            let dir = file.parent().unwrap_or(Path::new(""));
+            for scale in results
+                .iter()
+                .map(|r| r.scale.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+            {
+                let packed = pack(&results, dir, scale)?;
+                writeln!(
+                    out,
+                    "packed {} runs' epoch logs into {} ({} loose files removed)",
+                    packed.runs,
+                    packed.archive.display(),
+                    packed.removed
+                )?;
+            }
+        }
     }
     Ok(())
 }

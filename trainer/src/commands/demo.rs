@@ -117,7 +117,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             bytes.len(),
             correct as f64 / truth.len() as f64,
             truth.len(),
-            rows[0].1.overall_acc,
+            rows[0].1.scores.overall_acc,
             per_row * 1e6
         );
     }

@@ -33,6 +33,9 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
         ldam_max_margin,
         drw_beta,
         drw_start,
+        logit_adjust,
+        align_unlabeled,
+        unlabeled_rampup,
         prior_expert,
         label_prior,
         unlabeled_form,
@@ -70,7 +73,11 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
 pub fn print_scores(label: &str, m: &Metrics) {
     println!(
         "{label:<28} overall {:.4}  minority {:.4}  balanced {:.4}  macro-F1 {:.4}  G-mean {:.4}",
-        m.overall_acc, m.minority_acc, m.balanced_acc, m.macro_f1, m.g_mean
+        m.scores.overall_acc,
+        m.scores.minority_acc,
+        m.scores.balanced_acc,
+        m.scores.macro_f1,
+        m.scores.g_mean
     );
 }
 

@@ -6,6 +6,7 @@ pub mod classification;
 pub mod constants;
 pub mod gamma;
 pub mod ldam;
+pub mod rebalance;
 pub mod student_t;
 
 pub use constants::SubsetConstants;

@@ -41,6 +41,10 @@ pub struct CheckpointMeta {
     pub epoch: usize,
     /// Best validation balanced accuracy so far (when a validation split is used).
     pub best_validation: Option<f64>,
+    /// The running means p̂ of distribution alignment, one per member (empty when not aligning),
+    /// so a resumed run continues exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub align_running: Vec<Vec<f32>>,
 }
 
 fn to_bytes(t: &Tensor) -> Result<(Vec<usize>, Vec<u8>)> {

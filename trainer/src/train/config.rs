@@ -229,6 +229,15 @@ pub struct TrainConfig {
     pub smln_neighbors: usize,
     /// GAMO: generated minority samples per step (as a multiple of the labeled batch).
     pub gamo_ratio: f64,
+    /// Post-hoc logit adjustment τ at prediction: argmax ln q(y|x) − τ ln π_y, π the labeled
+    /// class frequencies (docs/model.md §12.1); 0 = off (the paper).
+    pub logit_adjust: f64,
+    /// Distribution alignment of the class weights q inside U toward the labeled class
+    /// frequencies (docs/model.md §12.2); false = the paper's q.
+    pub align_unlabeled: bool,
+    /// Ramp-up of the unlabeled term over this fraction of the epochs (docs/model.md §12.3);
+    /// 0 = full weight from the first step (the paper).
+    pub unlabeled_rampup: f64,
     /// Prior expert of the latent PoE.
     pub prior_expert: PriorExpert,
     /// Class prior p(y).
@@ -298,6 +307,9 @@ impl Default for TrainConfig {
             cmml_diversity: 0.1,
             smln_neighbors: 10,
             gamo_ratio: 1.0,
+            logit_adjust: 0.0,
+            align_unlabeled: false,
+            unlabeled_rampup: 0.0,
             prior_expert: PriorExpert::Prior,
             label_prior: LabelPrior::Uniform,
             unlabeled_form: UnlabeledForm::Entropy,
@@ -382,6 +394,20 @@ impl TrainConfig {
         if self.epochs == 0 {
             return bad("epochs", "0".into(), "must be ≥ 1");
         }
+        if !(self.logit_adjust >= 0.0 && self.logit_adjust.is_finite()) {
+            return bad(
+                "logit_adjust",
+                self.logit_adjust.to_string(),
+                "must be a finite number ≥ 0",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.unlabeled_rampup) {
+            return bad(
+                "unlabeled_rampup",
+                self.unlabeled_rampup.to_string(),
+                "must be a fraction of the epochs in [0, 1]",
+            );
+        }
         if self.batch_labeled == 0 || self.batch_unlabeled == 0 {
             return bad(
                 "batch_labeled",
@@ -402,6 +428,28 @@ impl TrainConfig {
         if !(0.0..=1.0).contains(&self.drw_start) {
             return bad("drw_start", self.drw_start.to_string(), "must be in [0, 1]");
         }
+        self.validate_baselines()?;
+        if !(0.0..0.9).contains(&self.validation_fraction) {
+            return bad(
+                "validation_fraction",
+                self.validation_fraction.to_string(),
+                "must be in [0, 0.9)",
+            );
+        }
+        Ok(())
+    }
+
+    /// The baselines' keys (checked whatever the method, so a bad value in a shared TOML file is
+    /// caught by the first run that reads it).
+    fn validate_baselines(&self) -> Result<()> {
+        let bad = |name: &'static str, value: String, reason: &str| {
+            Err(DataError::InvalidParameter {
+                name,
+                value,
+                reason: reason.into(),
+            }
+            .into())
+        };
         if !(0.0..1.0).contains(&self.ema_decay) {
             return bad("ema_decay", self.ema_decay.to_string(), "must be in [0, 1)");
         }
@@ -447,13 +495,6 @@ impl TrainConfig {
                 )
             }
             _ => {}
-        }
-        if !(0.0..0.9).contains(&self.validation_fraction) {
-            return bad(
-                "validation_fraction",
-                self.validation_fraction.to_string(),
-                "must be in [0, 0.9)",
-            );
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! fusion), each reading some columns of the data. Losses (Eq. 7–9) and predictions live here.
 
 use super::config::{Fusion, Mode, TrainConfig, UnlabeledFormExt};
+use super::driver::StepTerms;
 use super::tensors::{constant_table, gather_constants, DataTensors};
 use crate::model::{ModalitySpec, ModelSpec, Ssmvae};
 use crate::objective::classification::classification_loss;
@@ -9,6 +10,7 @@ use crate::objective::gamma::{
     gamma_loss_labeled, gamma_loss_unlabeled, gamma_loss_unlabeled_exact,
 };
 use crate::objective::ldam::ldam_loss;
+use crate::objective::rebalance::{adjust_probs, aligned_log_q, RunningMean};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -29,6 +31,10 @@ pub struct EnsembleSpec {
     pub fusion: Fusion,
     /// Each member's model spec and data columns.
     pub members: Vec<(ModelSpec, Vec<usize>)>,
+    /// Post-hoc logit adjustment −τ ln π_k added to the class log-probabilities at prediction
+    /// (docs/model.md §12.1); empty = none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logit_bias: Vec<f64>,
 }
 
 impl EnsembleSpec {
@@ -56,6 +62,7 @@ impl EnsembleSpec {
                 .collect(),
         };
         EnsembleSpec {
+            logit_bias: Vec::new(),
             fusion: cfg.fusion,
             members,
         }
@@ -102,21 +109,35 @@ impl ClassTerm {
     }
 }
 
+/// How the unlabeled term is weighted and aligned this step (docs/model.md §12).
+#[derive(Debug)]
+pub struct UnlabeledControl {
+    /// Multiplier of U's weight (the ramp-up; 1 = the paper).
+    pub weight: f64,
+    /// Distribution alignment of q inside U, when on.
+    pub align: Option<Alignment>,
+}
+
+impl Default for UnlabeledControl {
+    fn default() -> Self {
+        UnlabeledControl {
+            weight: 1.0,
+            align: None,
+        }
+    }
+}
+
+/// Distribution alignment's target and running means.
+#[derive(Debug)]
+pub struct Alignment {
+    /// ln π of the labeled class frequencies (K).
+    pub log_target: Tensor,
+    /// p̂, one per member.
+    pub running: Vec<RunningMean>,
+}
+
 /// Per-member constant tables for one dataset.
 pub type Constants = Vec<Tensor>;
-
-/// Loss terms of one step, for logging.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct StepTerms {
-    /// Mean labeled γ-loss L_γ over the labeled batch.
-    pub labeled: f64,
-    /// Mean unlabeled U over the unlabeled batch.
-    pub unlabeled: f64,
-    /// Mean cross-entropy −ln q(y|x) over the labeled batch.
-    pub ce: f64,
-    /// The estimate Ĵ of J/N that is minimised.
-    pub total: f64,
-}
 
 impl Ensemble {
     /// Builds the networks on `device`.
@@ -180,6 +201,7 @@ impl Ensemble {
         n_unlabeled: usize,
         neg_log_prior: Option<&Tensor>,
         class_term: &ClassTerm,
+        control: &mut UnlabeledControl,
     ) -> (Tensor, StepTerms) {
         let n = (n_labeled + n_unlabeled) as f64;
         let alpha = cfg.alpha_a * n / n_labeled as f64;
@@ -210,10 +232,15 @@ impl Ensemble {
                 terms.labeled += f64::try_from(l.sum(Kind::Float)).unwrap_or(f64::NAN) / bl;
                 let mut loss = (l + ce * alpha).sum(Kind::Float) * (w_l / bl);
                 if let Some(u_idx) = unlabeled {
-                    let u = self.unlabeled_loss(cfg, m, mi, data, consts, u_idx, neg_log_prior);
+                    let align = control
+                        .align
+                        .as_mut()
+                        .map(|a| (&a.log_target, &mut a.running[mi]));
+                    let u =
+                        self.unlabeled_loss(cfg, m, mi, data, consts, u_idx, neg_log_prior, align);
                     let bu = u_idx.size()[0] as f64;
                     terms.unlabeled += f64::try_from(u.sum(Kind::Float)).unwrap_or(f64::NAN) / bu;
-                    loss += u.sum(Kind::Float) * (w_u / bu);
+                    loss += u.sum(Kind::Float) * (w_u * control.weight / bu);
                 }
                 loss
             };
@@ -241,12 +268,28 @@ impl Ensemble {
         consts: &Constants,
         idx: &Tensor,
         neg_log_prior: Option<&Tensor>,
+        align: Option<(&Tensor, &mut RunningMean)>,
     ) -> Tensor {
         let (xs, present) = self.member_batch(m, data, idx);
         let b = idx.size()[0];
         let classes = m.model.spec().classes as i64;
         let valid = present.any_dim(1, false).to_kind(Kind::Float);
         let log_q = m.model.class_log_probs(&xs, &present);
+        // §12.2: U's class weights aligned toward the labeled frequencies. p̂ is the running mean
+        // of q over the samples this member observes.
+        let log_q = match align {
+            Some((log_target, running)) => {
+                let observed = valid.nonzero().squeeze_dim(1);
+                if observed.size()[0] > 0 {
+                    running.update(&log_q.exp().index_select(0, &observed));
+                }
+                match running.get() {
+                    Some(p_hat) => aligned_log_q(&log_q, log_target, p_hat),
+                    None => log_q,
+                }
+            }
+            None => log_q,
+        };
         let k = gather_constants(&consts[mi], idx, neg_log_prior);
         let kt = k.tile(classes);
         let xs_t: Vec<Tensor> = xs.iter().map(|x| x.repeat([classes, 1])).collect();
@@ -323,6 +366,19 @@ impl Ensemble {
             let k = self.members.first().map_or(0, |m| m.model.spec().classes) as i64;
             return Tensor::zeros([0, k], (Kind::Float, device));
         }
-        Tensor::cat(&chunks, 0)
+        let probs = Tensor::cat(&chunks, 0);
+        if self.spec.logit_bias.is_empty() {
+            return probs;
+        }
+        let bias = Tensor::from_slice(
+            &self
+                .spec
+                .logit_bias
+                .iter()
+                .map(|&b| b as f32)
+                .collect::<Vec<_>>(),
+        )
+        .to_device(device);
+        adjust_probs(&probs, &bias)
     }
 }

@@ -1,0 +1,90 @@
+//! The FixMatch consistency term (Sohn et al., "FixMatch: simplifying semi-supervised learning
+//! with consistency and confidence", NeurIPS 2020, their Eq. 2) that CReST and Adsh build on:
+//! the weak view's prediction q_b = p(y | α(u_b)), when confident (max q_b ≥ τ), is the hard
+//! target of the strong view, ℓ_u = (1/μB) Σ_b 1[max q_b ≥ τ_{argmax q_b}] H(argmax q_b, p(y | 𝒜(u_b))).
+//! Each modality's classifier is trained on its own views; τ may be per class (Adsh).
+//!
+//! CReST+ first rescales q_b toward a target class distribution (distribution alignment,
+//! Berthelot et al., "ReMixMatch", ICLR 2020, §3.2): q ← Normalize(q · target / p̃), p̃ the running
+//! mean of the weak-view predictions.
+
+use super::augment::{augment, Strength};
+use super::backbone::{ce, Backbone};
+use crate::data::ModalityKind;
+use tch::{Device, Kind, Tensor};
+
+/// Momentum of the running mean p̃ of the weak-view predictions. ReMixMatch averages the last 128
+/// batches; a momentum of 0.999 is the exponential-average form CReST's code uses.
+pub const ALIGN_MOMENTUM: f64 = 0.999;
+
+/// Floor of p̃ in the division, so a class never predicted does not divide by zero.
+pub const ALIGN_FLOOR: f64 = 1e-6;
+
+/// The consistency term's state: thresholds, the alignment target and its running mean.
+pub struct FixMatch {
+    kinds: Vec<ModalityKind>,
+    thresholds: Tensor,
+    /// The target distribution of distribution alignment (CReST+), if aligning this epoch.
+    pub align: Option<Tensor>,
+    running_mean: Option<Tensor>,
+}
+
+impl FixMatch {
+    /// The term for modalities of kinds `kinds` (their augmentations) with threshold τ for all
+    /// classes.
+    pub fn new(kinds: Vec<ModalityKind>, tau: f64, classes: usize, device: Device) -> Self {
+        let mut f = FixMatch {
+            kinds,
+            thresholds: Tensor::zeros([classes as i64], (Kind::Float, device)),
+            align: None,
+            running_mean: None,
+        };
+        f.set_thresholds(&vec![tau; classes], device);
+        f
+    }
+
+    /// Class-wise thresholds τ_k.
+    pub fn set_thresholds(&mut self, thresholds: &[f64], device: Device) {
+        self.thresholds =
+            Tensor::from_slice(&thresholds.iter().map(|&t| t as f32).collect::<Vec<_>>())
+                .to_device(device);
+    }
+
+    /// A new epoch restarts the running mean p̃.
+    pub fn begin_epoch(&mut self) {
+        self.running_mean = None;
+    }
+
+    /// ℓ_u summed over the modalities, on raw unlabeled inputs `raw` (one per modality) and their
+    /// presence mask (B×M).
+    pub fn loss(&mut self, net: &Backbone, raw: &[Tensor], present: &Tensor) -> Tensor {
+        let mut total: Option<Tensor> = None;
+        for (j, (x, &k)) in raw.iter().zip(&self.kinds).enumerate() {
+            let weak = augment(x, k, Strength::Weak);
+            let strong = augment(x, k, Strength::Strong);
+            let mut q = tch::no_grad(|| net.member_logits(j, &weak).softmax(1, Kind::Float));
+            if let Some(target) = &self.align {
+                let mean = q.mean_dim(0, false, Kind::Float);
+                let rm = match &self.running_mean {
+                    Some(r) => r * ALIGN_MOMENTUM + mean * (1.0 - ALIGN_MOMENTUM),
+                    None => mean,
+                };
+                q = &q * target / rm.clamp_min(ALIGN_FLOOR);
+                q = &q / q.sum_dim_intlist(1, true, None);
+                self.running_mean = Some(rm.detach());
+            }
+            let (conf, pseudo) = q.max_dim(1, false);
+            let keep = conf
+                .ge_tensor(&self.thresholds.index_select(0, &pseudo))
+                .to_kind(Kind::Float)
+                * present.select(1, j as i64).to_kind(Kind::Float);
+            let l = (ce(&net.member_logits(j, &strong), &pseudo) * keep).mean(Kind::Float);
+            total = Some(match total {
+                None => l,
+                Some(t) => t + l,
+            });
+        }
+        // Cannot fail on user input: a model spec always has at least one modality.
+        total.expect("one modality")
+    }
+}

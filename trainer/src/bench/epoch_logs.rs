@@ -1,0 +1,212 @@
+//! Per-epoch logs of a grid, loose or packed. `bench` writes one JSON-lines log per run under
+//! `epochs/<scale>/`; the committed record of a grid keeps them as **one gzip archive per
+//! scale**, `epochs-<scale>.jsonl.gz` next to the results file ([`pack`]), because tens of
+//! thousands of epoch lines would otherwise outweigh the code. The report reads a run's log from
+//! its loose file when there is one and from the archive otherwise ([`EpochLogs`]).
+//!
+//! The archive holds one line per run, `{"log": "epochs/cpu/<run>.jsonl", "records": […]}`, sorted
+//! by log name, with every number kept to [`SIGNIFICANT_DIGITS`] significant digits: the logs
+//! feed training curves and diagnostics, and the results line keeps the selected epoch's scores
+//! at full precision.
+
+use super::results::RunResult;
+use crate::error::{Error, Result};
+use crate::train::EpochRecord;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Significant digits the archive keeps of every number of an epoch record.
+pub const SIGNIFICANT_DIGITS: usize = 6;
+
+/// One run's line in the archive.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ArchivedRun {
+    log: String,
+    records: Vec<EpochRecord>,
+}
+
+/// The archive's file name for a scale.
+pub fn archive_name(scale: &str) -> String {
+    format!("epochs-{scale}.jsonl.gz")
+}
+
+fn round(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    // Cannot fail on user input: `{:e}` of a finite f64 always parses back.
+    format!("{:.*e}", SIGNIFICANT_DIGITS - 1, x)
+        .parse()
+        .expect("a formatted float parses")
+}
+
+fn rounded(r: &EpochRecord) -> EpochRecord {
+    let s = |s: &crate::metrics::Scores| crate::metrics::Scores {
+        overall_acc: round(s.overall_acc),
+        minority_acc: round(s.minority_acc),
+        balanced_acc: round(s.balanced_acc),
+        macro_f1: round(s.macro_f1),
+        g_mean: round(s.g_mean),
+    };
+    EpochRecord {
+        epoch: r.epoch,
+        seconds: round(r.seconds),
+        samples_per_sec: round(r.samples_per_sec),
+        loss_labeled: round(r.loss_labeled),
+        loss_unlabeled: round(r.loss_unlabeled),
+        loss_ce: round(r.loss_ce),
+        loss_total: round(r.loss_total),
+        train: s(&r.train),
+        test: s(&r.test),
+        validation: r.validation.as_ref().map(s),
+    }
+}
+
+/// Parses a loose JSON-lines epoch log.
+pub fn parse_log(path: &Path, text: &str) -> Result<Vec<EpochRecord>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).map_err(|e| Error::Config {
+                file: path.to_path_buf(),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn read_archive(path: &Path) -> Result<BTreeMap<String, Vec<EpochRecord>>> {
+    let mut runs = BTreeMap::new();
+    if !path.exists() {
+        return Ok(runs);
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut text = String::new();
+    GzDecoder::new(file)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io(path, e))?;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let run: ArchivedRun = serde_json::from_str(line).map_err(|e| Error::Config {
+            file: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        runs.insert(run.log, run.records);
+    }
+    Ok(runs)
+}
+
+/// The epoch logs of one results folder: loose files first, then the archives.
+#[derive(Debug, Default)]
+pub struct EpochLogs {
+    archives: BTreeMap<PathBuf, BTreeMap<String, Vec<EpochRecord>>>,
+}
+
+impl EpochLogs {
+    /// The records of the run whose loose log would be `loose`
+    /// (`<results folder>/epochs/<scale>/<run>.jsonl`, as a results line names it), from that
+    /// file or else from the scale's archive in the results folder; None when neither has it.
+    pub fn records(&mut self, loose: &Path) -> Result<Option<Vec<EpochRecord>>> {
+        if loose.exists() {
+            let text = std::fs::read_to_string(loose).map_err(|e| Error::io(loose, e))?;
+            return parse_log(loose, &text).map(Some);
+        }
+        let name = |p: Option<&Path>| {
+            p.and_then(Path::file_name)
+                .and_then(|s| s.to_str())
+                .map(str::to_string)
+        };
+        let scale_dir = loose.parent();
+        let (Some(file), Some(scale)) = (name(Some(loose)), name(scale_dir)) else {
+            return Ok(None);
+        };
+        let dir = scale_dir
+            .and_then(Path::parent)
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""));
+        let archive = dir.join(archive_name(&scale));
+        if !self.archives.contains_key(&archive) {
+            let runs = read_archive(&archive)?;
+            self.archives.insert(archive.clone(), runs);
+        }
+        Ok(self.archives[&archive]
+            .get(&format!("epochs/{scale}/{file}"))
+            .cloned())
+    }
+}
+
+/// What [`pack`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packed {
+    /// The archive written.
+    pub archive: PathBuf,
+    /// Runs in it.
+    pub runs: usize,
+    /// Loose files removed (now in the archive).
+    pub removed: usize,
+}
+
+/// Packs the epoch logs of every run of `scale` in `results` (loose files, and runs already in
+/// the archive) into the scale's archive, written whole or not at all, then removes the loose
+/// files it packed. Logs of runs no longer in the results file are dropped from the archive.
+pub fn pack(results: &[RunResult], dir: &Path, scale: &str) -> Result<Packed> {
+    let archive = dir.join(archive_name(scale));
+    let mut logs = EpochLogs::default();
+    let mut runs: BTreeMap<String, Vec<EpochRecord>> = BTreeMap::new();
+    for r in results.iter().filter(|r| r.scale == scale) {
+        if let Some(records) = logs.records(&dir.join(&r.epoch_log))? {
+            runs.insert(r.epoch_log.clone(), records.iter().map(rounded).collect());
+        }
+    }
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    for (log, records) in &runs {
+        let line = serde_json::to_string(&ArchivedRun {
+            log: log.clone(),
+            records: records.clone(),
+        })
+        .map_err(|e| Error::Write {
+            path: archive.clone(),
+            message: e.to_string(),
+        })?;
+        gz.write_all(line.as_bytes())
+            .and_then(|()| gz.write_all(b"\n"))
+            .map_err(|e| Error::io(&archive, e))?;
+    }
+    let bytes = gz.finish().map_err(|e| Error::io(&archive, e))?;
+    let tmp = archive.with_extension("gz.tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &archive).map_err(|e| Error::io(&archive, e))?;
+    let mut removed = 0;
+    for log in runs.keys() {
+        let loose = dir.join(log);
+        if loose.exists() {
+            std::fs::remove_file(&loose).map_err(|e| Error::io(&loose, e))?;
+            removed += 1;
+        }
+    }
+    // The scale's folder goes when empty (a leftover file keeps it).
+    let _ = std::fs::remove_dir(dir.join("epochs").join(scale));
+    let _ = std::fs::remove_dir(dir.join("epochs"));
+    Ok(Packed {
+        archive,
+        runs: runs.len(),
+        removed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_keeps_six_significant_digits() {
+        assert_eq!(round(0.9349775784753364), 0.934978);
+        assert_eq!(round(1234.56789), 1234.57);
+        assert_eq!(round(-3.0e-7), -3.0e-7);
+        assert_eq!(round(0.0), 0.0);
+        assert!(round(f64::NAN).is_nan());
+    }
+}

@@ -1,0 +1,180 @@
+//! What this project adds to the paper's objective so that rare classes survive
+//! (docs/model.md §12). The paper's unlabeled term U = Σ_y q(y|x) L_γ(x, y) − c_S H(q) with its
+//! small entropy weight c_S is hard self-training: q(y|x) turns one-hot within a few epochs and a
+//! class with one or two labels is absorbed by its neighbours before its decoder has learned it.
+//! Three mechanisms, each a configuration key that is off in the paper's objective:
+//!
+//! - **Post-hoc logit adjustment** (Menon, Jayasumana, Rawat, Jain, Veit, Kumar, "Long-tail
+//!   learning via logit adjustment", ICLR 2021, their Eq. 3): predict argmax_y ln q(y|x) − τ ln π_y
+//!   with π the labeled class frequencies. q(y|x) is fitted to the training distribution; on a
+//!   class-balanced target the Bayes rule divides out the prior. τ = 1 is the consistent choice.
+//!   A prediction-time bias only ([`logit_bias`]); the bundle carries it, so the runtime predicts
+//!   as the trainer does.
+//! - **Distribution alignment of q inside U** (Berthelot et al., "ReMixMatch", ICLR 2020, §3.2;
+//!   Wei et al., CReST, CVPR 2021, §3.3): the class weights of U are
+//!   q̃(y|x) ∝ q(y|x) · π_y / p̂_y, with p̂ a running mean of q over the unlabeled batches
+//!   ([`RunningMean`], [`aligned_log_q`]). A class the model stops predicting (p̂_y → 0) has its
+//!   weight raised until the unlabeled data assigned to it matches its labeled share, so its
+//!   decoder keeps receiving samples instead of freezing at the first pseudo-labels.
+//! - **Ramp-up of the unlabeled term** (Laine & Aila, "Temporal ensembling for semi-supervised
+//!   learning", ICLR 2017, §3.1): U is weighted by exp(−5(1 − t)²) over the first part of training
+//!   ([`rampup`]), so the first pseudo-labels come from a classifier and decoders that have seen
+//!   the labels.
+
+use tch::{Kind, Tensor};
+
+/// The post-hoc logit adjustment −τ ln π_k for labeled class counts `counts` (a class with no
+/// labeled sample counts as one, so its bias stays finite).
+pub fn logit_bias(counts: &[usize], tau: f64) -> Vec<f64> {
+    let total: f64 = counts.iter().map(|&c| c.max(1) as f64).sum();
+    counts
+        .iter()
+        .map(|&c| -tau * (c.max(1) as f64 / total).ln())
+        .collect()
+}
+
+/// Class probabilities (N×K) with a logit bias added: softmax(ln p + bias).
+pub fn adjust_probs(probs: &Tensor, bias: &Tensor) -> Tensor {
+    (probs.clamp_min(f64::from(f32::MIN_POSITIVE)).log() + bias.unsqueeze(0))
+        .softmax(1, Kind::Float)
+}
+
+/// Momentum of the running mean p̂ of q over unlabeled batches: a window of ~100 steps, the
+/// order of ReMixMatch's 128 batches, a few epochs at this project's batch sizes.
+pub const ALIGN_MOMENTUM: f64 = 0.99;
+
+/// Floor of p̂ in the ratio π / p̂ (a class never predicted gets a large, finite boost).
+pub const ALIGN_FLOOR: f64 = 1e-6;
+
+/// The running mean p̂ of the unlabeled class probabilities, one per ensemble member.
+#[derive(Debug, Default)]
+pub struct RunningMean {
+    mean: Option<Tensor>,
+}
+
+impl RunningMean {
+    /// A running mean resumed from a checkpoint's value (None: no batch seen yet).
+    pub fn resume(mean: Option<Tensor>) -> Self {
+        RunningMean {
+            mean: mean.filter(|t| t.numel() > 0),
+        }
+    }
+
+    /// Folds a batch's mean of q (B×K probabilities, no gradient kept) into p̂: the first
+    /// batch's mean, then p̂ ← m p̂ + (1 − m) mean_b q_b.
+    pub fn update(&mut self, q: &Tensor) {
+        let batch = q.detach().mean_dim(0, false, Kind::Float);
+        self.mean = Some(match &self.mean {
+            Some(p) => p * ALIGN_MOMENTUM + batch * (1.0 - ALIGN_MOMENTUM),
+            None => batch,
+        });
+    }
+
+    /// The current p̂, if any batch was seen.
+    pub fn get(&self) -> Option<&Tensor> {
+        self.mean.as_ref()
+    }
+}
+
+/// ln q̃ with q̃(y|x) ∝ q(y|x) · π_y / p̂_y: `log_q` B×K, `log_target` = ln π (K), `p_hat` (K,
+/// no gradient). The gradient flows through q.
+pub fn aligned_log_q(log_q: &Tensor, log_target: &Tensor, p_hat: &Tensor) -> Tensor {
+    let shift = log_target - p_hat.clamp_min(ALIGN_FLOOR).log();
+    (log_q + shift.unsqueeze(0)).log_softmax(1, Kind::Float)
+}
+
+/// The weight of U at training progress `t` (epochs done / ramp length): exp(−5(1 − t)²) for
+/// t < 1, then 1.
+pub fn rampup(t: f64) -> f64 {
+    if t >= 1.0 {
+        1.0
+    } else {
+        let s = 1.0 - t.max(0.0);
+        (-5.0 * s * s).exp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(t: &Tensor) -> Vec<f64> {
+        Vec::<f64>::try_from(t.to_kind(Kind::Double).flatten(0, -1)).unwrap()
+    }
+
+    #[test]
+    fn logit_bias_is_minus_tau_log_prior() {
+        // Counts 6, 3, 1 (π = 0.6, 0.3, 0.1), τ = 1: −ln π = 0.5108, 1.2040, 2.3026 (= ln 10).
+        let b = logit_bias(&[6, 3, 1], 1.0);
+        for (got, want) in b
+            .iter()
+            .zip([0.510_825_6, 1.203_972_8, std::f64::consts::LN_10])
+        {
+            assert!((got - want).abs() < 1e-6, "{b:?}");
+        }
+        // A class with no label counts as one: (3, 0) → π = (0.75, 0.25); τ = 0.5 halves it.
+        let b = logit_bias(&[3, 0], 0.5);
+        assert!((b[0] - 0.5 * -(0.75f64).ln()).abs() < 1e-12);
+        assert!((b[1] - 0.5 * -(0.25f64).ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn adjusting_divides_out_the_prior() {
+        // p = (0.6, 0.3, 0.1) with the prior (0.6, 0.3, 0.1) adjusted away: uniform.
+        let p = Tensor::from_slice(&[0.6f32, 0.3, 0.1]).unsqueeze(0);
+        let bias = Tensor::from_slice(
+            &logit_bias(&[6, 3, 1], 1.0)
+                .iter()
+                .map(|&x| x as f32)
+                .collect::<Vec<_>>(),
+        );
+        for x in v(&adjust_probs(&p, &bias)) {
+            assert!((x - 1.0 / 3.0).abs() < 1e-6);
+        }
+        // (0.5, 0.3, 0.2): ∝ (0.5/0.6, 0.3/0.3, 0.2/0.1) = (0.8333, 1, 2) / 3.8333.
+        let p = Tensor::from_slice(&[0.5f32, 0.3, 0.2]).unsqueeze(0);
+        let got = v(&adjust_probs(&p, &bias));
+        for (g, w) in got
+            .iter()
+            .zip([0.8333333 / 3.8333333, 1.0 / 3.8333333, 2.0 / 3.8333333])
+        {
+            assert!((g - w).abs() < 1e-6, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn alignment_reweights_by_target_over_running_mean() {
+        // q = (0.7, 0.2, 0.1), π = (0.5, 0.3, 0.2), p̂ = (0.8, 0.15, 0.05):
+        // q π / p̂ = (0.4375, 0.4, 0.4) → / 1.2375 = (0.353535, 0.323232, 0.323232).
+        let log_q = Tensor::from_slice(&[0.7f32, 0.2, 0.1]).log().unsqueeze(0);
+        let log_t = Tensor::from_slice(&[0.5f32, 0.3, 0.2]).log();
+        let p_hat = Tensor::from_slice(&[0.8f32, 0.15, 0.05]);
+        let got: Vec<f64> = v(&aligned_log_q(&log_q, &log_t, &p_hat).exp());
+        for (g, w) in got
+            .iter()
+            .zip([0.4375 / 1.2375, 0.4 / 1.2375, 0.4 / 1.2375])
+        {
+            assert!((g - w).abs() < 1e-6, "{got:?}");
+        }
+        // The running mean: first batch as is, then m p̂ + (1 − m) batch.
+        let mut rm = RunningMean::default();
+        let b1 = Tensor::from_slice(&[1.0f32, 0.0, 0.0, 0.0, 1.0, 0.0]).view([2, 3]);
+        rm.update(&b1);
+        assert_eq!(v(rm.get().unwrap()), vec![0.5, 0.5, 0.0]);
+        let b2 = Tensor::from_slice(&[0.0f32, 0.0, 1.0]).view([1, 3]);
+        rm.update(&b2);
+        let got = v(rm.get().unwrap());
+        let m = ALIGN_MOMENTUM;
+        for (g, w) in got.iter().zip([0.5 * m, 0.5 * m, 1.0 - m]) {
+            assert!((g - w).abs() < 1e-6, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn rampup_follows_laine_and_aila() {
+        assert!((rampup(0.0) - (-5.0f64).exp()).abs() < 1e-15);
+        assert!((rampup(0.5) - (-1.25f64).exp()).abs() < 1e-15);
+        assert_eq!(rampup(1.0), 1.0);
+        assert_eq!(rampup(3.0), 1.0);
+    }
+}

@@ -1,0 +1,374 @@
+//! The epoch driver every model trains under: SSMVAE-CI and its configurations
+//! ([`super::fit`]) and the discriminative baselines ([`crate::baselines::fit`]) plug into it
+//! through [`Learner`], so the steps per epoch, the batch order, the NaN stop, the epoch records,
+//! the validation selection and the final scoring are written once.
+//!
+//! One epoch: reseed ([`epoch_rng`]), let the learner prepare the epoch (CReST's new generation,
+//! Adsh's thresholds, LDAM-DRW's re-weighting), shuffle its labeled pool and the unlabeled rows,
+//! then take one step per unlabeled batch (a labeled batch each, the labeled pool cycled) or, for
+//! a learner that ignores unlabeled data, one step per labeled batch; then score on the labeled
+//! training rows, the test set and the validation split, and keep the best validation epoch.
+
+use super::tensors::{DataTensors, LabeledCycle};
+use crate::data::MultimodalDataset;
+use crate::error::{Error, Result};
+use crate::metrics::{Metrics, Scores};
+use crate::protocol::Split;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Instant;
+use tch::Tensor;
+
+/// How a training run reports and where it writes.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Checkpoint file, rewritten atomically after every epoch.
+    pub checkpoint: PathBuf,
+    /// Continue from `checkpoint` if it exists.
+    pub resume: bool,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+    /// CPU threads for libtorch (None = libtorch's default).
+    pub threads: Option<usize>,
+}
+
+/// One epoch's log line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Wall seconds of the epoch's training steps.
+    pub seconds: f64,
+    /// Training samples per second.
+    pub samples_per_sec: f64,
+    /// Mean labeled γ-loss L_γ (baselines: their labeled loss).
+    pub loss_labeled: f64,
+    /// Mean unlabeled U (baselines: their unlabeled loss).
+    pub loss_unlabeled: f64,
+    /// Mean cross-entropy (baselines: their labeled loss).
+    pub loss_ce: f64,
+    /// Mean minimised objective Ĵ.
+    pub loss_total: f64,
+    /// Scores on the labeled training samples.
+    pub train: Scores,
+    /// Scores on the test set.
+    pub test: Scores,
+    /// Scores on the validation split, if any.
+    pub validation: Option<Scores>,
+}
+
+/// What a finished run returns.
+#[derive(Debug)]
+pub struct Outcome {
+    /// One record per epoch run in this call.
+    pub history: Vec<EpochRecord>,
+    /// Test metrics of the final model (the best validation epoch when a validation split is used).
+    pub test: Metrics,
+    /// The epoch those metrics come from.
+    pub selected_epoch: usize,
+    /// The split trained on.
+    pub split: Split,
+}
+
+/// What every learner starts from, prepared once by [`crate::run::prepare`]: the split, the fused
+/// training data and its labeled/unlabeled rows, and the evaluation sets, on the device.
+pub struct Prepared {
+    /// The split trained on.
+    pub split: Split,
+    /// Training samples per class (for the minority classes).
+    pub train_sizes: Vec<usize>,
+    /// The fused training set (validation rows removed).
+    pub train_ds: MultimodalDataset,
+    /// Labeled rows of `train_ds`.
+    pub labeled_rows: Vec<usize>,
+    /// Unlabeled rows of `train_ds`.
+    pub unlabeled_rows: Vec<usize>,
+    /// `train_ds` as tensors.
+    pub data: DataTensors,
+    /// The labeled rows as tensors (for training scores).
+    pub labeled_data: DataTensors,
+    /// The test set.
+    pub test: DataTensors,
+    /// The validation split, if carved.
+    pub val: Option<DataTensors>,
+    /// Where the tensors live.
+    pub device: tch::Device,
+}
+
+impl Prepared {
+    /// Every training row's label as libtorch wants it (−1 for an unlabeled row).
+    pub fn label_codes(&self) -> Vec<i64> {
+        self.train_ds
+            .labels()
+            .iter()
+            .map(|y| y.map_or(-1, |v| v as i64))
+            .collect()
+    }
+}
+
+/// Loss terms of one step, for the epoch record and the progress bar.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StepTerms {
+    /// Mean labeled γ-loss L_γ over the labeled batch.
+    pub labeled: f64,
+    /// Mean unlabeled U over the unlabeled batch.
+    pub unlabeled: f64,
+    /// Mean cross-entropy −ln q(y|x) over the labeled batch.
+    pub ce: f64,
+    /// The estimate Ĵ of J/N that is minimised.
+    pub total: f64,
+}
+
+/// One step's rows.
+pub struct Batch<'a> {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Labeled rows of the training set.
+    pub labeled: &'a [usize],
+    /// Unlabeled rows (None when the learner ignores unlabeled data).
+    pub unlabeled: Option<&'a [usize]>,
+}
+
+/// Where a run starts: epoch 0, or the epoch and best validation score of a resumed checkpoint.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Start {
+    /// The last epoch already trained.
+    pub epoch: usize,
+    /// The best validation balanced accuracy so far.
+    pub best_validation: Option<f64>,
+}
+
+/// The batch schedule of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// Seeds each epoch's random streams ([`epoch_rng`]).
+    pub seed: u64,
+    /// Epochs in all (a resumed run stops at the same last epoch).
+    pub epochs: usize,
+    /// Labeled samples per step.
+    pub batch_labeled: usize,
+    /// Unlabeled samples per step.
+    pub batch_unlabeled: usize,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// What a model must do to be trained by [`drive`].
+pub trait Learner {
+    /// Whether the steps use the unlabeled rows (then an epoch is one pass over them).
+    fn uses_unlabeled(&self) -> bool;
+
+    /// Prepares epoch `epoch` before its batches are drawn.
+    fn begin_epoch(&mut self, _p: &Prepared, _epoch: usize) -> Result<()> {
+        Ok(())
+    }
+
+    /// The labeled rows this epoch's labeled batches cycle through.
+    fn labeled_pool(&self, p: &Prepared) -> Vec<usize>;
+
+    /// One optimisation step. A non-finite `total` must leave the weights as they were: the
+    /// driver stops the run with [`Error::NanLoss`].
+    fn step(&mut self, p: &Prepared, batch: &Batch, rng: &mut ChaCha8Rng) -> Result<StepTerms>;
+
+    /// Class probabilities (N×K) of each set with the weights that are evaluated.
+    fn predict(&self, sets: &[&DataTensors]) -> Vec<Tensor>;
+
+    /// After epoch `epoch` was scored: persist it; `improved` says it is the best validation
+    /// epoch so far (`best_validation` its score).
+    fn end_epoch(
+        &mut self,
+        epoch: usize,
+        best_validation: Option<f64>,
+        improved: bool,
+    ) -> Result<()>;
+
+    /// After the last epoch: loads the weights to report. Returns the epoch they come from when
+    /// it is not the last one trained (a best validation epoch).
+    fn select(&mut self) -> Result<Option<usize>>;
+}
+
+/// Trains `learner` on `p` from `start` to `schedule.epochs`, calling `on_epoch` after every
+/// epoch, and scores the selected weights on the test set.
+pub fn drive(
+    learner: &mut impl Learner,
+    p: Prepared,
+    schedule: &Schedule,
+    start: Start,
+    mut on_epoch: impl FnMut(&EpochRecord),
+) -> Result<Outcome> {
+    let semi = learner.uses_unlabeled() && !p.unlabeled_rows.is_empty();
+    let steps = if semi {
+        p.unlabeled_rows.len().div_ceil(schedule.batch_unlabeled)
+    } else {
+        p.labeled_rows.len().div_ceil(schedule.batch_labeled)
+    };
+    let mut best = start.best_validation;
+    let mut last = start.epoch;
+    let mut history = Vec::new();
+    for epoch in start.epoch + 1..=schedule.epochs {
+        let mut rng = epoch_rng(schedule.seed, epoch);
+        learner.begin_epoch(&p, epoch)?;
+        let mut lab = learner.labeled_pool(&p);
+        lab.shuffle(&mut rng);
+        let mut unl = p.unlabeled_rows.clone();
+        unl.shuffle(&mut rng);
+        let mut lab = LabeledCycle::new(lab);
+        let bar = progress_bar(schedule.progress, steps as u64, epoch, schedule.epochs);
+        let started = Instant::now();
+        let mut sum = StepTerms::default();
+        let mut seen = 0usize;
+        for step in 0..steps {
+            let bl = lab.next_batch(schedule.batch_labeled, &mut rng);
+            let bu = semi.then(|| {
+                let s = step * schedule.batch_unlabeled;
+                &unl[s..(s + schedule.batch_unlabeled).min(unl.len())]
+            });
+            let batch = Batch {
+                epoch,
+                labeled: &bl,
+                unlabeled: bu,
+            };
+            let terms = learner.step(&p, &batch, &mut rng)?;
+            if !terms.total.is_finite() {
+                if let Some(b) = &bar {
+                    b.abandon();
+                }
+                return Err(Error::NanLoss {
+                    epoch,
+                    step: step + 1,
+                    value: terms.total,
+                });
+            }
+            sum.labeled += terms.labeled;
+            sum.unlabeled += terms.unlabeled;
+            sum.ce += terms.ce;
+            sum.total += terms.total;
+            seen += bl.len() + bu.map_or(0, <[usize]>::len);
+            if let Some(b) = &bar {
+                let k = (step + 1) as f64;
+                b.inc(1);
+                b.set_message(format!(
+                    "J {:.3} L {:.2} U {:.2} CE {:.3} | {:.0} samples/s",
+                    sum.total / k,
+                    sum.labeled / k,
+                    sum.unlabeled / k,
+                    sum.ce / k,
+                    seen as f64 / started.elapsed().as_secs_f64()
+                ));
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let record = score_epoch(learner, &p, epoch, seconds, seen, &sum, steps)?;
+        let improved = record
+            .validation
+            .as_ref()
+            .is_some_and(|v| best.is_none_or(|b| v.balanced_acc > b));
+        if improved {
+            best = record.validation.as_ref().map(|v| v.balanced_acc);
+        }
+        learner.end_epoch(epoch, best, improved)?;
+        last = epoch;
+        on_epoch(&record);
+        history.push(record);
+    }
+    // Model selection: with a validation split the reported model is the best validation epoch.
+    let selected = learner.select()?.unwrap_or(last);
+    let test = score_probs(&learner.predict(&[&p.test])[0], &p.test, &p.train_sizes)?;
+    Ok(Outcome {
+        history,
+        test,
+        selected_epoch: selected,
+        split: p.split,
+    })
+}
+
+/// The epoch's record: mean step terms, and scores on the labeled rows, the test set and the
+/// validation split.
+fn score_epoch(
+    learner: &impl Learner,
+    p: &Prepared,
+    epoch: usize,
+    seconds: f64,
+    seen: usize,
+    sum: &StepTerms,
+    steps: usize,
+) -> Result<EpochRecord> {
+    let mut sets = vec![&p.labeled_data, &p.test];
+    sets.extend(p.val.as_ref());
+    let probs = learner.predict(&sets);
+    let mut scores = Vec::with_capacity(sets.len());
+    for (prob, set) in probs.iter().zip(&sets) {
+        scores.push(Scores::from(&score_probs(prob, set, &p.train_sizes)?));
+    }
+    let validation = (scores.len() == 3).then(|| scores.pop()).flatten();
+    let test = scores.pop();
+    let train = scores.pop();
+    let n = steps.max(1) as f64;
+    Ok(EpochRecord {
+        epoch,
+        seconds,
+        samples_per_sec: seen as f64 / seconds.max(1e-9),
+        loss_labeled: sum.labeled / n,
+        loss_unlabeled: sum.unlabeled / n,
+        loss_ce: sum.ce / n,
+        loss_total: sum.total / n,
+        // Cannot fail on user input: one score per set, and the first two sets always exist.
+        train: train.expect("scores of the labeled rows"),
+        // Cannot fail on user input: as above.
+        test: test.expect("scores of the test set"),
+        validation,
+    })
+}
+
+/// Scores class probabilities (N×K) against `data`'s labels (all rows labeled): the one place
+/// predictions become metrics, for SSMVAE-CI and the baselines alike.
+pub fn score_probs(probs: &Tensor, data: &DataTensors, train_sizes: &[usize]) -> Result<Metrics> {
+    let pred: Vec<i64> = Vec::try_from(probs.argmax(1, false))?;
+    let pred: Vec<usize> = pred.into_iter().map(|p| p as usize).collect();
+    // Cannot fail on user input: evaluation sets are labeled: build_split rejects an unlabeled test row, validation rows are labeled by construction.
+    let truth: Vec<usize> = data
+        .labels
+        .iter()
+        .map(|y| y.expect("evaluation data is labeled"))
+        .collect();
+    Metrics::compute(&truth, &pred, train_sizes)
+}
+
+/// Reseeds libtorch's generator and returns the epoch's ChaCha8 stream. Every epoch reseeds both
+/// random sources, so a resumed run repeats an uninterrupted one.
+pub fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+    tch::manual_seed(
+        (seed as i64)
+            .wrapping_mul(1_000_003)
+            .wrapping_add(epoch as i64),
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(1000 + epoch as u64);
+    rng
+}
+
+fn progress_bar(
+    show: bool,
+    steps: u64,
+    epoch: usize,
+    epochs: usize,
+) -> Option<indicatif::ProgressBar> {
+    if !show {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(steps);
+    bar.set_style(
+        // Cannot fail on user input: a constant template string, checked by every run.
+        indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:25}] {pos}/{len} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{epoch}/{epochs}"));
+    Some(bar)
+}

@@ -1,0 +1,272 @@
+//! SSMVAE-CI as a [`Learner`]: its networks, Adam, the per-dataset constants (docs/model.md §8)
+//! and the checkpoints. Its configurations (SSVAE, the supervised floor, LDAM-DRW) are settings
+//! of the same learner. The epochs themselves are the shared driver's ([`super::driver`]).
+
+use super::adam::Adam;
+use super::checkpoint::{self, CheckpointMeta, CHECKPOINT_VERSION};
+use super::config::{ClassifierLoss, LabelPrior, Mode, TrainConfig};
+use super::driver::{
+    drive, Batch, EpochRecord, Learner, Outcome, Prepared, Schedule, Start, StepTerms, TrainOptions,
+};
+use super::ensemble::{Alignment, ClassTerm, Constants, Ensemble, EnsembleSpec, UnlabeledControl};
+use super::modality_specs;
+use super::tensors::{index_tensor, DataTensors};
+use crate::error::{Error, Result};
+use crate::objective::ldam::{drw_weights, ldam_margins};
+use crate::objective::rebalance::{logit_bias, rampup, RunningMean};
+use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
+use tch::{Device, Tensor};
+
+/// Trains SSMVAE-CI (or one of its configurations) on a run that [`crate::run::train`] prepared,
+/// calling `on_epoch` after every epoch.
+pub fn fit(
+    cfg: &TrainConfig,
+    opts: &TrainOptions,
+    p: Prepared,
+    on_epoch: impl FnMut(&EpochRecord),
+) -> Result<Outcome> {
+    let (mut learner, start) = SsmvaeLearner::new(cfg, opts, &p)?;
+    drive(&mut learner, p, &Schedule::of(cfg, opts), start, on_epoch)
+}
+
+impl Schedule {
+    /// The schedule a configuration asks for.
+    pub fn of(cfg: &TrainConfig, opts: &TrainOptions) -> Self {
+        Schedule {
+            seed: cfg.seed,
+            epochs: cfg.epochs,
+            batch_labeled: cfg.batch_labeled,
+            batch_unlabeled: cfg.batch_unlabeled,
+            progress: opts.progress,
+        }
+    }
+}
+
+struct SsmvaeLearner {
+    cfg: TrainConfig,
+    ens: Ensemble,
+    adam: Adam,
+    meta: CheckpointMeta,
+    checkpoint: PathBuf,
+    best_path: PathBuf,
+    has_validation: bool,
+    consts: Constants,
+    /// −ln π_y of the labeled class frequencies, when the empirical label prior is asked for.
+    neg_log_prior: Option<Tensor>,
+    /// LDAM's margins Δ_k, when the classifier loss is LDAM.
+    margins: Option<Tensor>,
+    /// DRW's class weights and the first epoch they apply to.
+    drw: Option<(Tensor, usize)>,
+    /// This epoch's classification term.
+    class_term: ClassTerm,
+    /// This epoch's unlabeled weight and the alignment state (docs/model.md §12).
+    control: UnlabeledControl,
+    labels: Tensor,
+    n_labeled: usize,
+    n_unlabeled: usize,
+    device: Device,
+}
+
+impl SsmvaeLearner {
+    /// Builds the networks (seeded), resumes from the checkpoint when asked, and returns where
+    /// training starts.
+    fn new(cfg: &TrainConfig, opts: &TrainOptions, p: &Prepared) -> Result<(Self, Start)> {
+        let device = p.device;
+        tch::manual_seed(cfg.seed as i64);
+        let labeled_counts = p.train_ds.labeled_counts();
+        let mut spec =
+            EnsembleSpec::from_config(cfg, &modality_specs(&p.train_ds), p.train_ds.num_classes());
+        if cfg.logit_adjust > 0.0 {
+            spec.logit_bias = logit_bias(&labeled_counts, cfg.logit_adjust);
+        }
+        let ens = Ensemble::new(spec.clone(), device);
+        let mut adam = Adam::new(&ens.vs, cfg.lr);
+        let mut meta = CheckpointMeta {
+            version: CHECKPOINT_VERSION,
+            config: cfg.clone(),
+            ensemble: spec.clone(),
+            modality_names: p.split.train.modality_names(),
+            modality_dims: p.split.train.modalities().iter().map(|m| m.dim()).collect(),
+            transforms: p.split.transforms.clone(),
+            class_names: p.split.train.class_names().to_vec(),
+            train_class_sizes: p.train_sizes.clone(),
+            epoch: 0,
+            best_validation: None,
+            align_running: Vec::new(),
+        };
+        if opts.resume && opts.checkpoint.exists() {
+            let loaded = checkpoint::load(&opts.checkpoint)?;
+            if loaded.meta.ensemble != spec {
+                return Err(Error::Checkpoint {
+                    path: opts.checkpoint.clone(),
+                    message: "was trained with a different model shape or data; it cannot be resumed with this configuration".into(),
+                });
+            }
+            loaded.restore(&opts.checkpoint, &ens, Some(&mut adam))?;
+            meta.epoch = loaded.meta.epoch;
+            meta.best_validation = loaded.meta.best_validation;
+            meta.align_running = loaded.meta.align_running;
+        }
+        let start = Start {
+            epoch: meta.epoch,
+            best_validation: meta.best_validation,
+        };
+        let consts = ens.constants(&p.data, cfg);
+        let class_tensor = |v: Vec<f64>| {
+            Tensor::from_slice(&v.iter().map(|&x| x as f32).collect::<Vec<_>>()).to_device(device)
+        };
+        let neg_log_prior = (cfg.label_prior == LabelPrior::Empirical).then(|| {
+            let total: usize = labeled_counts.iter().sum();
+            class_tensor(
+                labeled_counts
+                    .iter()
+                    .map(|&c| -((c.max(1) as f64) / total as f64).ln())
+                    .collect(),
+            )
+        });
+        let margins = (cfg.classifier_loss == ClassifierLoss::Ldam)
+            .then(|| class_tensor(ldam_margins(&labeled_counts, cfg.ldam_max_margin)));
+        // Deferred re-weighting: Cao et al. switch it on for the last epochs (their 161–200 of 200).
+        let drw_from = (cfg.drw_start * cfg.epochs as f64).round() as usize;
+        let drw = (cfg.drw_beta > 0.0).then(|| {
+            (
+                class_tensor(drw_weights(&labeled_counts, cfg.drw_beta)),
+                drw_from + 1,
+            )
+        });
+        let semi = cfg.mode == Mode::Semi && !p.unlabeled_rows.is_empty();
+        let align = cfg.align_unlabeled.then(|| {
+            let total: f64 = labeled_counts.iter().map(|&c| c.max(1) as f64).sum();
+            Alignment {
+                log_target: class_tensor(
+                    labeled_counts
+                        .iter()
+                        .map(|&c| (c.max(1) as f64 / total).ln())
+                        .collect(),
+                ),
+                running: (0..spec.members.len())
+                    .map(|i| {
+                        RunningMean::resume(
+                            meta.align_running
+                                .get(i)
+                                .map(|v| Tensor::from_slice(v).to_device(device)),
+                        )
+                    })
+                    .collect(),
+            }
+        });
+        let learner = SsmvaeLearner {
+            cfg: cfg.clone(),
+            ens,
+            adam,
+            meta,
+            checkpoint: opts.checkpoint.clone(),
+            best_path: opts.checkpoint.with_extension("best.safetensors"),
+            has_validation: p.val.is_some(),
+            consts,
+            neg_log_prior,
+            margins,
+            drw,
+            class_term: ClassTerm::default(),
+            control: UnlabeledControl { weight: 1.0, align },
+            labels: Tensor::from_slice(&p.label_codes()).to_device(device),
+            n_labeled: p.labeled_rows.len(),
+            n_unlabeled: if semi { p.unlabeled_rows.len() } else { 0 },
+            device,
+        };
+        Ok((learner, start))
+    }
+}
+
+impl Learner for SsmvaeLearner {
+    fn uses_unlabeled(&self) -> bool {
+        self.cfg.mode == Mode::Semi
+    }
+
+    fn begin_epoch(&mut self, _p: &Prepared, epoch: usize) -> Result<()> {
+        self.class_term = ClassTerm {
+            margins: self.margins.as_ref().map(Tensor::shallow_clone),
+            weights: self
+                .drw
+                .as_ref()
+                .filter(|(_, from)| epoch >= *from)
+                .map(|(w, _)| w.shallow_clone()),
+        };
+        // §12.3: U ramps up over the first `unlabeled_rampup` of the epochs.
+        let ramp_epochs = self.cfg.unlabeled_rampup * self.cfg.epochs as f64;
+        self.control.weight = if ramp_epochs > 0.0 {
+            rampup((epoch - 1) as f64 / ramp_epochs)
+        } else {
+            1.0
+        };
+        Ok(())
+    }
+
+    fn labeled_pool(&self, p: &Prepared) -> Vec<usize> {
+        p.labeled_rows.clone()
+    }
+
+    fn step(&mut self, p: &Prepared, batch: &Batch, _rng: &mut ChaCha8Rng) -> Result<StepTerms> {
+        let bl = index_tensor(batch.labeled, self.device);
+        let y = self.labels.index_select(0, &bl);
+        let bu = batch.unlabeled.map(|u| index_tensor(u, self.device));
+        let (loss, terms) = self.ens.loss(
+            &self.cfg,
+            &p.data,
+            &self.consts,
+            &bl,
+            &y,
+            bu.as_ref(),
+            self.n_labeled,
+            self.n_unlabeled,
+            self.neg_log_prior.as_ref(),
+            &self.class_term,
+            &mut self.control,
+        );
+        if terms.total.is_finite() {
+            loss.backward();
+            self.adam.step(&self.ens.vs);
+        }
+        Ok(terms)
+    }
+
+    fn predict(&self, sets: &[&DataTensors]) -> Vec<Tensor> {
+        sets.iter().map(|d| self.ens.predict_probs(d)).collect()
+    }
+
+    fn end_epoch(
+        &mut self,
+        epoch: usize,
+        best_validation: Option<f64>,
+        improved: bool,
+    ) -> Result<()> {
+        self.meta.epoch = epoch;
+        self.meta.best_validation = best_validation;
+        if let Some(a) = &self.control.align {
+            self.meta.align_running = a
+                .running
+                .iter()
+                .map(|r| {
+                    r.get()
+                        .map(|t| Vec::<f32>::try_from(t.to_kind(tch::Kind::Float)))
+                        .transpose()
+                        .map(Option::unwrap_or_default)
+                })
+                .collect::<std::result::Result<_, _>>()?;
+        }
+        if improved {
+            checkpoint::save(&self.best_path, &self.ens, &self.adam, &self.meta)?;
+        }
+        checkpoint::save(&self.checkpoint, &self.ens, &self.adam, &self.meta)
+    }
+
+    fn select(&mut self) -> Result<Option<usize>> {
+        if !(self.has_validation && self.best_path.exists()) {
+            return Ok(None);
+        }
+        let loaded = checkpoint::load(&self.best_path)?;
+        loaded.restore(&self.best_path, &self.ens, None)?;
+        Ok(Some(loaded.meta.epoch))
+    }
+}
