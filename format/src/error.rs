@@ -22,6 +22,14 @@ pub enum FormatError {
         /// Major version this build reads.
         supported: u16,
     },
+    /// A minor version newer than this reader (a field it does not know).
+    #[error("bundle is format 1.{found}, newer than this reader (1.{supported}): update ssmvae-runtime, or export with the version that reads it")]
+    NewerMinor {
+        /// Minor version in the file.
+        found: u16,
+        /// Newest minor version this build reads.
+        supported: u16,
+    },
     /// An unknown weight dtype code.
     #[error("unknown weight dtype code {0}")]
     BadDtype(u8),

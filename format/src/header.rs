@@ -6,8 +6,9 @@ use crate::error::FormatError;
 pub const MAGIC: [u8; 8] = *b"SSMVBNDL";
 /// The format major version this build reads and writes (a layout change bumps it).
 pub const FORMAT_MAJOR: u16 = 1;
-/// The format minor version (additions that format-1 readers still read).
-pub const FORMAT_MINOR: u16 = 0;
+/// The format minor version this build writes; it reads every minor up to this one. 1.1 added
+/// the schema's `class_logit_bias` (1.0 bundles are read as having none).
+pub const FORMAT_MINOR: u16 = 1;
 /// Header size; also the alignment of the weight section and of every tensor in it.
 pub const HEADER_LEN: usize = 64;
 /// Alignment of every tensor (one AVX-512 line).
@@ -88,6 +89,13 @@ impl Header {
                 supported: FORMAT_MAJOR,
             });
         }
+        let format_minor = u16_at(h, 10);
+        if format_minor > FORMAT_MINOR {
+            return Err(FormatError::NewerMinor {
+                found: format_minor,
+                supported: FORMAT_MINOR,
+            });
+        }
         let dtype = match h[12] {
             0 => Dtype::F32,
             1 => Dtype::F16,
@@ -95,7 +103,7 @@ impl Header {
         };
         Ok(Header {
             format_major,
-            format_minor: u16_at(h, 10),
+            format_minor,
             dtype,
             weights_offset: u64_at(h, 16),
             weights_len: u64_at(h, 24),

@@ -54,7 +54,7 @@ pub use error::FormatError;
 pub use header::{Dtype, Header, ALIGN, FORMAT_MAJOR, FORMAT_MINOR, HEADER_LEN, MAGIC};
 pub use schema::{
     Activation, InputTransform, Latent, Layer, Mlp, ModalityKind, ModalitySpec, PriorExpert,
-    PriorSpec, Schema, TensorRef, LOG_SCALE_CLAMP,
+    PriorSpec, Schema, SchemaV1_0, TensorRef, LOG_SCALE_CLAMP,
 };
 pub use validate::{MAX_CLASSES, MAX_DIM, MAX_LATENT, MAX_MODALITIES};
 pub use view::{Bundle, Weights};

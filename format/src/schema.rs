@@ -26,6 +26,44 @@ pub struct Schema {
     pub decoders: Vec<Mlp>,
     /// Hidden-layer activation.
     pub activation: Activation,
+    /// Added to the summed classifier logits before the softmax: the post-hoc logit adjustment
+    /// −τ ln π_k (docs/model.md §12.1), K values, or empty for none. Format 1.1.
+    pub class_logit_bias: Vec<f32>,
+}
+
+/// The schema as format 1.0 wrote it (no `class_logit_bias`). rkyv lays out a struct by its
+/// fields, so a 1.0 bundle is read through this type and converted.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SchemaV1_0 {
+    /// As [`Schema::prior`].
+    pub prior: PriorSpec,
+    /// As [`Schema::classes`].
+    pub classes: Vec<String>,
+    /// As [`Schema::modalities`].
+    pub modalities: Vec<ModalitySpec>,
+    /// As [`Schema::experts`].
+    pub experts: Vec<Mlp>,
+    /// As [`Schema::classifiers`].
+    pub classifiers: Vec<Mlp>,
+    /// As [`Schema::decoders`].
+    pub decoders: Vec<Mlp>,
+    /// As [`Schema::activation`].
+    pub activation: Activation,
+}
+
+impl From<SchemaV1_0> for Schema {
+    fn from(s: SchemaV1_0) -> Self {
+        Schema {
+            prior: s.prior,
+            classes: s.classes,
+            modalities: s.modalities,
+            experts: s.experts,
+            classifiers: s.classifiers,
+            decoders: s.decoders,
+            activation: s.activation,
+            class_logit_bias: Vec::new(),
+        }
+    }
 }
 
 /// The latent family and the PoE's prior expert (docs/model.md §3.1).

@@ -187,6 +187,15 @@ pub fn validate(schema: &Schema, dtype: Dtype, weights: &[u8]) -> Result<(), For
             )));
         }
     }
+    let bias = &schema.class_logit_bias;
+    if !bias.is_empty() && bias.len() as u64 != k {
+        return Err(FormatError::ShapeMismatch {
+            tensor: "class_logit_bias".into(),
+            expected: k,
+            found: bias.len() as u64,
+        });
+    }
+    finite_all("class_logit_bias".to_string(), bias)?;
     if !schema.decoders.is_empty() && schema.decoders.len() != m_count {
         return Err(FormatError::Inconsistent(format!(
             "{} decoders for {m_count} modalities",

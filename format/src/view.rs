@@ -3,7 +3,7 @@
 
 use crate::error::FormatError;
 use crate::header::{Dtype, Header, ALIGN, HEADER_LEN};
-use crate::schema::{ArchivedSchema, Schema, TensorRef};
+use crate::schema::{ArchivedSchema, ArchivedSchemaV1_0, Schema, SchemaV1_0, TensorRef};
 use crate::validate::validate;
 use half::f16;
 
@@ -89,10 +89,18 @@ impl<'a> Bundle<'a> {
         // instead of trusting the caller's alignment.
         let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(schema_bytes.len());
         aligned.extend_from_slice(schema_bytes);
-        let archived = rkyv::access::<ArchivedSchema, rkyv::rancor::Error>(&aligned)
-            .map_err(|e| FormatError::Archive(e.to_string()))?;
-        let schema: Schema = rkyv::deserialize::<Schema, rkyv::rancor::Error>(archived)
-            .map_err(|e| FormatError::Archive(e.to_string()))?;
+        let archive_err = |e: rkyv::rancor::Error| FormatError::Archive(e.to_string());
+        let schema: Schema = if header.format_minor == 0 {
+            let archived = rkyv::access::<ArchivedSchemaV1_0, rkyv::rancor::Error>(&aligned)
+                .map_err(archive_err)?;
+            rkyv::deserialize::<SchemaV1_0, rkyv::rancor::Error>(archived)
+                .map_err(archive_err)?
+                .into()
+        } else {
+            let archived = rkyv::access::<ArchivedSchema, rkyv::rancor::Error>(&aligned)
+                .map_err(archive_err)?;
+            rkyv::deserialize::<Schema, rkyv::rancor::Error>(archived).map_err(archive_err)?
+        };
         if (weights.as_ptr() as usize) % header.dtype.size() as usize != 0 {
             return Err(FormatError::Misaligned {
                 what: "weight section in memory".into(),

@@ -54,6 +54,7 @@ fn schema(w: &mut BundleWriter) -> Schema {
         classifiers,
         decoders: vec![],
         activation: Activation::Relu,
+        class_logit_bias: Vec::new(),
     }
 }
 
@@ -136,11 +137,55 @@ fn future_major_version() {
     assert!(err(&b).to_string().contains("re-export"));
 }
 
+/// A minor version adds schema fields, which an rkyv archive cannot hide from an older reader
+/// (the layout changes), so a newer minor is refused by name rather than misread.
 #[test]
-fn newer_minor_version_still_opens() {
+fn newer_minor_version_is_refused_by_name() {
     let mut b = valid();
     b[10..12].copy_from_slice(&7u16.to_le_bytes());
-    assert!(Bundle::from_bytes(&b).is_ok());
+    assert_eq!(
+        err(&b),
+        FormatError::NewerMinor {
+            found: 7,
+            supported: FORMAT_MINOR
+        }
+    );
+    assert!(err(&b).to_string().contains("format 1.7"));
+}
+
+/// Format 1.1's logit bias: K finite values or none; a 1.0 bundle (the committed golden one,
+/// written before 1.1) opens with none.
+#[test]
+fn class_logit_bias_round_trips_and_is_checked() {
+    let b = build(Dtype::F32, |s| s.class_logit_bias = vec![0.5, -1.25]);
+    assert_eq!(Header::parse(&b).unwrap().format_minor, 1);
+    let bundle = Bundle::from_bytes(&b).unwrap();
+    assert_eq!(bundle.schema().class_logit_bias, vec![0.5, -1.25]);
+    let short = build(Dtype::F32, |s| s.class_logit_bias = vec![0.5]);
+    assert_eq!(
+        err(&short),
+        FormatError::ShapeMismatch {
+            tensor: "class_logit_bias".into(),
+            expected: 2,
+            found: 1
+        }
+    );
+    let nan = build(Dtype::F32, |s| s.class_logit_bias = vec![0.5, f32::NAN]);
+    assert_eq!(
+        err(&nan),
+        FormatError::NonFinite {
+            tensor: "class_logit_bias".into(),
+            index: 1
+        }
+    );
+    let legacy = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/golden/model-f32.ssmv"),
+    )
+    .unwrap();
+    assert_eq!(Header::parse(&legacy).unwrap().format_minor, 0);
+    let old = Bundle::from_bytes(&legacy).unwrap();
+    assert!(old.schema().class_logit_bias.is_empty());
+    assert_eq!(old.schema().classes.len(), 10);
 }
 
 #[test]

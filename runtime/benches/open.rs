@@ -47,6 +47,7 @@ fn big_bundle(path: &Path) {
         classifiers,
         decoders: vec![],
         activation: Activation::Relu,
+        class_logit_bias: Vec::new(),
     };
     std::fs::write(path, w.finish(&schema).unwrap()).unwrap();
 }

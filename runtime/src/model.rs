@@ -297,6 +297,10 @@ impl Model {
             self.mlp(&self.schema.classifiers[j], xj, None, a, b, logits);
             sum.iter_mut().zip(logits.iter()).for_each(|(s, l)| *s += l);
         }
+        // The post-hoc logit adjustment, when the bundle carries one (§12.1).
+        sum.iter_mut()
+            .zip(self.schema.class_logit_bias.iter())
+            .for_each(|(s, b)| *s += b);
         let max = sum.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut z = 0.0;
         for (p, s) in out.probs.iter_mut().zip(sum.iter()) {

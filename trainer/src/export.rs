@@ -119,6 +119,7 @@ pub fn export_bundle(
         classifiers,
         decoders,
         activation: format::Activation::Relu,
+        class_logit_bias: spec.logit_bias.iter().map(|&b| b as f32).collect(),
     };
     let bytes = w.finish(&schema).map_err(|e| bad(e.to_string()))?;
     // Never write what the runtime would reject.

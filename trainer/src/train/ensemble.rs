@@ -337,11 +337,23 @@ impl Ensemble {
     pub fn predict_probs(&self, data: &DataTensors) -> Tensor {
         let _guard = tch::no_grad_guard();
         let device = self.vs.device();
+        // §12.1: the post-hoc logit adjustment, added to the log-probabilities.
+        let bias = (!self.spec.logit_bias.is_empty()).then(|| {
+            let b: Vec<f32> = self.spec.logit_bias.iter().map(|&b| b as f32).collect();
+            Tensor::from_slice(&b).to_device(device)
+        });
         let n = data.len();
         let mut chunks = Vec::new();
         for start in (0..n).step_by(1024) {
             let end = (start + 1024).min(n);
             let idx = Tensor::arange_start(start as i64, end as i64, (Kind::Int64, device));
+            if let ([m], Some(bias)) = (self.members.as_slice(), &bias) {
+                // One member: ln q + bias, then the softmax, as the runtime computes it.
+                let (xs, present) = self.member_batch(m, data, &idx);
+                let log_q = m.model.class_log_probs(&xs, &present);
+                chunks.push((log_q + bias.unsqueeze(0)).softmax(1, Kind::Float));
+                continue;
+            }
             let mut sum: Option<Tensor> = None;
             let mut count: Option<Tensor> = None;
             for m in &self.members {
@@ -359,26 +371,18 @@ impl Ensemble {
             }
             // Cannot fail on user input: an ensemble always has at least one member (EnsembleSpec::from_config).
             let (s, c) = (sum.expect("members"), count.expect("members"));
-            chunks.push(s / c.clamp_min(1.0));
+            let probs = s / c.clamp_min(1.0);
+            chunks.push(match &bias {
+                // Late fusion: the averaged probabilities, adjusted.
+                Some(bias) => adjust_probs(&probs, bias),
+                None => probs,
+            });
         }
         if chunks.is_empty() {
             // No rows: an empty N×K result, not libtorch's "cat of an empty list".
             let k = self.members.first().map_or(0, |m| m.model.spec().classes) as i64;
             return Tensor::zeros([0, k], (Kind::Float, device));
         }
-        let probs = Tensor::cat(&chunks, 0);
-        if self.spec.logit_bias.is_empty() {
-            return probs;
-        }
-        let bias = Tensor::from_slice(
-            &self
-                .spec
-                .logit_bias
-                .iter()
-                .map(|&b| b as f32)
-                .collect::<Vec<_>>(),
-        )
-        .to_device(device);
-        adjust_probs(&probs, &bias)
+        Tensor::cat(&chunks, 0)
     }
 }
