@@ -1,12 +1,12 @@
 //! Command-line interface of `ssmvae` (clap derive). Doc comments here are the `--help` text.
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use trainer::objective::{Latent, PriorExpert, UnlabeledForm};
 use trainer::protocol::Missing;
 use trainer::train::config::{
-    ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, LabelPrior, Method, Mode,
+    ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, LabelPrior, Method, Mode, TrainConfig,
 };
 
 /// A flag parser for one of the library's keyword enums: clap checks the word against its `NAMES`
@@ -16,6 +16,36 @@ where
     T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
 {
     PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+}
+
+/// The command line, with every `train` flag that is a configuration key showing its default as
+/// `TrainConfig::default()` has it: the defaults have one source, the library, and the help text
+/// reads it instead of restating it.
+pub fn command() -> clap::Command {
+    let defaults = serde_json::to_value(TrainConfig::default()).unwrap_or_default();
+    Cli::command().mut_subcommand("train", |mut sub| {
+        let ids: Vec<String> = sub
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        for id in ids {
+            let text = match defaults.get(&id) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Array(v)) => v
+                    .iter()
+                    .map(|x| x.to_string().trim_matches('"').to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Some(serde_json::Value::Null) | None => continue,
+                Some(v) => v.to_string(),
+            };
+            sub = sub.mut_arg(&id, |a| {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                a.help(format!("{help} [default: {text}]"))
+            });
+        }
+        sub
+    })
 }
 
 /// Semi-supervised multimodal VAE for class-imbalanced data (SSMVAE-CI): data, training, export.
@@ -117,43 +147,43 @@ pub struct TrainArgs {
     pub threads: Option<usize>,
     /// Method: ssmvae (SSMVAE-CI and its variants), or a baseline: crest, adsh, cmml, smln, gamo
     /// (their own keys — threshold, unlabeled_weight, ema_decay, crest_*, cmml_diversity, smln_neighbors,
-    /// gamo_ratio — go in --config). [default: ssmvae]
+    /// gamo_ratio — go in --config).
     #[arg(long, value_parser = keyword::<Method>(Method::NAMES))]
     pub method: Option<Method>,
-    /// Latent family: student-t (SSMVAE-CI) or gaussian (SSVAE/M2). [default: student-t]
+    /// Latent family: student-t (SSMVAE-CI) or gaussian (SSVAE/M2).
     #[arg(long, value_parser = keyword::<Latent>(Latent::NAMES))]
     pub latent: Option<Latent>,
-    /// Fusion: poe (product of experts), early (concatenate), late (one model per modality). [default: poe]
+    /// Fusion: poe (product of experts), early (concatenate), late (one model per modality).
     #[arg(long, value_parser = keyword::<Fusion>(Fusion::NAMES))]
     pub fusion: Option<Fusion>,
-    /// semi (labeled + unlabeled) or supervised (labeled data, classifiers only). [default: semi]
+    /// semi (labeled + unlabeled) or supervised (labeled data, classifiers only).
     #[arg(long, value_parser = keyword::<Mode>(Mode::NAMES))]
     pub mode: Option<Mode>,
-    /// Degrees of freedom ν (> 2). [default: 10]
+    /// Degrees of freedom ν (> 2).
     #[arg(long)]
     pub nu: Option<f64>,
-    /// Latent dimension m. [default: 64]
+    /// Latent dimension m.
     #[arg(long)]
     pub latent_dim: Option<usize>,
-    /// Hidden widths, comma-separated. [default: 512,512]
+    /// Hidden widths, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
-    /// a in the classification weight α̃ = a·N/N_l (Eq. 9). [default: 0.3]
+    /// a in the classification weight α̃ = a·N/N_l (Eq. 9).
     #[arg(long)]
     pub alpha_a: Option<f64>,
-    /// Entropy weight of the unlabeled term: c (c_S), tau2 (τ_S²) or a number. [default: c]
+    /// Entropy weight of the unlabeled term: c (c_S), tau2 (τ_S²) or a number.
     #[arg(long)]
     pub entropy_coef: Option<EntropyCoef>,
-    /// Classification loss on labeled samples: ce, or ldam (LDAM-DRW baseline). [default: ce]
+    /// Classification loss on labeled samples: ce, or ldam (LDAM-DRW baseline).
     #[arg(long, value_parser = keyword::<ClassifierLoss>(ClassifierLoss::NAMES))]
     pub classifier_loss: Option<ClassifierLoss>,
-    /// LDAM's largest margin (the rarest class's), in logit units. [default: 0.5]
+    /// LDAM's largest margin (the rarest class's), in logit units.
     #[arg(long)]
     pub ldam_max_margin: Option<f64>,
-    /// Deferred re-weighting β (effective number of samples); 0 = off. [default: 0]
+    /// Deferred re-weighting β (effective number of samples); 0 = off.
     #[arg(long)]
     pub drw_beta: Option<f64>,
-    /// Fraction of the epochs after which deferred re-weighting starts. [default: 0.8]
+    /// Fraction of the epochs after which deferred re-weighting starts.
     #[arg(long)]
     pub drw_start: Option<f64>,
     /// Post-hoc logit adjustment τ: predict argmax ln q(y|x) − τ ln π_y (π = labeled class
@@ -166,43 +196,43 @@ pub struct TrainArgs {
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
     #[arg(long)]
     pub unlabeled_rampup: Option<f64>,
-    /// Prior expert of the latent PoE: prior, alt-prior or none. [default: prior]
+    /// Prior expert of the latent PoE: prior, alt-prior or none.
     #[arg(long, value_parser = keyword::<PriorExpert>(PriorExpert::NAMES))]
     pub prior_expert: Option<PriorExpert>,
-    /// Class prior p(y): uniform or empirical. [default: uniform]
+    /// Class prior p(y): uniform or empirical.
     #[arg(long, value_parser = keyword::<LabelPrior>(LabelPrior::NAMES))]
     pub label_prior: Option<LabelPrior>,
-    /// Unlabeled objective: entropy (Eq. 8) or exact-gamma (U2). [default: entropy]
+    /// Unlabeled objective: entropy (Eq. 8) or exact-gamma (U2).
     #[arg(long, value_parser = keyword::<UnlabeledForm>(UnlabeledForm::NAMES))]
     pub unlabeled_form: Option<UnlabeledForm>,
-    /// Decoder scale σ. [default: 1]
+    /// Decoder scale σ.
     #[arg(long)]
     pub sigma: Option<f64>,
-    /// Adam learning rate. [default: 0.001]
+    /// Adam learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Epochs. [default: 30]
+    /// Epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Labeled samples per step. [default: 50]
+    /// Labeled samples per step.
     #[arg(long)]
     pub batch_labeled: Option<usize>,
-    /// Unlabeled samples per step. [default: 50]
+    /// Unlabeled samples per step.
     #[arg(long)]
     pub batch_unlabeled: Option<usize>,
-    /// Seed of the split, the initialisation and every draw. [default: 0]
+    /// Seed of the split, the initialisation and every draw.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// auto, cpu or cuda. [default: auto]
+    /// auto, cpu or cuda.
     #[arg(long, value_parser = keyword::<DeviceChoice>(DeviceChoice::NAMES))]
     pub device: Option<DeviceChoice>,
-    /// Fraction of each class's labeled samples held out to select the best epoch. [default: 0]
+    /// Fraction of each class's labeled samples held out to select the best epoch.
     #[arg(long)]
     pub validation_fraction: Option<f64>,
-    /// Reuse each expert's first-layer x-part across the K classes of the unlabeled term. [default: true]
+    /// Reuse each expert's first-layer x-part across the K classes of the unlabeled term.
     #[arg(long)]
     pub shared_first_layer: Option<bool>,
-    /// Dataset (see `ssmvae data --help`). [default: mfeat]
+    /// Dataset (see `ssmvae data --help`).
     #[arg(long)]
     pub dataset: Option<String>,
     /// Folder laid out like shared/data. [default: fixtures/data]
@@ -211,16 +241,16 @@ pub struct TrainArgs {
     /// Test file for an .npz dataset.
     #[arg(long)]
     pub test: Option<PathBuf>,
-    /// Imbalance ratio rho. [default: 10]
+    /// Imbalance ratio rho.
     #[arg(long)]
     pub rho: Option<f64>,
-    /// Labeled fraction beta (a fraction). [default: 0.1]
+    /// Labeled fraction beta (a fraction).
     #[arg(long)]
     pub beta: Option<f64>,
     /// Largest class size. [default: class 0's pool]
     #[arg(long)]
     pub n_max: Option<usize>,
-    /// Missing-modality corruption: none, half or complete-half. [default: none]
+    /// Missing-modality corruption: none, half or complete-half.
     #[arg(long, value_parser = keyword::<Missing>(Missing::NAMES))]
     pub missing: Option<Missing>,
     /// Modality order, comma-separated. [default: alphabetical]

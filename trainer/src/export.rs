@@ -44,36 +44,32 @@ pub fn export_bundle(
                 .into(),
         ));
     }
-    let vars = model.ensemble.vs.variables();
     let mut w = BundleWriter::new(dtype);
-    let mut mlp = |prefix: String| -> Result<Mlp> {
+    let mut mlp = |net: &crate::model::layers::Mlp| -> Result<Mlp> {
         let mut layers = Vec::new();
-        for i in 0.. {
-            let (wk, bk) = (
-                format!("{prefix}.layer{i}.weight"),
-                format!("{prefix}.layer{i}.bias"),
-            );
-            let (Some(wt), Some(bt)) = (vars.get(&wk), vars.get(&bk)) else {
-                break;
-            };
+        for (wt, bt) in net.layers() {
             let size = wt.size();
+            let bias = match bt {
+                Some(b) => values(b)?,
+                None => vec![0.0; size[0] as usize],
+            };
             layers.push(Layer {
                 input: size[1] as u32,
                 output: size[0] as u32,
                 weight: w.add_tensor(&values(wt)?),
-                bias: w.add_tensor(&values(bt)?),
+                bias: w.add_tensor(&bias),
             });
         }
         Ok(Mlp { layers })
     };
-    let mut experts = Vec::new();
-    let mut classifiers = Vec::new();
-    let mut decoders = Vec::new();
+    // Tensors in the order format 1.0 wrote them: expert, classifier, decoder of each modality.
+    let net = &model.ensemble.members[0].model;
+    let (mut experts, mut classifiers, mut decoders) = (Vec::new(), Vec::new(), Vec::new());
     for j in 0..ms.modalities.len() {
-        experts.push(mlp(format!("member.0.expert.{j}"))?);
-        classifiers.push(mlp(format!("member.0.classifier.{j}"))?);
+        experts.push(mlp(&net.experts()[j])?);
+        classifiers.push(mlp(&net.classifiers()[j])?);
         if with_decoders {
-            decoders.push(mlp(format!("member.0.decoder.{j}"))?);
+            decoders.push(mlp(&net.decoders()[j])?);
         }
     }
     let modalities = ms

@@ -7,7 +7,6 @@
 mod cli;
 mod commands;
 
-use clap::Parser as _;
 use std::process::ExitCode;
 
 fn run(cli: &cli::Cli) -> anyhow::Result<()> {
@@ -73,7 +72,10 @@ fn one_line(err: &anyhow::Error) -> String {
 
 fn main() -> ExitCode {
     install_panic_hook();
-    let cli = match cli::Cli::try_parse() {
+    let parsed = cli::command()
+        .try_get_matches()
+        .and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
             // A usage error on one line, like every other error; `--help` has the rest.

@@ -93,6 +93,14 @@ impl Mlp {
         h
     }
 
+    /// The layers in order, as (weight out × in, bias): what export writes. The first layer's
+    /// weight is the whole h × (d + K) matrix, x columns first.
+    pub fn layers(&self) -> impl Iterator<Item = (&Tensor, Option<&Tensor>)> {
+        std::iter::once(&self.first)
+            .chain(&self.rest)
+            .map(|l| (&l.ws, l.bs.as_ref()))
+    }
+
     /// The whole MLP on x (no class input).
     pub fn forward(&self, x: &Tensor) -> Tensor {
         self.finish(&self.x_part(x))

@@ -70,6 +70,21 @@ pub struct LabeledTerms {
 }
 
 impl Ssmvae {
+    /// The latent experts, one per modality (input [x_j ; onehot(y)], output [μ_j ; ℓ_j]).
+    pub fn experts(&self) -> &[Mlp] {
+        &self.experts
+    }
+
+    /// The classifier experts, one per modality (input x_j, output K logits).
+    pub fn classifiers(&self) -> &[Mlp] {
+        &self.classifiers
+    }
+
+    /// The decoders, one per modality (input [z ; onehot(y)]; empty without the generative part).
+    pub fn decoders(&self) -> &[Mlp] {
+        &self.decoders
+    }
+
     /// Creates the networks under `p` with framework-default initialisation.
     pub fn new(p: &nn::Path, spec: ModelSpec) -> Self {
         let hidden: Vec<i64> = spec.hidden.iter().map(|&h| h as i64).collect();
