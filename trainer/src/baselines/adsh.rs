@@ -11,14 +11,12 @@
 //! exceeds τ.
 
 use super::backbone::{unlabeled_predictions, Backbone};
-use super::fit::{Pool, Recipe, UnlabeledBatch};
-use super::fixmatch::FixMatch;
+use super::fit::Pool;
+use super::fixmatch::{EpochHook, FixMatch, FixMatchRecipe};
 use crate::data::ModalityKind;
 use crate::error::Result;
 use crate::train::config::TrainConfig;
 use crate::train::driver::Prepared;
-use rand_chacha::ChaCha8Rng;
-use tch::Tensor;
 
 /// Class-wise thresholds from the unlabeled samples' predicted classes and scores. `majority` is
 /// the class with the most labeled samples. With ρ = share of the majority's scores ≥ τ, class k's
@@ -55,9 +53,9 @@ pub fn adaptive_thresholds(
         .collect()
 }
 
-/// Adsh on the FixMatch learner: the thresholds re-estimated every epoch after the first.
+/// Adsh's epoch hook on the FixMatch learner: the thresholds re-estimated every epoch after the
+/// first.
 pub struct Adsh {
-    fixmatch: FixMatch,
     classes: usize,
     majority: usize,
     tau: f64,
@@ -65,28 +63,30 @@ pub struct Adsh {
 
 impl Adsh {
     /// Adsh for a configuration, on modalities of kinds `kinds`.
-    pub fn new(cfg: &TrainConfig, p: &Prepared, kinds: Vec<ModalityKind>) -> Self {
+    pub fn recipe(
+        cfg: &TrainConfig,
+        p: &Prepared,
+        kinds: Vec<ModalityKind>,
+    ) -> FixMatchRecipe<Adsh> {
         let counts = p.train_ds.labeled_counts();
         let classes = counts.len();
         let majority = (0..classes)
             .max_by_key(|&k| (counts[k], std::cmp::Reverse(k)))
             .unwrap_or(0);
-        Adsh {
-            fixmatch: FixMatch::new(kinds, cfg.threshold, classes, p.device),
+        let fixmatch = FixMatch::new(kinds, cfg.threshold, classes, p.device);
+        let hook = Adsh {
             classes,
             majority,
             tau: cfg.threshold,
-        }
+        };
+        FixMatchRecipe::new(fixmatch, hook)
     }
 }
 
-impl Recipe for Adsh {
-    fn fixmatch_family(&self) -> bool {
-        true
-    }
-
+impl EpochHook for Adsh {
     fn begin_epoch(
         &mut self,
+        fixmatch: &mut FixMatch,
         net: &Backbone,
         p: &Prepared,
         epoch: usize,
@@ -95,20 +95,9 @@ impl Recipe for Adsh {
         if epoch > 1 {
             let (pred, conf) = unlabeled_predictions(net, &p.data, &p.unlabeled_rows, p.device)?;
             let t = adaptive_thresholds(&pred, &conf, self.classes, self.majority, self.tau);
-            self.fixmatch.set_thresholds(&t, p.device);
+            fixmatch.set_thresholds(&t, p.device);
         }
-        self.fixmatch.begin_epoch();
         Ok(())
-    }
-
-    fn unlabeled_loss(
-        &mut self,
-        net: &Backbone,
-        _p: &Prepared,
-        batch: &UnlabeledBatch,
-        _rng: &mut ChaCha8Rng,
-    ) -> Result<Tensor> {
-        Ok(self.fixmatch.loss(net, &batch.raw, &batch.present))
     }
 }
 

@@ -14,13 +14,12 @@
 //! previous generation's (the unlabeled set itself is never shrunk, as in the paper).
 
 use super::backbone::{unlabeled_predictions, Backbone};
-use super::fit::{Pool, Recipe, UnlabeledBatch};
-use super::fixmatch::FixMatch;
+use super::fit::Pool;
+use super::fixmatch::{EpochHook, FixMatch, FixMatchRecipe};
 use crate::data::ModalityKind;
 use crate::error::Result;
 use crate::train::config::TrainConfig;
 use crate::train::driver::Prepared;
-use rand_chacha::ChaCha8Rng;
 use tch::Tensor;
 
 /// CReST+'s final temperature of the target distribution.
@@ -64,10 +63,9 @@ pub fn alignment_temperature(generation: usize, generations: usize) -> f64 {
     1.0 - (1.0 - T_MIN) * generation as f64 / (generations - 1) as f64
 }
 
-/// CReST on the FixMatch learner: generations of rebalanced pseudo-labels, optional progressive
-/// alignment (CReST+).
+/// CReST's epoch hook on the FixMatch learner: generations of rebalanced pseudo-labels, optional
+/// progressive alignment (CReST+).
 pub struct Crest {
-    fixmatch: FixMatch,
     labeled_counts: Vec<usize>,
     alpha: f64,
     generations: usize,
@@ -78,32 +76,34 @@ pub struct Crest {
 
 impl Crest {
     /// CReST for a configuration, on modalities of kinds `kinds`.
-    pub fn new(cfg: &TrainConfig, p: &Prepared, kinds: Vec<ModalityKind>) -> Self {
+    pub fn recipe(
+        cfg: &TrainConfig,
+        p: &Prepared,
+        kinds: Vec<ModalityKind>,
+    ) -> FixMatchRecipe<Crest> {
         let labeled_counts = p.train_ds.labeled_counts();
         let total: usize = labeled_counts.iter().sum();
         let label_dist = labeled_counts
             .iter()
             .map(|&c| c.max(1) as f64 / total.max(1) as f64)
             .collect();
-        Crest {
-            fixmatch: FixMatch::new(kinds, cfg.threshold, labeled_counts.len(), p.device),
+        let fixmatch = FixMatch::new(kinds, cfg.threshold, labeled_counts.len(), p.device);
+        let hook = Crest {
             labeled_counts,
             alpha: cfg.crest_alpha,
             generations: cfg.crest_generations,
             gen_len: cfg.epochs.div_ceil(cfg.crest_generations),
             progressive: cfg.crest_progressive,
             label_dist,
-        }
+        };
+        FixMatchRecipe::new(fixmatch, hook)
     }
 }
 
-impl Recipe for Crest {
-    fn fixmatch_family(&self) -> bool {
-        true
-    }
-
+impl EpochHook for Crest {
     fn begin_epoch(
         &mut self,
+        fixmatch: &mut FixMatch,
         net: &Backbone,
         p: &Prepared,
         epoch: usize,
@@ -125,25 +125,14 @@ impl Recipe for Crest {
             }
         }
         // CReST+: alignment toward the labeled distribution at temperature t_g.
-        self.fixmatch.align = self.progressive.then(|| {
+        fixmatch.align = self.progressive.then(|| {
             let t = alignment_temperature(generation, self.generations);
             let target: Vec<f64> = self.label_dist.iter().map(|q| q.powf(t)).collect();
             let z: f64 = target.iter().sum();
             Tensor::from_slice(&target.iter().map(|v| (v / z) as f32).collect::<Vec<_>>())
                 .to_device(p.device)
         });
-        self.fixmatch.begin_epoch();
         Ok(())
-    }
-
-    fn unlabeled_loss(
-        &mut self,
-        net: &Backbone,
-        _p: &Prepared,
-        batch: &UnlabeledBatch,
-        _rng: &mut ChaCha8Rng,
-    ) -> Result<Tensor> {
-        Ok(self.fixmatch.loss(net, &batch.raw, &batch.present))
     }
 }
 

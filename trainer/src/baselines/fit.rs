@@ -114,11 +114,11 @@ pub fn train(
     let classes = p.train_ds.num_classes();
     match cfg.method {
         Method::Crest => {
-            let mut l = BaselineLearner::new(cfg, &p, |p| Ok(Crest::new(cfg, p, kinds)))?;
+            let mut l = BaselineLearner::new(cfg, &p, |p| Ok(Crest::recipe(cfg, p, kinds)))?;
             drive(&mut l, p, &schedule, Start::default(), on_epoch)
         }
         Method::Adsh => {
-            let mut l = BaselineLearner::new(cfg, &p, |p| Ok(Adsh::new(cfg, p, kinds)))?;
+            let mut l = BaselineLearner::new(cfg, &p, |p| Ok(Adsh::recipe(cfg, p, kinds)))?;
             drive(&mut l, p, &schedule, Start::default(), on_epoch)
         }
         Method::Cmml => {

@@ -10,7 +10,11 @@
 
 use super::augment::{augment, Strength};
 use super::backbone::{ce, Backbone};
+use super::fit::{Pool, Recipe, UnlabeledBatch};
 use crate::data::ModalityKind;
+use crate::error::Result;
+use crate::train::driver::Prepared;
+use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 
 /// Momentum of the running mean p̃ of the weak-view predictions. ReMixMatch averages the last 128
@@ -86,5 +90,62 @@ impl FixMatch {
         }
         // Cannot fail on user input: a model spec always has at least one modality.
         total.expect("one modality")
+    }
+}
+
+/// What a FixMatch-based method does before each epoch (CReST: a new generation of pseudo-labels
+/// and the alignment target; Adsh: new thresholds). The rest of the recipe is FixMatch's.
+pub trait EpochHook {
+    /// Prepares epoch `epoch`: may set the term's thresholds or alignment, or relabel the pool.
+    fn begin_epoch(
+        &mut self,
+        fixmatch: &mut FixMatch,
+        net: &Backbone,
+        p: &Prepared,
+        epoch: usize,
+        pool: &mut Pool,
+    ) -> Result<()>;
+}
+
+/// A FixMatch learner with a method's epoch hook: weakly augmented labeled batches, the EMA of
+/// the weights, and the consistency term on unlabeled batches.
+pub struct FixMatchRecipe<H> {
+    fixmatch: FixMatch,
+    hook: H,
+}
+
+impl<H> FixMatchRecipe<H> {
+    /// The recipe of `hook` on the term `fixmatch`.
+    pub fn new(fixmatch: FixMatch, hook: H) -> Self {
+        FixMatchRecipe { fixmatch, hook }
+    }
+}
+
+impl<H: EpochHook> Recipe for FixMatchRecipe<H> {
+    fn fixmatch_family(&self) -> bool {
+        true
+    }
+
+    fn begin_epoch(
+        &mut self,
+        net: &Backbone,
+        p: &Prepared,
+        epoch: usize,
+        pool: &mut Pool,
+    ) -> Result<()> {
+        self.hook
+            .begin_epoch(&mut self.fixmatch, net, p, epoch, pool)?;
+        self.fixmatch.begin_epoch();
+        Ok(())
+    }
+
+    fn unlabeled_loss(
+        &mut self,
+        net: &Backbone,
+        _p: &Prepared,
+        batch: &UnlabeledBatch,
+        _rng: &mut ChaCha8Rng,
+    ) -> Result<Tensor> {
+        Ok(self.fixmatch.loss(net, &batch.raw, &batch.present))
     }
 }

@@ -54,3 +54,66 @@ pub enum UnlabeledForm {
 }
 
 keywords!(UnlabeledForm { Entropy => "entropy", ExactGamma => "exact-gamma" });
+
+/// The weight of the entropy term of U (docs/model.md §6, A5).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EntropyCoef {
+    /// c_S = ν τ̃_S/(ν + n_S − 2) (default; 1 for the Gaussian latent).
+    C,
+    /// τ_S².
+    Tau2,
+    /// A fixed number (1.0 is M2's weight).
+    Value(f64),
+}
+
+impl std::str::FromStr for EntropyCoef {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "c" => Ok(EntropyCoef::C),
+            "tau2" => Ok(EntropyCoef::Tau2),
+            v => v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .map(EntropyCoef::Value)
+                .ok_or_else(|| {
+                    format!("entropy_coef must be `c`, `tau2` or a number ≥ 0, not `{v}`")
+                }),
+        }
+    }
+}
+
+impl std::fmt::Display for EntropyCoef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EntropyCoef::C => f.write_str("c"),
+            EntropyCoef::Tau2 => f.write_str("tau2"),
+            EntropyCoef::Value(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl Serialize for EntropyCoef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            EntropyCoef::Value(v) => s.serialize_f64(*v),
+            other => s.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EntropyCoef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(f64),
+            Str(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Num(v) => Ok(EntropyCoef::Value(v)),
+            Raw::Str(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}

@@ -6,37 +6,25 @@
 //! Each step draws from its own ChaCha8 stream (same seed, different stream id), so that adding
 //! or changing one step never shifts the random numbers of another.
 
+mod missing;
+mod noisy;
+mod sizes;
 pub mod views;
 mod write;
 
+use missing::apply_missing;
+pub use missing::Missing;
+use noisy::noisy_views;
+pub use sizes::{labeled_counts, long_tail_sizes};
 pub use write::write_split_npz;
 
 use crate::data::source::Source;
 use crate::data::{fit_transforms, InputTransform, Modality, MultimodalDataset};
 use crate::error::{DataError, Result};
-use ndarray::Array2;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-
-/// Which samples lose a modality during training (the paper's Section 5.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Missing {
-    /// Every training sample keeps every modality.
-    #[default]
-    None,
-    /// After a seeded shuffle, the first floor(N/2) training samples (labeled and unlabeled alike)
-    /// each lose one modality chosen uniformly; the test set stays complete.
-    Half,
-    /// The same corruption as `half`, then every sample that lost a modality is dropped: the
-    /// complete half only (paper Table 4, the setting its baselines are trained in). Same seed,
-    /// same surviving samples as `half`.
-    CompleteHalf,
-}
-
-keywords!(Missing { None => "none", Half => "half", CompleteHalf => "complete-half" });
 
 /// The protocol's parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,7 +57,7 @@ impl Default for Protocol {
 }
 
 /// Stream ids, one per random step.
-mod stream {
+pub(crate) mod stream {
     pub const STRATIFIED: u64 = 1;
     pub const LONG_TAIL: u64 = 2;
     pub const PARTNER: u64 = 3;
@@ -78,75 +66,10 @@ mod stream {
     pub const MISSING: u64 = 6;
 }
 
-fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(stream);
     r
-}
-
-/// Long-tailed class sizes n_k = floor(n_max · rho^(-k/(K-1)) + 1e-9), k = 0..K-1, class 0 the
-/// largest. The 1e-9 keeps exact powers (rho^(-1) · n_max a whole number) from rounding down.
-pub fn long_tail_sizes(n_max: usize, rho: f64, classes: usize) -> Result<Vec<usize>> {
-    if !(rho.is_finite() && rho >= 1.0) {
-        return Err(DataError::InvalidParameter {
-            name: "--rho",
-            value: rho.to_string(),
-            reason: "the imbalance ratio must be a finite number ≥ 1".into(),
-        }
-        .into());
-    }
-    if classes == 0 || n_max == 0 {
-        return Err(DataError::InvalidParameter {
-            name: "--n-max",
-            value: n_max.to_string(),
-            reason: "need at least one class and n_max ≥ 1".into(),
-        }
-        .into());
-    }
-    if classes == 1 {
-        return Ok(vec![n_max]);
-    }
-    let sizes: Vec<usize> = (0..classes)
-        .map(|k| {
-            let e = -(k as f64) / (classes as f64 - 1.0);
-            (n_max as f64 * rho.powf(e) + 1e-9).floor() as usize
-        })
-        .collect();
-    if let Some(k) = sizes.iter().position(|&n| n == 0) {
-        return Err(DataError::InvalidParameter {
-            name: "--n-max",
-            value: n_max.to_string(),
-            reason: format!(
-                "with rho = {rho}, class {k} would get no sample: raise n_max or lower rho"
-            ),
-        }
-        .into());
-    }
-    Ok(sizes)
-}
-
-/// Labeled samples per class: l_k = max(1, round(beta · n_k)), rounding half away from zero
-/// (`f64::round`), so labeled and unlabeled keep the same imbalance ratio.
-pub fn labeled_counts(sizes: &[usize], beta: f64) -> Result<Vec<usize>> {
-    if !(beta.is_finite() && beta > 0.0 && beta <= 1.0) {
-        return Err(DataError::InvalidParameter {
-            name: "--beta",
-            value: beta.to_string(),
-            reason: if beta > 1.0 && beta <= 100.0 {
-                format!(
-                    "beta is a fraction in (0, 1]: did you mean {}?",
-                    beta / 100.0
-                )
-            } else {
-                "beta is a fraction in (0, 1]".into()
-            },
-        }
-        .into());
-    }
-    Ok(sizes
-        .iter()
-        .map(|&n| ((beta * n as f64).round() as usize).clamp(1, n.max(1)))
-        .collect())
 }
 
 /// A training set and a test set drawn by the protocol, with the input transforms fitted on the
@@ -330,7 +253,7 @@ fn join(parts: Vec<MultimodalDataset>, labels: Vec<Option<usize>>) -> Result<Mul
 /// Builds the split the protocol describes from a loaded [`Source`].
 pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
     labeled_counts(&[1], p.beta)?; // validate beta up front, whatever the source
-    let (mut train, mut truth, mut test, n_max, applied) = match source {
+    let (train, truth, test, n_max, applied) = match source {
         Source::Multimodal {
             train: pool,
             test,
@@ -418,17 +341,7 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             (train, truth, test, Some(n_max), true)
         }
     };
-    apply_missing(&mut train, &mut truth, p)?;
-    order_modalities(&mut train, &mut test, p)?;
-    let transforms = fit_transforms(&train);
-    Ok(Split {
-        train,
-        train_true_labels: truth,
-        test,
-        transforms,
-        n_max,
-        protocol_applied: applied,
-    })
+    finish_split(train, truth, test, n_max, applied, p)
 }
 
 fn check_pairable(left: &MultimodalDataset, right: &MultimodalDataset) -> Result<()> {
@@ -455,7 +368,7 @@ fn finish_multimodal(
     if pool.is_empty() {
         return Err(DataError::Empty("the dataset has no samples".into()).into());
     }
-    let (mut train, mut truth, n_max, applied) = if pool.unlabeled_indices().is_empty() {
+    let (train, truth, n_max, applied) = if pool.unlabeled_indices().is_empty() {
         let pools = pool.indices_by_class();
         let n_max = resolve_n_max(p, &pools, pool.class_names())?;
         let sizes = long_tail_sizes(n_max, p.rho, pool.num_classes())?;
@@ -488,7 +401,19 @@ fn finish_multimodal(
         }
         .into());
     }
-    let mut test = test;
+    finish_split(train, truth, test, n_max, applied, p)
+}
+
+/// The last steps of every split: missing-modality corruption, modality order, and the input
+/// transforms fitted on the training split.
+fn finish_split(
+    mut train: MultimodalDataset,
+    mut truth: Vec<Option<usize>>,
+    mut test: MultimodalDataset,
+    n_max: Option<usize>,
+    applied: bool,
+    p: &Protocol,
+) -> Result<Split> {
     apply_missing(&mut train, &mut truth, p)?;
     order_modalities(&mut train, &mut test, p)?;
     let transforms = fit_transforms(&train);
@@ -500,108 +425,6 @@ fn finish_multimodal(
         n_max,
         protocol_applied: applied,
     })
-}
-
-/// View 1: the digit rotated by a uniform angle in [-45°, 45°]; view 2: another image of the same
-/// class (uniform over the class, itself excluded) plus uniform [0, 1] noise, clipped.
-fn noisy_views(
-    mnist: &MultimodalDataset,
-    rows: &[usize],
-    labels: Vec<Option<usize>>,
-    seed: u64,
-    split_id: u64,
-) -> Result<MultimodalDataset> {
-    let pools = mnist.indices_by_class();
-    let src = mnist.modalities()[0].data();
-    let d = src.ncols();
-    let side = (d as f64).sqrt() as usize;
-    let mut r = rng(seed, stream::VIEWS + 16 * split_id);
-    let mut partner_rng = rng(seed, stream::PARTNER + 16 * split_id);
-    let mut v1 = Array2::<f32>::zeros((rows.len(), d));
-    let mut v2 = Array2::<f32>::zeros((rows.len(), d));
-    for (out, &i) in rows.iter().enumerate() {
-        // Cannot fail on user input: the class pools are built from labeled rows only.
-        let k = mnist.labels()[i].expect("pools hold labeled rows");
-        let angle = r.random_range(-45.0..=45.0);
-        views::rotate(
-            // Cannot fail on user input: arrays built by this module are in standard (row-major) layout.
-            src.row(i).as_slice().expect("standard layout"),
-            side,
-            angle,
-            // Cannot fail on user input: arrays built by this module are in standard (row-major) layout.
-            v1.row_mut(out).as_slice_mut().expect("standard layout"),
-        );
-        let pool = &pools[k];
-        let partner = if pool.len() < 2 {
-            i
-        } else {
-            // Cannot fail on user input: row i was drawn from its class's pool, so it is in it.
-            let pos = pool
-                .iter()
-                .position(|&j| j == i)
-                .expect("row is in its class pool");
-            let mut t = partner_rng.random_range(0..pool.len() - 1);
-            if t >= pos {
-                t += 1;
-            }
-            pool[t]
-        };
-        let mut row = v2.row_mut(out);
-        row.assign(&src.row(partner));
-        // Cannot fail on user input: arrays built by this module are in standard (row-major) layout.
-        views::add_uniform_noise(row.as_slice_mut().expect("standard layout"), || {
-            r.random::<f64>()
-        });
-    }
-    use crate::data::ModalityKind::Pixels;
-    Ok(MultimodalDataset::new(
-        vec![
-            Modality::new("view1", Pixels, v1),
-            Modality::new("view2", Pixels, v2),
-        ],
-        labels,
-        mnist.class_names().to_vec(),
-    )?)
-}
-
-/// Missing-modality corruption (paper §5.5), if requested.
-fn apply_missing(
-    train: &mut MultimodalDataset,
-    truth: &mut Vec<Option<usize>>,
-    p: &Protocol,
-) -> Result<()> {
-    if p.missing == Missing::None {
-        return Ok(());
-    }
-    let m = train.modalities().len();
-    if m < 2 {
-        return Err(DataError::InvalidParameter {
-            name: "--missing",
-            value: p.missing.to_string(),
-            reason: "a dataset with one modality cannot lose one".into(),
-        }
-        .into());
-    }
-    let mut r = rng(p.seed, stream::MISSING);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    order.shuffle(&mut r);
-    for &row in &order[..train.len() / 2] {
-        let present: Vec<usize> = (0..m)
-            .filter(|&j| train.modalities()[j].present()[row])
-            .collect();
-        if present.len() >= 2 {
-            let j = present[r.random_range(0..present.len())];
-            train.drop_modality(row, j);
-        }
-    }
-    if p.missing == Missing::CompleteHalf {
-        let keep: Vec<usize> = (0..train.len())
-            .filter(|&i| train.observed_count(i) == m)
-            .collect();
-        *train = train.select(&keep, keep.iter().map(|&i| train.labels()[i]).collect());
-        *truth = keep.iter().map(|&i| truth[i]).collect();
-    }
-    Ok(())
 }
 
 /// Alphabetical modality order unless the protocol names one; the test set follows the train set
