@@ -196,6 +196,12 @@ pub struct TrainArgs {
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
     #[arg(long)]
     pub unlabeled_rampup: Option<f64>,
+    /// Weight of the weak/strong-view consistency term on unlabeled samples; 0 = off.
+    #[arg(long)]
+    pub consistency: Option<f64>,
+    /// Confidence a weak-view prediction needs to become a consistency target.
+    #[arg(long)]
+    pub consistency_threshold: Option<f64>,
     /// Prior expert of the latent PoE: prior, alt-prior or none.
     #[arg(long, value_parser = keyword::<PriorExpert>(PriorExpert::NAMES))]
     pub prior_expert: Option<PriorExpert>,

@@ -10,6 +10,7 @@
 #[macro_use]
 mod keyword;
 
+pub mod augment;
 pub mod baselines;
 pub mod bench;
 pub mod error;

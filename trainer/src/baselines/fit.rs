@@ -9,10 +9,10 @@
 //! the moving average of their weights, as FixMatch; best validation epoch restored when a
 //! validation split is carved) and not written as checkpoints or bundles.
 
-use super::augment::{augment, Strength};
 use super::backbone::{ce, masked_mean, Backbone};
 use super::ema::{restore, snapshot, with_weights, zero_grads, Ema, Snapshot};
 use super::{adsh::Adsh, cmml::Cmml, crest::Crest, gamo::Gamo, smln::Smln};
+use crate::augment::{augment, Strength};
 use crate::data::ModalityKind;
 use crate::error::{DataError, Result};
 use crate::train::adam::Adam;

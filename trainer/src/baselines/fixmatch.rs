@@ -8,9 +8,9 @@
 //! Berthelot et al., "ReMixMatch", ICLR 2020, §3.2): q ← Normalize(q · target / p̃), p̃ the running
 //! mean of the weak-view predictions.
 
-use super::augment::{augment, Strength};
 use super::backbone::{ce, Backbone};
 use super::fit::{Pool, Recipe, UnlabeledBatch};
+use crate::augment::{augment, Strength};
 use crate::data::ModalityKind;
 use crate::error::Result;
 use crate::train::driver::Prepared;

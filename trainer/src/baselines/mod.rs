@@ -3,7 +3,6 @@
 //! each baseline's own mechanism, so that its tests can pin it on hand-computed cases.
 
 pub mod adsh;
-pub mod augment;
 pub mod backbone;
 pub mod cmml;
 pub mod crest;

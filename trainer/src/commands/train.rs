@@ -36,6 +36,8 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
         logit_adjust,
         align_unlabeled,
         unlabeled_rampup,
+        consistency,
+        consistency_threshold,
         prior_expert,
         label_prior,
         unlabeled_form,

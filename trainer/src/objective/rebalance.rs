@@ -2,7 +2,7 @@
 //! (docs/model.md §12). The paper's unlabeled term U = Σ_y q(y|x) L_γ(x, y) − c_S H(q) with its
 //! small entropy weight c_S is hard self-training: q(y|x) turns one-hot within a few epochs and a
 //! class with one or two labels is absorbed by its neighbours before its decoder has learned it.
-//! Three mechanisms, each a configuration key that is off in the paper's objective:
+//! Four mechanisms, each a configuration key that is off in the paper's objective:
 //!
 //! - **Post-hoc logit adjustment** (Menon, Jayasumana, Rawat, Jain, Veit, Kumar, "Long-tail
 //!   learning via logit adjustment", ICLR 2021, their Eq. 3): predict argmax_y ln q(y|x) − τ ln π_y
@@ -16,6 +16,11 @@
 //!   ([`RunningMean`], [`aligned_log_q`]). A class the model stops predicting (p̂_y → 0) has its
 //!   weight raised until the unlabeled data assigned to it matches its labeled share, so its
 //!   decoder keeps receiving samples instead of freezing at the first pseudo-labels.
+//! - **Consistency between weak and strong augmentations of q** (Sohn et al., "FixMatch",
+//!   NeurIPS 2020, Eq. 2): a confident prediction of q on a weakly augmented unlabeled sample
+//!   (aligned as in U when alignment is on) is the target of q on a strongly augmented one
+//!   ([`confident_targets`], [`consistency_term`]). The classifier then learns the rare classes'
+//!   neighbourhoods from the unlabeled data, not only from their one or two labels.
 //! - **Ramp-up of the unlabeled term** (Laine & Aila, "Temporal ensembling for semi-supervised
 //!   learning", ICLR 2017, §3.1): U is weighted by exp(−5(1 − t)²) over the first part of training
 //!   ([`rampup`]), so the first pseudo-labels come from a classifier and decoders that have seen
@@ -81,6 +86,22 @@ impl RunningMean {
 pub fn aligned_log_q(log_q: &Tensor, log_target: &Tensor, p_hat: &Tensor) -> Tensor {
     let shift = log_target - p_hat.clamp_min(ALIGN_FLOOR).log();
     (log_q + shift.unsqueeze(0)).log_softmax(1, Kind::Float)
+}
+
+/// The consistency term's targets (docs/model.md §12.4; FixMatch, Sohn et al. 2020, Eq. 2): for
+/// weak-view log-probabilities `log_q_weak` (B×K), the predicted class of each sample and a 0/1
+/// weight that keeps it only when its probability reaches `tau`.
+pub fn confident_targets(log_q_weak: &Tensor, tau: f64) -> (Tensor, Tensor) {
+    let (conf, target) = log_q_weak.exp().max_dim(1, false);
+    (target, conf.ge(tau).to_kind(Kind::Float))
+}
+
+/// The consistency term per sample: −ln q(target | strong view) where kept, 0 elsewhere.
+pub fn consistency_term(log_q_strong: &Tensor, target: &Tensor, keep: &Tensor) -> Tensor {
+    -log_q_strong
+        .gather(1, &target.unsqueeze(1), false)
+        .squeeze_dim(1)
+        * keep
 }
 
 /// The weight of U at training progress `t` (epochs done / ramp length): exp(−5(1 − t)²) for
@@ -168,6 +189,31 @@ mod tests {
         for (g, w) in got.iter().zip([0.5 * m, 0.5 * m, 1.0 - m]) {
             assert!((g - w).abs() < 1e-6, "{got:?}");
         }
+    }
+
+    #[test]
+    fn consistency_keeps_confident_weak_predictions_as_strong_targets() {
+        // Weak views (0.96, 0.04) and (0.6, 0.4) with τ = 0.95: targets 0 and 0, only the first
+        // kept. Strong views (0.8, 0.2) and (0.3, 0.7): −ln 0.8 = 0.22314 for the first, 0 for
+        // the second (below τ).
+        let weak = Tensor::from_slice(&[0.96f32, 0.04, 0.6, 0.4])
+            .view([2, 2])
+            .log();
+        let (target, keep) = confident_targets(&weak, 0.95);
+        assert_eq!(Vec::<i64>::try_from(&target).unwrap(), vec![0, 0]);
+        assert_eq!(v(&keep), vec![1.0, 0.0]);
+        let strong = Tensor::from_slice(&[0.8f32, 0.2, 0.3, 0.7])
+            .view([2, 2])
+            .log();
+        let got = v(&consistency_term(&strong, &target, &keep));
+        assert!(
+            (got[0] - 0.223_143_55).abs() < 1e-6 && got[1] == 0.0,
+            "{got:?}"
+        );
+        // A threshold of 0.5 keeps both; the second's target is class 0: −ln 0.3.
+        let (target, keep) = confident_targets(&weak, 0.5);
+        let got = v(&consistency_term(&strong, &target, &keep));
+        assert!((got[1] - 1.203_972_8).abs() < 1e-6, "{got:?}");
     }
 
     #[test]

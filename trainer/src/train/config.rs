@@ -177,6 +177,12 @@ pub struct TrainConfig {
     /// Ramp-up of the unlabeled term over this fraction of the epochs (docs/model.md §12.3);
     /// 0 = full weight from the first step (the paper).
     pub unlabeled_rampup: f64,
+    /// Weight λ of the consistency term on unlabeled samples: a confident weak-view prediction
+    /// of q is the target of the strong view's, each such sample weighing λ times a labeled one
+    /// in the classification term (docs/model.md §12.4); 0 = off (the paper).
+    pub consistency: f64,
+    /// Confidence a weak-view prediction needs to become a consistency target (FixMatch's τ).
+    pub consistency_threshold: f64,
     /// Prior expert of the latent PoE.
     pub prior_expert: PriorExpert,
     /// Class prior p(y).
@@ -249,6 +255,8 @@ impl Default for TrainConfig {
             logit_adjust: 0.0,
             align_unlabeled: false,
             unlabeled_rampup: 0.0,
+            consistency: 0.0,
+            consistency_threshold: 0.95,
             prior_expert: PriorExpert::Prior,
             label_prior: LabelPrior::Uniform,
             unlabeled_form: UnlabeledForm::Entropy,
@@ -330,6 +338,20 @@ impl TrainConfig {
                 "logit_adjust",
                 self.logit_adjust.to_string(),
                 "must be a finite number ≥ 0",
+            );
+        }
+        if !(self.consistency >= 0.0 && self.consistency.is_finite()) {
+            return bad(
+                "consistency",
+                self.consistency.to_string(),
+                "must be a finite number ≥ 0",
+            );
+        }
+        if !(self.consistency_threshold > 0.0 && self.consistency_threshold <= 1.0) {
+            return bad(
+                "consistency_threshold",
+                self.consistency_threshold.to_string(),
+                "must be in (0, 1]",
             );
         }
         if !(0.0..=1.0).contains(&self.unlabeled_rampup) {

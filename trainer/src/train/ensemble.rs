@@ -4,13 +4,16 @@
 use super::config::{Fusion, Mode, TrainConfig, UnlabeledFormExt};
 use super::driver::StepTerms;
 use super::tensors::{constant_table, gather_constants, DataTensors};
+use crate::augment::{augment, Strength};
 use crate::model::{ModalitySpec, ModelSpec, Ssmvae};
 use crate::objective::classification::classification_loss;
 use crate::objective::gamma::{
     gamma_loss_labeled, gamma_loss_unlabeled, gamma_loss_unlabeled_exact,
 };
 use crate::objective::ldam::ldam_loss;
-use crate::objective::rebalance::{adjust_probs, aligned_log_q, RunningMean};
+use crate::objective::rebalance::{
+    adjust_probs, aligned_log_q, confident_targets, consistency_term, RunningMean,
+};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -241,6 +244,15 @@ impl Ensemble {
                     let bu = u_idx.size()[0] as f64;
                     terms.unlabeled += f64::try_from(u.sum(Kind::Float)).unwrap_or(f64::NAN) / bu;
                     loss += u.sum(Kind::Float) * (w_u * control.weight / bu);
+                    if cfg.consistency > 0.0 {
+                        let p_hat = control
+                            .align
+                            .as_ref()
+                            .and_then(|a| a.running[mi].get().map(|p| (&a.log_target, p)));
+                        let c = self.consistency_loss(m, data, u_idx, p_hat, cfg);
+                        loss += c.sum(Kind::Float)
+                            * (w_u * control.weight * alpha * cfg.consistency / bu);
+                    }
                 }
                 loss
             };
@@ -329,6 +341,39 @@ impl Ensemble {
             gamma_loss_unlabeled(&per_class(l), &log_q, &k.c)
         };
         u * valid
+    }
+
+    /// The consistency term of docs/model.md §12.4 on an unlabeled batch, per sample: with q_w the
+    /// classifier PoE on a weak augmentation (no gradient; aligned as in U when `p_hat` is given),
+    /// 1[max q_w ≥ τ] · (−ln q(argmax q_w | strong augmentation)), masked to the samples this
+    /// member observes.
+    fn consistency_loss(
+        &self,
+        m: &Member,
+        data: &DataTensors,
+        idx: &Tensor,
+        p_hat: Option<(&Tensor, &Tensor)>,
+        cfg: &TrainConfig,
+    ) -> Tensor {
+        let (xs, present) = self.member_batch(m, data, idx);
+        let kinds: Vec<_> = m.model.spec().modalities.iter().map(|s| s.kind).collect();
+        let view = |strength: Strength| -> Vec<Tensor> {
+            xs.iter()
+                .zip(&kinds)
+                .map(|(x, &k)| augment(x, k, strength))
+                .collect()
+        };
+        let (target, keep) = tch::no_grad(|| {
+            let log_q = m.model.class_log_probs(&view(Strength::Weak), &present);
+            let log_q = match p_hat {
+                Some((log_target, p)) => aligned_log_q(&log_q, log_target, p),
+                None => log_q,
+            };
+            confident_targets(&log_q, cfg.consistency_threshold)
+        });
+        let keep = keep * present.any_dim(1, false).to_kind(Kind::Float);
+        let log_q_strong = m.model.class_log_probs(&view(Strength::Strong), &present);
+        consistency_term(&log_q_strong, &target, &keep)
     }
 
     /// Class probabilities (N×K) for `data`, in batches, without gradients: the classifier PoE

@@ -1,5 +1,6 @@
-//! Weak and strong augmentations for the FixMatch-style baselines (CReST, Adsh), for flattened
-//! images and for tabular views. Images (a modality of `Pixels` whose width is a stack of 28×28 or
+//! Weak and strong augmentations for flattened images and for tabular views: FixMatch's views,
+//! used by the FixMatch-style baselines (CReST, Adsh) and by SSMVAE-CI's consistency term
+//! (docs/model.md §12.4). Images (a modality of `Pixels` whose width is a stack of 28×28 or
 //! 32×32 planes, e.g. an early-fused MNIST + Fashion pair) are shifted as planes; everything else is
 //! treated as standardised tabular features.
 //!
