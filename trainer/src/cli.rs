@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use trainer::objective::{Latent, PriorExpert, UnlabeledForm};
 use trainer::protocol::Missing;
 use trainer::train::config::{
-    ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, LabelPrior, Method, Mode, TrainConfig,
+    ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, LabelPrior, Method, Mode, Objective,
+    TrainConfig,
 };
 
 /// A flag parser for one of the library's keyword enums: clap checks the word against its `NAMES`
@@ -186,6 +187,10 @@ pub struct TrainArgs {
     /// Fraction of the epochs after which deferred re-weighting starts.
     #[arg(long)]
     pub drw_start: Option<f64>,
+    /// Objective: rare-class (the paper's with the rare-class keys below in force) or paper (the
+    /// paper's exactly, those keys ignored).
+    #[arg(long, value_parser = keyword::<Objective>(Objective::NAMES))]
+    pub objective: Option<Objective>,
     /// Post-hoc logit adjustment τ: predict argmax ln q(y|x) − τ ln π_y (π = labeled class
     /// frequencies); 0 = off, the paper's rule.
     #[arg(long)]

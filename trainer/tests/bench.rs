@@ -165,6 +165,7 @@ fn result(spec: &RunSpec, overall: f64, minority: f64) -> RunResult {
         threads: 1,
         epoch_log: String::new(),
         config: spec.config.clone(),
+        commit: None,
         reused_from: None,
     }
 }
@@ -301,6 +302,8 @@ drw_start = 0.0
     let lines = read_results(&out).unwrap();
     assert_eq!(lines.len(), 4);
     for r in &lines {
+        // Every line records the commit that produced it.
+        assert!(r.commit.as_deref().is_some_and(|c| !c.is_empty()));
         assert!((0.0..=1.0).contains(&r.scores.overall_acc) && r.per_class_acc.len() == 10);
         assert_eq!((r.epochs, r.device.as_str()), (1, "cpu"));
         assert!(out.parent().unwrap().join(&r.epoch_log).exists());

@@ -54,6 +54,10 @@ pub struct RunResult {
     pub epoch_log: String,
     /// The full configuration.
     pub config: TrainConfig,
+    /// The commit of the code that produced the line (`git describe --dirty` at build time);
+    /// absent in lines written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// When the line was copied from another experiment's results (`--reuse`), that file's
     /// experiment and scale, `experiment/scale`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,12 +91,50 @@ pub fn read_results(path: &Path) -> Result<Vec<RunResult>> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::Config {
+            let bad = |e: serde_json::Error| Error::Config {
                 file: path.to_path_buf(),
                 message: format!("line {}: {e}", i + 1),
-            })
+            };
+            let mut v: serde_json::Value = serde_json::from_str(l).map_err(bad)?;
+            migrate(&mut v);
+            serde_json::from_value(v).map_err(bad)
         })
         .collect()
+}
+
+/// The commit this build was made from (see `trainer/build.rs`).
+pub const COMMIT: &str = env!("SSMVAE_COMMIT");
+
+/// Lines written before the `objective` key existed say which objective they ran once read, so
+/// they are never taken for runs of the current default: without any §12 key (docs/model.md
+/// §12), the paper's; with them (written while the keys existed but `objective` did not), the
+/// keys as written. Either way an absent §12 key takes its paper value (it did not exist).
+fn migrate(line: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(cfg) = line.get_mut("config").and_then(|c| c.as_object_mut()) else {
+        return;
+    };
+    if cfg.contains_key("objective") {
+        return;
+    }
+    let has_keys = cfg.contains_key("logit_adjust");
+    cfg.insert(
+        "objective".into(),
+        Value::String(if has_keys { "rare-class" } else { "paper" }.into()),
+    );
+    let paper = crate::train::config::RareClass::PAPER;
+    for (key, value) in [
+        ("logit_adjust", Value::from(paper.logit_adjust)),
+        ("align_unlabeled", Value::from(paper.align_unlabeled)),
+        ("unlabeled_rampup", Value::from(paper.unlabeled_rampup)),
+        ("consistency", Value::from(paper.consistency)),
+        (
+            "consistency_threshold",
+            Value::from(paper.consistency_threshold),
+        ),
+    ] {
+        cfg.entry(key).or_insert(value);
+    }
 }
 
 /// The runs still to do: those of `runs` whose id is not in `done`.

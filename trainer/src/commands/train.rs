@@ -33,6 +33,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
         ldam_max_margin,
         drw_beta,
         drw_start,
+        objective,
         logit_adjust,
         align_unlabeled,
         unlabeled_rampup,

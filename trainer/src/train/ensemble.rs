@@ -1,7 +1,7 @@
 //! The trained object: one SSMVAE-CI model (PoE or early fusion) or one per modality (late
 //! fusion), each reading some columns of the data. Losses (Eq. 7–9) and predictions live here.
 
-use super::config::{Fusion, Mode, TrainConfig, UnlabeledFormExt};
+use super::config::{Fusion, Mode, RareClass, TrainConfig, UnlabeledFormExt};
 use super::driver::StepTerms;
 use super::tensors::{constant_table, gather_constants, DataTensors};
 use crate::augment::{augment, Strength};
@@ -244,14 +244,15 @@ impl Ensemble {
                     let bu = u_idx.size()[0] as f64;
                     terms.unlabeled += f64::try_from(u.sum(Kind::Float)).unwrap_or(f64::NAN) / bu;
                     loss += u.sum(Kind::Float) * (w_u * control.weight / bu);
-                    if cfg.consistency > 0.0 {
+                    let rare = cfg.rare_class();
+                    if rare.consistency > 0.0 {
                         let p_hat = control
                             .align
                             .as_ref()
                             .and_then(|a| a.running[mi].get().map(|p| (&a.log_target, p)));
-                        let c = self.consistency_loss(m, data, u_idx, p_hat, cfg);
+                        let c = self.consistency_loss(m, data, u_idx, p_hat, &rare);
                         loss += c.sum(Kind::Float)
-                            * (w_u * control.weight * alpha * cfg.consistency / bu);
+                            * (w_u * control.weight * alpha * rare.consistency / bu);
                     }
                 }
                 loss
@@ -353,7 +354,7 @@ impl Ensemble {
         data: &DataTensors,
         idx: &Tensor,
         p_hat: Option<(&Tensor, &Tensor)>,
-        cfg: &TrainConfig,
+        rare: &RareClass,
     ) -> Tensor {
         let (xs, present) = self.member_batch(m, data, idx);
         let kinds: Vec<_> = m.model.spec().modalities.iter().map(|s| s.kind).collect();
@@ -369,7 +370,7 @@ impl Ensemble {
                 Some((log_target, p)) => aligned_log_q(&log_q, log_target, p),
                 None => log_q,
             };
-            confident_targets(&log_q, cfg.consistency_threshold)
+            confident_targets(&log_q, rare.consistency_threshold)
         });
         let keep = keep * present.any_dim(1, false).to_kind(Kind::Float);
         let log_q_strong = m.model.class_log_probs(&view(Strength::Strong), &present);

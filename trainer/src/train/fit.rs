@@ -77,8 +77,9 @@ impl SsmvaeLearner {
         let labeled_counts = p.train_ds.labeled_counts();
         let mut spec =
             EnsembleSpec::from_config(cfg, &modality_specs(&p.train_ds), p.train_ds.num_classes());
-        if cfg.logit_adjust > 0.0 {
-            spec.logit_bias = logit_bias(&labeled_counts, cfg.logit_adjust);
+        let rare = cfg.rare_class();
+        if rare.logit_adjust > 0.0 {
+            spec.logit_bias = logit_bias(&labeled_counts, rare.logit_adjust);
         }
         let ens = Ensemble::new(spec.clone(), device);
         let mut adam = Adam::new(&ens.vs, cfg.lr);
@@ -136,7 +137,7 @@ impl SsmvaeLearner {
             )
         });
         let semi = cfg.mode == Mode::Semi && !p.unlabeled_rows.is_empty();
-        let align = cfg.align_unlabeled.then(|| {
+        let align = rare.align_unlabeled.then(|| {
             let total: f64 = labeled_counts.iter().map(|&c| c.max(1) as f64).sum();
             Alignment {
                 log_target: class_tensor(
@@ -194,7 +195,7 @@ impl Learner for SsmvaeLearner {
                 .map(|(w, _)| w.shallow_clone()),
         };
         // §12.3: U ramps up over the first `unlabeled_rampup` of the epochs.
-        let ramp_epochs = self.cfg.unlabeled_rampup * self.cfg.epochs as f64;
+        let ramp_epochs = self.cfg.rare_class().unlabeled_rampup * self.cfg.epochs as f64;
         self.control.weight = if ramp_epochs > 0.0 {
             rampup((epoch - 1) as f64 / ramp_epochs)
         } else {
