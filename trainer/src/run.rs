@@ -1,6 +1,6 @@
 //! One place that prepares a run and hands it to its training loop: the split (data → protocol),
 //! the labeled validation carve-out, the fusion view and the tensors are built once, then
-//! SSMVAE-CI's loop ([`crate::train::fit`]) or a baseline's ([`crate::baselines::fit::train`])
+//! SSMVAE-CI's loop ([`crate::train::fit()`]) or a baseline's ([`crate::baselines::fit::train`])
 //! trains. This is the library's top floor: it imports both loops and neither imports it, so the
 //! SSMVAE-CI path never sees the baselines.
 

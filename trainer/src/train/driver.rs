@@ -1,5 +1,5 @@
 //! The epoch driver every model trains under: SSMVAE-CI and its configurations
-//! ([`super::fit`]) and the discriminative baselines ([`crate::baselines::fit`]) plug into it
+//! ([`mod@super::fit`]) and the discriminative baselines ([`crate::baselines::fit`]) plug into it
 //! through [`Learner`], so the steps per epoch, the batch order, the NaN stop, the epoch records,
 //! the validation selection and the final scoring are written once.
 //!

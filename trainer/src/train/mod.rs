@@ -1,4 +1,4 @@
-//! Training: the shared epoch driver ([`driver`]) and SSMVAE-CI's learner on it ([`fit`]),
+//! Training: the shared epoch driver ([`driver`]) and SSMVAE-CI's learner on it ([`mod@fit`]),
 //! model selection on an optional validation split, per-epoch logs and checkpoints, evaluation
 //! and prediction ([`trained`]). The model and its objective live in [`crate::model`] and
 //! [`crate::objective`]; this module only drives them.
