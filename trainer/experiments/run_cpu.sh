@@ -32,7 +32,7 @@ bench() { # experiment [bench args…]
 report() { # experiment [report args…]
   local exp="$1"; shift
   [ -f "$res_dir/$exp/cpu.jsonl" ] || return 0
-  "$bin" report "$res_dir/$exp/cpu.jsonl" --experiment "$exp_dir/$exp.toml" "$@"
+  "$bin" report "$res_dir/$exp/cpu.jsonl" --experiment "$exp_dir/$exp.toml" --pack-epochs "$@"
 }
 
 todo=("$@")
@@ -41,6 +41,8 @@ has() { [ "${#todo[@]}" -eq 0 ] || [[ " ${todo[*]} " == *" $1 "* ]]; }
 if has tune; then bench tune; fi
 if has baselines_tune; then bench baselines_tune; fi
 if has baselines_mfeat; then bench baselines_mfeat; fi
+if has tune_rare; then bench tune_rare; fi
+if has rare; then bench rare; fi
 # From a fresh start, each shard's half of the beta 0.1 block (4 rho × 14 models × 3 seeds).
 if has table1; then bench table1 --max-runs 84; fi
 if has table4; then bench table4; fi
@@ -48,6 +50,9 @@ if has table5; then bench table5 --reuse "$res_dir/table1/cpu.jsonl"; fi
 if has table1; then bench table1; fi
 if has mfeat; then bench mfeat; fi
 if has rosmap; then bench rosmap; fi
-for exp in tune baselines_tune baselines_mfeat table1 table4 table5 mfeat rosmap; do
-  if [ "$exp" = table1 ]; then report "$exp" --readme "$root/README.md"; else report "$exp"; fi
+for exp in tune baselines_tune baselines_mfeat tune_rare rare table1 table4 table5 mfeat rosmap; do
+  case "$exp" in
+    table1 | rare) report "$exp" --readme "$root/README.md" ;;
+    *) report "$exp" ;;
+  esac
 done
