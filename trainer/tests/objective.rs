@@ -1,5 +1,9 @@
 //! The test oracles of docs/model.md §9 (9.2–9.12; 9.1 and the constant part of 9.5 are unit tests
 //! in `objective::constants`). Everything runs in f64 on the CPU.
+//!
+//! One file over 500 lines on purpose: the oracles are one numbered list in docs/model.md §9, each
+//! test names its item, and they share the small model builders at the top; split, the list would
+//! be read across files that each repeat those builders.
 
 use tch::{nn, Device, Kind, Tensor};
 use trainer::data::ModalityKind;

@@ -71,45 +71,7 @@ pub enum Method {
 
 keywords!(Method { Ssmvae => "ssmvae", Crest => "crest", Adsh => "adsh", Cmml => "cmml", Smln => "smln", Gamo => "gamo" });
 
-/// Which objective: the paper's, or the paper's with this project's rare-class mechanisms
-/// (docs/model.md §12) as their keys set them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Objective {
-    /// Eq. 9 with the §12 keys in force.
-    #[default]
-    RareClass,
-    /// Eq. 9 exactly: every §12 mechanism off, whatever its key says.
-    Paper,
-}
-
-keywords!(Objective { RareClass => "rare-class", Paper => "paper" });
-
-/// The §12 mechanisms in force for a configuration ([`TrainConfig::rare_class`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RareClass {
-    /// Post-hoc logit adjustment τ (0 = off).
-    pub logit_adjust: f64,
-    /// Distribution alignment of q inside U.
-    pub align_unlabeled: bool,
-    /// Ramp-up of U over this fraction of the epochs (0 = off).
-    pub unlabeled_rampup: f64,
-    /// Weak/strong consistency weight λ (0 = off).
-    pub consistency: f64,
-    /// Confidence threshold of the consistency targets.
-    pub consistency_threshold: f64,
-}
-
-impl RareClass {
-    /// Every mechanism off: the paper's objective.
-    pub const PAPER: RareClass = RareClass {
-        logit_adjust: 0.0,
-        align_unlabeled: false,
-        unlabeled_rampup: 0.0,
-        consistency: 0.0,
-        consistency_threshold: 0.95,
-    };
-}
+pub use crate::objective::{Objective, RareClass};
 
 /// The classification loss on labeled samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
