@@ -175,6 +175,7 @@ impl<R: Recipe> BaselineLearner<R> {
         );
         let adam = Adam::new(&net.vs, cfg.lr);
         let recipe = make_recipe(p)?;
+        let labels = p.label_codes();
         let ema = (recipe.fixmatch_family() && cfg.ema_decay > 0.0)
             .then(|| Ema::new(&net.vs, cfg.ema_decay));
         Ok(BaselineLearner {
@@ -182,11 +183,11 @@ impl<R: Recipe> BaselineLearner<R> {
             adam,
             ema,
             kinds: p.train_ds.modalities().iter().map(|m| m.kind()).collect(),
+            labels_t: Tensor::from_slice(&labels).to_device(device),
             pool: Pool {
-                labels: p.label_codes(),
+                labels,
                 rows: p.labeled_rows.clone(),
             },
-            labels_t: Tensor::from_slice(&p.label_codes()).to_device(device),
             unlabeled_weight: cfg.unlabeled_weight,
             best: None,
             net,

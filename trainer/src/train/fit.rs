@@ -138,12 +138,12 @@ impl SsmvaeLearner {
         });
         let semi = cfg.mode == Mode::Semi && !p.unlabeled_rows.is_empty();
         let align = rare.align_unlabeled.then(|| {
-            let total: f64 = labeled_counts.iter().map(|&c| c.max(1) as f64).sum();
             Alignment {
+                // ln π: the same labeled frequencies as the logit adjustment, −(−ln π).
                 log_target: class_tensor(
-                    labeled_counts
+                    logit_bias(&labeled_counts, 1.0)
                         .iter()
-                        .map(|&c| (c.max(1) as f64 / total).ln())
+                        .map(|b| -b)
                         .collect(),
                 ),
                 running: (0..spec.members.len())
