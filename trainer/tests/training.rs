@@ -206,3 +206,37 @@ fn empty_labeled_set_is_rejected() {
         "{err}"
     );
 }
+
+/// `hidden = []` makes the SSMVAE family's networks linear: supervised early fusion is then the
+/// logistic-regression floor, and it learns mfeat well above chance (10 classes). The baselines'
+/// extra networks need a hidden width, so they refuse the empty list by name.
+#[test]
+fn no_hidden_layer_is_the_linear_floor_and_baselines_refuse_it() {
+    use trainer::train::config::{Fusion, Method, Mode};
+    let _rng = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let linear = TrainConfig {
+        hidden: vec![],
+        fusion: Fusion::Early,
+        mode: Mode::Supervised,
+        ..mfeat_config(0, 30)
+    };
+    let out = train(&linear, &opts(dir.path()), |_| {}).unwrap();
+    assert!(
+        out.test.scores.overall_acc >= 0.6,
+        "linear floor: overall accuracy {}",
+        out.test.scores.overall_acc
+    );
+    let crest = TrainConfig {
+        method: Method::Crest,
+        ..linear
+    };
+    let err = crest.validate().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Data(DataError::InvalidParameter { name: "hidden", .. })
+        ),
+        "{err:?}"
+    );
+}

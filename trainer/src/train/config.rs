@@ -137,7 +137,7 @@ pub struct TrainConfig {
     pub nu: f64,
     /// Latent dimension m.
     pub latent_dim: usize,
-    /// Hidden layer widths.
+    /// Hidden layer widths; `[]` makes the networks linear (the SSMVAE family only).
     pub hidden: Vec<usize>,
     /// a in α̃ = a N/N_l, the classification weight per labeled sample (Eq. 9).
     pub alpha_a: f64,
@@ -319,11 +319,22 @@ impl TrainConfig {
         if self.latent_dim == 0 {
             return bad("latent_dim", "0".into(), "must be ≥ 1");
         }
-        if self.hidden.is_empty() || self.hidden.contains(&0) {
+        if self.hidden.contains(&0) {
             return bad(
                 "hidden",
                 format!("{:?}", self.hidden),
-                "needs at least one layer, each ≥ 1 wide",
+                "every hidden layer must be ≥ 1 wide",
+            );
+        }
+        // No hidden layer makes every network of the SSMVAE family linear: with `mode =
+        // supervised, fusion = early` that is the logistic-regression floor (multinomial, on the
+        // concatenated views). The baselines' extra networks (CMML's attention, GAMO's
+        // generator) take the first hidden width, so they need one.
+        if self.hidden.is_empty() && self.method != Method::Ssmvae {
+            return bad(
+                "hidden",
+                "[]".into(),
+                "the baselines need at least one hidden layer; [] (linear networks) is for method = ssmvae",
             );
         }
         if !(self.alpha_a >= 0.0 && self.alpha_a.is_finite()) {
