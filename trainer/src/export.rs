@@ -138,7 +138,7 @@ pub fn batch_constants(model: &TrainedModel, data: &DataTensors) -> BatchConstan
         &data.dims,
         &member.cols,
         member.model.spec(),
-        model.meta.config.entropy_coef,
+        model.meta.config.objective.entropy_coef,
         tch::Device::Cpu,
     );
     let idx = Tensor::arange(data.len() as i64, (Kind::Int64, tch::Device::Cpu));

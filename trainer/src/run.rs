@@ -37,7 +37,7 @@ pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
     if let Some(t) = opts.threads {
         tch::set_num_threads(t as i32);
     }
-    let device = cfg.device.resolve()?;
+    let device = cfg.run.device.resolve()?;
     let split = split_of(cfg)?;
     if split.train.labeled_counts().iter().sum::<usize>() == 0 {
         return Err(DataError::Empty(
@@ -47,10 +47,12 @@ pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
     }
     let train_sizes = split.train_class_sizes();
     let (train_raw, test_raw) = split.preprocessed();
-    let (train_rows, val_rows) = carve_validation(&train_raw, cfg.validation_fraction, cfg.seed);
-    let train_ds = fused(&subset(&train_raw, &train_rows), cfg.fusion);
-    let val_ds = (!val_rows.is_empty()).then(|| fused(&subset(&train_raw, &val_rows), cfg.fusion));
-    let test_ds = fused(&test_raw, cfg.fusion);
+    let (train_rows, val_rows) =
+        carve_validation(&train_raw, cfg.run.validation_fraction, cfg.run.seed);
+    let train_ds = fused(&subset(&train_raw, &train_rows), cfg.model.fusion);
+    let val_ds =
+        (!val_rows.is_empty()).then(|| fused(&subset(&train_raw, &val_rows), cfg.model.fusion));
+    let test_ds = fused(&test_raw, cfg.model.fusion);
     let labeled_rows: Vec<usize> = (0..train_ds.len())
         .filter(|&i| train_ds.labels()[i].is_some())
         .collect();
@@ -78,20 +80,23 @@ pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
 /// The protocol parameters of a config.
 pub fn protocol_of(cfg: &TrainConfig) -> Protocol {
     Protocol {
-        rho: cfg.rho,
-        beta: cfg.beta,
-        n_max: cfg.n_max,
-        seed: cfg.seed,
-        missing: cfg.missing,
-        modalities: cfg.modalities.clone(),
+        rho: cfg.data.rho,
+        beta: cfg.data.beta,
+        n_max: cfg.data.n_max,
+        seed: cfg.run.seed,
+        missing: cfg.data.missing,
+        modalities: cfg.data.modalities.clone(),
     }
 }
 
 /// Loads the dataset a config names and draws its split.
 pub fn split_of(cfg: &TrainConfig) -> Result<Split> {
-    let name: DatasetName = cfg.dataset.parse()?;
-    let dir = cfg.data_dir.clone().unwrap_or_else(default_data_dir);
-    build_split(load(&name, &dir, cfg.test.as_deref())?, &protocol_of(cfg))
+    let name: DatasetName = cfg.data.dataset.parse()?;
+    let dir = cfg.data.data_dir.clone().unwrap_or_else(default_data_dir);
+    build_split(
+        load(&name, &dir, cfg.data.test.as_deref())?,
+        &protocol_of(cfg),
+    )
 }
 
 /// Holds out `fraction` of each class's labeled training samples (at least one, never the last)

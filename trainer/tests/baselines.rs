@@ -3,7 +3,10 @@
 
 use std::sync::Mutex;
 use trainer::run::train;
-use trainer::train::config::{DeviceChoice, Fusion, Method, TrainConfig};
+use trainer::train::config::{
+    CrestConfig, DataConfig, DeviceChoice, Fusion, Method, ModelConfig, OptimConfig, RunConfig,
+    TrainConfig,
+};
 use trainer::train::TrainOptions;
 
 /// libtorch's RNG is process-global: tests that train take turns.
@@ -12,20 +15,35 @@ static TRAINING: Mutex<()> = Mutex::new(());
 fn tiny(method: Method, fusion: Fusion) -> TrainConfig {
     TrainConfig {
         method,
-        fusion,
-        hidden: vec![16],
-        epochs: 2,
-        crest_generations: 2,
-        n_max: Some(60),
-        rho: 10.0,
-        beta: 0.3,
-        device: DeviceChoice::Cpu,
-        data_dir: Some(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .unwrap()
-                .join("fixtures/data"),
-        ),
+        model: ModelConfig {
+            fusion,
+            hidden: vec![16],
+            ..Default::default()
+        },
+        optim: OptimConfig {
+            epochs: 2,
+            ..Default::default()
+        },
+        crest: CrestConfig {
+            generations: 2,
+            ..Default::default()
+        },
+        data: DataConfig {
+            n_max: Some(60),
+            rho: 10.0,
+            beta: 0.3,
+            data_dir: Some(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .parent()
+                    .unwrap()
+                    .join("fixtures/data"),
+            ),
+            ..Default::default()
+        },
+        run: RunConfig {
+            device: DeviceChoice::Cpu,
+            ..Default::default()
+        },
         ..TrainConfig::default()
     }
 }
@@ -52,7 +70,7 @@ fn every_baseline_trains_and_scores_with_early_and_late_fusion() {
                 continue;
             }
             let mut cfg = tiny(method, fusion);
-            cfg.crest_progressive = method == Method::Crest && fusion == Fusion::Late;
+            cfg.crest.progressive = method == Method::Crest && fusion == Fusion::Late;
             let out =
                 train(&cfg, &opts, |_| {}).unwrap_or_else(|e| panic!("{method:?}/{fusion:?}: {e}"));
             assert_eq!(out.history.len(), 2);
@@ -74,7 +92,7 @@ fn every_baseline_trains_and_scores_with_early_and_late_fusion() {
     }
     // With a validation split the best validation epoch is scored.
     let mut cfg = tiny(Method::Adsh, Fusion::Early);
-    cfg.validation_fraction = 0.3;
+    cfg.run.validation_fraction = 0.3;
     let out = train(&cfg, &opts, |_| {}).unwrap();
     assert!(out.history.iter().all(|r| r.validation.is_some()));
     assert!((1..=2).contains(&out.selected_epoch));
@@ -92,23 +110,26 @@ fn impossible_baseline_configurations_are_rejected() {
     assert_rejected(&tiny(Method::Cmml, Fusion::Early), "fusion");
     let base = tiny(Method::Crest, Fusion::Early);
     assert_rejected(
-        &TrainConfig {
-            crest_generations: 5,
-            ..base.clone()
+        &{
+            let mut c = base.clone();
+            c.crest.generations = 5;
+            c
         },
         "crest_generations",
     );
     assert_rejected(
-        &TrainConfig {
-            threshold: 1.5,
-            ..base.clone()
+        &{
+            let mut c = base.clone();
+            c.baseline.threshold = 1.5;
+            c
         },
         "threshold",
     );
     assert_rejected(
-        &TrainConfig {
-            ema_decay: 1.0,
-            ..base
+        &{
+            let mut c = base;
+            c.baseline.ema_decay = 1.0;
+            c
         },
         "ema_decay",
     );

@@ -79,16 +79,19 @@ fn the_grid_expands_sweeps_and_layers_the_configuration() {
     assert_eq!(ids.len(), 60);
     // Scale keys apply, model keys win over them, sweep points over the model.
     let a = &runs[0];
-    assert_eq!((a.config.epochs, a.config.n_max), (3, Some(140)));
-    assert_eq!(a.config.fusion, TrainConfig::default().fusion);
+    assert_eq!((a.config.optim.epochs, a.config.data.n_max), (3, Some(140)));
+    assert_eq!(a.config.model.fusion, TrainConfig::default().model.fusion);
     let b = runs
         .iter()
         .find(|r| r.model == "B [alpha_a=1.0, sigma=0.5]" && r.rho == 100.0 && r.seed == 2)
         .unwrap();
-    assert_eq!(b.config.epochs, 7);
-    assert_eq!((b.config.alpha_a, b.config.sigma), (1.0, 0.5));
+    assert_eq!(b.config.optim.epochs, 7);
     assert_eq!(
-        (b.config.rho, b.config.beta, b.config.seed),
+        (b.config.objective.alpha_a, b.config.model.sigma),
+        (1.0, 0.5)
+    );
+    assert_eq!(
+        (b.config.data.rho, b.config.data.beta, b.config.run.seed),
         (100.0, 0.1, 2)
     );
     // Canonical order: beta outside rho outside model outside seed.
@@ -159,8 +162,8 @@ fn result(spec: &RunSpec, overall: f64, minority: f64) -> RunResult {
         minority_classes: vec![1],
         validation: None,
         train_seconds: 2.0,
-        epochs: spec.config.epochs,
-        selected_epoch: spec.config.epochs,
+        epochs: spec.config.optim.epochs,
+        selected_epoch: spec.config.optim.epochs,
         device: "cpu".into(),
         threads: 1,
         epoch_log: String::new(),
@@ -346,7 +349,7 @@ drw_start = 0.0
         .all(|r| r.reused_from.as_deref() == Some("tiny/small")));
     // A changed configuration is not reused.
     let mut changed = runs.clone();
-    changed[0].config.lr = 0.5;
+    changed[0].config.optim.lr = 0.5;
     let fresh = GridOptions {
         results: dir.path().join("fresh/small.jsonl"),
         max_runs: Some(0),

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use trainer::data::{Modality, MultimodalDataset};
 use trainer::export::{export_bundle, reference_outputs};
 use trainer::run::train;
-use trainer::train::config::{DeviceChoice, TrainConfig};
+use trainer::train::config::{
+    DataConfig, DeviceChoice, ModelConfig, OptimConfig, RunConfig, TrainConfig,
+};
 use trainer::train::{TrainOptions, TrainedModel};
 
 fn golden() -> PathBuf {
@@ -56,14 +58,26 @@ fn generate_golden_fixtures() {
     let dir = golden();
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = TrainConfig {
-        dataset: "mfeat".into(),
-        data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
-        n_max: Some(140),
-        hidden: vec![64],
-        latent_dim: 8,
-        epochs: 10,
-        seed: 0,
-        device: DeviceChoice::Cpu,
+        data: DataConfig {
+            dataset: "mfeat".into(),
+            data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
+            n_max: Some(140),
+            ..Default::default()
+        },
+        model: ModelConfig {
+            hidden: vec![64],
+            latent_dim: 8,
+            ..Default::default()
+        },
+        optim: OptimConfig {
+            epochs: 10,
+            ..Default::default()
+        },
+        run: RunConfig {
+            seed: 0,
+            device: DeviceChoice::Cpu,
+            ..Default::default()
+        },
         ..TrainConfig::default()
     };
     let opts = TrainOptions {
@@ -126,14 +140,26 @@ fn committed_checkpoint_reproduces_committed_outputs() {
 fn export_refuses_models_the_runtime_cannot_run() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = TrainConfig {
-        dataset: "mfeat".into(),
-        data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
-        n_max: Some(140),
-        hidden: vec![8],
-        latent_dim: 2,
-        epochs: 1,
-        fusion: trainer::train::config::Fusion::Late,
-        device: DeviceChoice::Cpu,
+        data: DataConfig {
+            dataset: "mfeat".into(),
+            data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
+            n_max: Some(140),
+            ..Default::default()
+        },
+        model: ModelConfig {
+            hidden: vec![8],
+            latent_dim: 2,
+            fusion: trainer::train::config::Fusion::Late,
+            ..Default::default()
+        },
+        optim: OptimConfig {
+            epochs: 1,
+            ..Default::default()
+        },
+        run: RunConfig {
+            device: DeviceChoice::Cpu,
+            ..Default::default()
+        },
         ..TrainConfig::default()
     };
     let opts = TrainOptions {

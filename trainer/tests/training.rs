@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use trainer::run::train;
-use trainer::train::config::TrainConfig;
+use trainer::train::config::{DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig};
 use trainer::train::{TrainOptions, TrainedModel};
 use trainer::{DataError, Error};
 
@@ -16,14 +16,23 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
 
 fn mfeat_config(seed: u64, epochs: usize) -> TrainConfig {
     TrainConfig {
-        dataset: "mfeat".into(),
-        data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
-        n_max: Some(140),
-        rho: 10.0,
-        beta: 0.1,
-        epochs,
-        seed,
-        device: trainer::train::config::DeviceChoice::Cpu,
+        data: DataConfig {
+            dataset: "mfeat".into(),
+            data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
+            n_max: Some(140),
+            rho: 10.0,
+            beta: 0.1,
+            ..Default::default()
+        },
+        optim: OptimConfig {
+            epochs,
+            ..Default::default()
+        },
+        run: RunConfig {
+            seed,
+            device: trainer::train::config::DeviceChoice::Cpu,
+            ..Default::default()
+        },
         ..TrainConfig::default()
     }
 }
@@ -86,10 +95,11 @@ fn twenty_epochs_on_mfeat_learn() {
 #[test]
 fn resume_repeats_an_uninterrupted_run() {
     let _rng = lock();
-    let small = |epochs| TrainConfig {
-        hidden: vec![32],
-        latent_dim: 8,
-        ..mfeat_config(5, epochs)
+    let small = |epochs| {
+        let mut c = mfeat_config(5, epochs);
+        c.model.hidden = vec![32];
+        c.model.latent_dim = 8;
+        c
     };
     let a = tempfile::tempdir().unwrap();
     let full = train(&small(3), &opts(a.path()), |_| {}).unwrap();
@@ -121,10 +131,11 @@ fn resume_repeats_an_uninterrupted_run() {
 
 fn tiny(dir: &Path) -> (TrainConfig, TrainOptions) {
     (
-        TrainConfig {
-            hidden: vec![16],
-            latent_dim: 4,
-            ..mfeat_config(0, 1)
+        {
+            let mut c = mfeat_config(0, 1);
+            c.model.hidden = vec![16];
+            c.model.latent_dim = 4;
+            c
         },
         opts(dir),
     )
@@ -136,10 +147,11 @@ fn checkpoint_of_another_model_shape_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg, o) = tiny(dir.path());
     train(&cfg, &o, |_| {}).unwrap();
-    let wider = TrainConfig {
-        hidden: vec![24],
-        epochs: 2,
-        ..cfg
+    let wider = {
+        let mut c = cfg;
+        c.model.hidden = vec![24];
+        c.optim.epochs = 2;
+        c
     };
     let err = train(&wider, &TrainOptions { resume: true, ..o }, |_| {}).unwrap_err();
     assert!(matches!(err, Error::Checkpoint { .. }), "{err:?}");
@@ -156,14 +168,17 @@ fn config_with_unknown_keys_is_rejected() {
     assert!(err.to_string().contains("latent_dimm"), "{err}");
     std::fs::write(&p, "nu = 5.0\nentropy_coef = \"tau2\"\nhidden = [64]\n").unwrap();
     let ok = TrainConfig::from_file(&p).unwrap();
-    assert_eq!((ok.nu, ok.hidden.clone()), (5.0, vec![64]));
+    assert_eq!((ok.model.nu, ok.model.hidden.clone()), (5.0, vec![64]));
 }
 
 #[test]
 fn nu_at_most_two_is_rejected() {
     for nu in [2.0, 1.5, f64::NAN] {
         let cfg = TrainConfig {
-            nu,
+            model: ModelConfig {
+                nu,
+                ..Default::default()
+            },
             ..TrainConfig::default()
         };
         let err = cfg.validate().unwrap_err();
@@ -194,10 +209,11 @@ fn empty_labeled_set_is_rejected() {
         .unwrap();
     npz.add_array("labels", &ndarray::array![0i64, 1]).unwrap();
     npz.finish().unwrap();
-    let cfg = TrainConfig {
-        dataset: p.to_str().unwrap().into(),
-        test: Some(t),
-        ..tiny(dir.path()).0
+    let cfg = {
+        let mut c = tiny(dir.path()).0;
+        c.data.dataset = p.to_str().unwrap().into();
+        c.data.test = Some(t);
+        c
     };
     let err = train(&cfg, &opts(dir.path()), |_| {}).unwrap_err();
     assert!(matches!(err, Error::Data(DataError::Empty(_))), "{err:?}");
@@ -215,11 +231,12 @@ fn no_hidden_layer_is_the_linear_floor_and_baselines_refuse_it() {
     use trainer::train::config::{Fusion, Method, Mode};
     let _rng = lock();
     let dir = tempfile::tempdir().unwrap();
-    let linear = TrainConfig {
-        hidden: vec![],
-        fusion: Fusion::Early,
-        mode: Mode::Supervised,
-        ..mfeat_config(0, 30)
+    let linear = {
+        let mut c = mfeat_config(0, 30);
+        c.model.hidden = vec![];
+        c.model.fusion = Fusion::Early;
+        c.model.mode = Mode::Supervised;
+        c
     };
     let out = train(&linear, &opts(dir.path()), |_| {}).unwrap();
     assert!(

@@ -73,11 +73,11 @@ impl Adsh {
         let majority = (0..classes)
             .max_by_key(|&k| (counts[k], std::cmp::Reverse(k)))
             .unwrap_or(0);
-        let fixmatch = FixMatch::new(kinds, cfg.threshold, classes, p.device);
+        let fixmatch = FixMatch::new(kinds, cfg.baseline.threshold, classes, p.device);
         let hook = Adsh {
             classes,
             majority,
-            tau: cfg.threshold,
+            tau: cfg.baseline.threshold,
         };
         FixMatchRecipe::new(fixmatch, hook)
     }

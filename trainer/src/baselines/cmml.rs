@@ -92,7 +92,7 @@ impl Cmml {
     /// CMML with the configuration's diversity weight.
     pub fn new(cfg: &TrainConfig) -> Self {
         Cmml {
-            diversity_weight: cfg.cmml_diversity,
+            diversity_weight: cfg.cmml.diversity,
         }
     }
 }

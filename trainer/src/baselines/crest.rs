@@ -87,13 +87,18 @@ impl Crest {
             .iter()
             .map(|&c| c.max(1) as f64 / total.max(1) as f64)
             .collect();
-        let fixmatch = FixMatch::new(kinds, cfg.threshold, labeled_counts.len(), p.device);
+        let fixmatch = FixMatch::new(
+            kinds,
+            cfg.baseline.threshold,
+            labeled_counts.len(),
+            p.device,
+        );
         let hook = Crest {
             labeled_counts,
-            alpha: cfg.crest_alpha,
-            generations: cfg.crest_generations,
-            gen_len: cfg.epochs.div_ceil(cfg.crest_generations),
-            progressive: cfg.crest_progressive,
+            alpha: cfg.crest.alpha,
+            generations: cfg.crest.generations,
+            gen_len: cfg.optim.epochs.div_ceil(cfg.crest.generations),
+            progressive: cfg.crest.progressive,
             label_dist,
         };
         FixMatchRecipe::new(fixmatch, hook)

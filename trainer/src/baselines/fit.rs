@@ -165,19 +165,19 @@ impl<R: Recipe> BaselineLearner<R> {
         make_recipe: impl FnOnce(&Prepared) -> Result<R>,
     ) -> Result<Self> {
         let device = p.device;
-        tch::manual_seed(cfg.seed as i64);
+        tch::manual_seed(cfg.run.seed as i64);
         let net = Backbone::new(
             device,
             &p.data.dims,
-            &cfg.hidden,
+            &cfg.model.hidden,
             p.train_ds.num_classes(),
             cfg.method == Method::Cmml,
         );
-        let adam = Adam::new(&net.vs, cfg.lr);
+        let adam = Adam::new(&net.vs, cfg.optim.lr);
         let recipe = make_recipe(p)?;
         let labels = p.label_codes();
-        let ema = (recipe.fixmatch_family() && cfg.ema_decay > 0.0)
-            .then(|| Ema::new(&net.vs, cfg.ema_decay));
+        let ema = (recipe.fixmatch_family() && cfg.baseline.ema_decay > 0.0)
+            .then(|| Ema::new(&net.vs, cfg.baseline.ema_decay));
         Ok(BaselineLearner {
             recipe,
             adam,
@@ -188,7 +188,7 @@ impl<R: Recipe> BaselineLearner<R> {
                 labels,
                 rows: p.labeled_rows.clone(),
             },
-            unlabeled_weight: cfg.unlabeled_weight,
+            unlabeled_weight: cfg.baseline.unlabeled_weight,
             best: None,
             net,
             device,

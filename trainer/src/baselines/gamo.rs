@@ -96,7 +96,7 @@ impl Gamo {
     /// The networks (one hidden layer of the configuration's first width) for `classes` classes.
     pub fn new(cfg: &TrainConfig, p: &Prepared, classes: usize) -> Self {
         let device = p.device;
-        let h: Vec<i64> = cfg.hidden.iter().map(|&w| w as i64).collect();
+        let h: Vec<i64> = cfg.model.hidden.iter().map(|&w| w as i64).collect();
         let n_l = p.labeled_rows.len();
         let gen_vs = nn::VarStore::new(device);
         let gen = Mlp::new(
@@ -115,8 +115,8 @@ impl Gamo {
             &h[..1],
             1,
         );
-        let gen_adam = Adam::new(&gen_vs, cfg.lr);
-        let disc_adam = Adam::new(&disc_vs, cfg.lr);
+        let gen_adam = Adam::new(&gen_vs, cfg.optim.lr);
+        let disc_adam = Adam::new(&disc_vs, cfg.optim.lr);
         let codes = p.label_codes();
         Gamo {
             gen_vs,
@@ -131,7 +131,7 @@ impl Gamo {
             )
             .to_device(device),
             counts: p.train_ds.labeled_counts(),
-            ratio: cfg.gamo_ratio,
+            ratio: cfg.gamo.ratio,
         }
     }
 }

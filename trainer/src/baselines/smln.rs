@@ -163,7 +163,7 @@ impl Smln {
             Some(Graph::build(
                 &p.data.xs,
                 &p.data.present_rows,
-                cfg.smln_neighbors,
+                cfg.smln.neighbors,
             )?)
         };
         Ok(Smln { graph })

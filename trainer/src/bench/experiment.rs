@@ -298,6 +298,15 @@ impl Experiment {
                                 t.insert("rho".into(), rho.into());
                                 t.insert("seed".into(), (seed as i64).into());
                                 t.extend(model.keys.clone());
+                                if let Some(message) = TrainConfig::unknown_key(t.keys()) {
+                                    return Err(config_error(
+                                        path,
+                                        format!(
+                                            "model `{}` (scale {scale}): {message}",
+                                            model.name
+                                        ),
+                                    ));
+                                }
                                 let config: TrainConfig =
                                     toml::Value::Table(t).try_into().map_err(|e| {
                                         config_error(
@@ -317,8 +326,8 @@ impl Experiment {
                                     dataset: dataset.clone(),
                                     rho,
                                     beta,
-                                    missing: config.missing,
-                                    seed: config.seed,
+                                    missing: config.data.missing,
+                                    seed: config.run.seed,
                                     config,
                                 });
                             }

@@ -39,8 +39,8 @@ fn same_training(
 ) -> bool {
     let strip = |c: &crate::train::config::TrainConfig| {
         let mut c = c.clone();
-        c.data_dir = None;
-        c.device = Default::default();
+        c.data.data_dir = None;
+        c.run.device = Default::default();
         c
     };
     strip(a) == strip(b)
@@ -156,7 +156,7 @@ pub fn run_one(
         progress: false,
         threads: opts.threads,
     };
-    let device = spec.config.device.resolve()?;
+    let device = spec.config.run.device.resolve()?;
     let start = Instant::now();
     let mut log_error = None;
     let outcome = train(&spec.config, &train_opts, |r| {
@@ -197,7 +197,7 @@ pub fn run_one(
         minority_classes: m.minority_classes.clone(),
         validation: selected.and_then(|r| r.validation.clone()),
         train_seconds,
-        epochs: spec.config.epochs,
+        epochs: spec.config.optim.epochs,
         selected_epoch: outcome.selected_epoch,
         device: match device {
             tch::Device::Cpu => "cpu".into(),

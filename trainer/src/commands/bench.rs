@@ -16,10 +16,10 @@ pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
     let mut runs = exp.runs(&args.experiment, &args.scale)?;
     for r in &mut runs {
         if let Some(d) = &args.data_dir {
-            r.config.data_dir = Some(d.clone());
+            r.config.data.data_dir = Some(d.clone());
         }
         if let Some(d) = args.device {
-            r.config.device = d;
+            r.config.run.device = d;
         }
     }
     if !args.model.is_empty() {
@@ -78,7 +78,7 @@ pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
                     "{} epoch {}/{} test {:.3}/{:.3}",
                     spec.id(),
                     r.epoch,
-                    spec.config.epochs,
+                    spec.config.optim.epochs,
                     r.test.overall_acc,
                     r.test.minority_acc
                 ));

@@ -12,7 +12,9 @@ use std::time::Instant;
 use trainer::export::export_bundle;
 use trainer::protocol::Missing;
 use trainer::run::train;
-use trainer::train::config::{DeviceChoice, Mode, Objective, TrainConfig};
+use trainer::train::config::{
+    DataConfig, DeviceChoice, Mode, Objective, OptimConfig, RunConfig, TrainConfig,
+};
 use trainer::train::{TrainOptions, TrainedModel};
 
 /// Epochs of the demo: SSMVAE-CI takes about 1.3 s per epoch on two cores here, so training and
@@ -37,14 +39,23 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("ssmvae-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let base = TrainConfig {
-        dataset: "mfeat".into(),
-        data_dir: args.data_dir.clone(),
-        n_max: Some(140),
-        rho: 10.0,
-        beta: 0.1,
-        seed: 0,
-        epochs: DEMO_EPOCHS,
-        device: DeviceChoice::Cpu,
+        data: DataConfig {
+            dataset: "mfeat".into(),
+            data_dir: args.data_dir.clone(),
+            n_max: Some(140),
+            rho: 10.0,
+            beta: 0.1,
+            ..Default::default()
+        },
+        run: RunConfig {
+            seed: 0,
+            device: DeviceChoice::Cpu,
+            ..Default::default()
+        },
+        optim: OptimConfig {
+            epochs: DEMO_EPOCHS,
+            ..Default::default()
+        },
         ..TrainConfig::default()
     };
     println!();
@@ -55,10 +66,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         (
             // The floor as the paper's baselines are: plain argmax, no logit adjustment.
             "supervised-only (PoE)",
-            TrainConfig {
-                mode: Mode::Supervised,
-                objective: Objective::Paper,
-                ..base.clone()
+            {
+                let mut c = base.clone();
+                c.model.mode = Mode::Supervised;
+                c.objective.kind = Objective::Paper;
+                c
             },
         ),
     ] {

@@ -16,57 +16,40 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
         Some(p) => TrainConfig::from_file(p)?,
         None => TrainConfig::default(),
     };
+    // Each flag names its key; the key's group is where it lives in the library.
     macro_rules! set {
-        ($($f:ident),*) => { $( if let Some(v) = &args.$f { c.$f = v.clone(); } )* };
+        ($($group:ident { $($f:ident),* })*) => {
+            $( $( if let Some(v) = &args.$f { c.$group.$f = v.clone(); } )* )*
+        };
     }
     set!(
-        method,
-        latent,
-        fusion,
-        mode,
-        nu,
-        latent_dim,
-        hidden,
-        alpha_a,
-        entropy_coef,
-        classifier_loss,
-        ldam_max_margin,
-        drw_beta,
-        drw_start,
-        objective,
-        logit_adjust,
-        align_unlabeled,
-        unlabeled_rampup,
-        consistency,
-        consistency_threshold,
-        prior_expert,
-        label_prior,
-        unlabeled_form,
-        sigma,
-        lr,
-        epochs,
-        batch_labeled,
-        batch_unlabeled,
-        seed,
-        device,
-        validation_fraction,
-        shared_first_layer,
-        dataset,
-        rho,
-        beta,
-        missing
+        model { latent, fusion, mode, nu, latent_dim, hidden, prior_expert, label_prior, sigma, shared_first_layer }
+        objective {
+            alpha_a, entropy_coef, unlabeled_form, classifier_loss, ldam_max_margin, drw_beta,
+            drw_start, logit_adjust, align_unlabeled, unlabeled_rampup, consistency,
+            consistency_threshold
+        }
+        optim { lr, epochs, batch_labeled, batch_unlabeled }
+        run { seed, device, validation_fraction }
+        data { dataset, rho, beta, missing }
     );
+    if let Some(v) = args.method {
+        c.method = v;
+    }
+    if let Some(v) = args.objective {
+        c.objective.kind = v;
+    }
     if let Some(v) = &args.data_dir {
-        c.data_dir = Some(v.clone());
+        c.data.data_dir = Some(v.clone());
     }
     if let Some(v) = &args.test {
-        c.test = Some(v.clone());
+        c.data.test = Some(v.clone());
     }
     if let Some(v) = args.n_max {
-        c.n_max = Some(v);
+        c.data.n_max = Some(v);
     }
     if let Some(v) = &args.modalities {
-        c.modalities = Some(v.clone());
+        c.data.modalities = Some(v.clone());
     }
     c.validate()?;
     Ok(c)
@@ -92,9 +75,12 @@ fn write_metrics(path: &Path, m: &Metrics) -> Result<()> {
 /// `runs/`, named by what was trained, so runs do not overwrite each other and nothing lands in
 /// whatever folder the user stands in.
 fn default_checkpoint(cfg: &TrainConfig) -> PathBuf {
-    let dataset: String = Path::new(&cfg.dataset)
+    let dataset: String = Path::new(&cfg.data.dataset)
         .file_stem()
-        .map_or_else(|| cfg.dataset.clone(), |s| s.to_string_lossy().into_owned())
+        .map_or_else(
+            || cfg.data.dataset.clone(),
+            |s| s.to_string_lossy().into_owned(),
+        )
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
@@ -105,7 +91,7 @@ fn default_checkpoint(cfg: &TrainConfig) -> PathBuf {
         })
         .collect();
     PathBuf::from("runs")
-        .join(format!("{dataset}-{}-seed{}", cfg.method, cfg.seed))
+        .join(format!("{dataset}-{}-seed{}", cfg.method, cfg.run.seed))
         .join("checkpoint.safetensors")
 }
 
@@ -171,13 +157,13 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     let model = TrainedModel::load(&args.checkpoint)?;
     let mut cfg = model.meta.config.clone();
     if let Some(d) = &args.dataset {
-        cfg.dataset = d.clone();
+        cfg.data.dataset = d.clone();
     }
     if let Some(d) = &args.data_dir {
-        cfg.data_dir = Some(d.clone());
+        cfg.data.data_dir = Some(d.clone());
     }
     let split = split_of(&cfg)?;
-    model.check_modalities(&split.test, &format!("dataset `{}`", cfg.dataset))?;
+    model.check_modalities(&split.test, &format!("dataset `{}`", cfg.data.dataset))?;
     let mut test = split.test.clone();
     test.apply_transforms(&model.meta.transforms)?;
     let test = fused(&test, model.meta.ensemble.fusion);
@@ -189,7 +175,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&m)?);
     } else {
-        print_scores(&format!("{} test", cfg.dataset), &m);
+        print_scores(&format!("{} test", cfg.data.dataset), &m);
         println!("per-class accuracy:");
         for (k, (name, acc)) in model
             .meta

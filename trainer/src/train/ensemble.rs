@@ -46,15 +46,15 @@ impl EnsembleSpec {
         let spec = |mods: Vec<ModalitySpec>| ModelSpec {
             modalities: mods,
             classes,
-            latent_dim: cfg.latent_dim,
-            hidden: cfg.hidden.clone(),
-            nu: cfg.nu,
-            latent: cfg.latent,
-            prior_expert: cfg.prior_expert,
-            sigma: cfg.sigma,
-            generative: cfg.mode == Mode::Semi,
+            latent_dim: cfg.model.latent_dim,
+            hidden: cfg.model.hidden.clone(),
+            nu: cfg.model.nu,
+            latent: cfg.model.latent,
+            prior_expert: cfg.model.prior_expert,
+            sigma: cfg.model.sigma,
+            generative: cfg.model.mode == Mode::Semi,
         };
-        let members = match cfg.fusion {
+        let members = match cfg.model.fusion {
             Fusion::Poe | Fusion::Early => {
                 vec![(spec(modalities.to_vec()), (0..modalities.len()).collect())]
             }
@@ -66,7 +66,7 @@ impl EnsembleSpec {
         };
         EnsembleSpec {
             logit_bias: Vec::new(),
-            fusion: cfg.fusion,
+            fusion: cfg.model.fusion,
             members,
         }
     }
@@ -170,7 +170,7 @@ impl Ensemble {
                     &data.dims,
                     &m.cols,
                     m.model.spec(),
-                    cfg.entropy_coef,
+                    cfg.objective.entropy_coef,
                     self.vs.device(),
                 )
             })
@@ -207,7 +207,7 @@ impl Ensemble {
         control: &mut UnlabeledControl,
     ) -> (Tensor, StepTerms) {
         let n = (n_labeled + n_unlabeled) as f64;
-        let alpha = cfg.alpha_a * n / n_labeled as f64;
+        let alpha = cfg.objective.alpha_a * n / n_labeled as f64;
         let (w_l, w_u) = (n_labeled as f64 / n, n_unlabeled as f64 / n);
         let mut total: Option<Tensor> = None;
         let mut terms = StepTerms::default();
@@ -218,7 +218,7 @@ impl Ensemble {
             let log_q = m.model.class_log_probs(&xs, &present);
             let ce = class_term.per_sample(&log_q, y) * &valid;
             terms.ce += f64::try_from(ce.sum(Kind::Float)).unwrap_or(f64::NAN) / bl;
-            let member_loss = if cfg.mode == Mode::Supervised || !m.model.spec().generative {
+            let member_loss = if cfg.model.mode == Mode::Supervised || !m.model.spec().generative {
                 ce.sum(Kind::Float) / bl
             } else {
                 let k = gather_constants(&consts[mi], labeled, neg_log_prior);
@@ -307,7 +307,7 @@ impl Ensemble {
         let kt = k.tile(classes);
         let xs_t: Vec<Tensor> = xs.iter().map(|x| x.repeat([classes, 1])).collect();
         let present_t = present.repeat([classes, 1]);
-        let parts = if cfg.shared_first_layer {
+        let parts = if cfg.model.shared_first_layer {
             m.model
                 .expert_x_parts(&xs)
                 .iter()
@@ -322,7 +322,7 @@ impl Ensemble {
             .model
             .labeled_terms(&xs_t, &parts, &ys, &present_t, &kt, None);
         let per_class = |v: Tensor| v.reshape([classes, b]).transpose(0, 1);
-        let u = if cfg.unlabeled_form.is_exact() {
+        let u = if cfg.objective.unlabeled_form.is_exact() {
             gamma_loss_unlabeled_exact(
                 &per_class(t.recon),
                 &t.posterior.mu,

@@ -34,10 +34,10 @@ impl Schedule {
     /// The schedule a configuration asks for.
     pub fn of(cfg: &TrainConfig, opts: &TrainOptions) -> Self {
         Schedule {
-            seed: cfg.seed,
-            epochs: cfg.epochs,
-            batch_labeled: cfg.batch_labeled,
-            batch_unlabeled: cfg.batch_unlabeled,
+            seed: cfg.run.seed,
+            epochs: cfg.optim.epochs,
+            batch_labeled: cfg.optim.batch_labeled,
+            batch_unlabeled: cfg.optim.batch_unlabeled,
             progress: opts.progress,
         }
     }
@@ -73,7 +73,7 @@ impl SsmvaeLearner {
     /// training starts.
     fn new(cfg: &TrainConfig, opts: &TrainOptions, p: &Prepared) -> Result<(Self, Start)> {
         let device = p.device;
-        tch::manual_seed(cfg.seed as i64);
+        tch::manual_seed(cfg.run.seed as i64);
         let labeled_counts = p.train_ds.labeled_counts();
         let mut spec =
             EnsembleSpec::from_config(cfg, &modality_specs(&p.train_ds), p.train_ds.num_classes());
@@ -82,7 +82,7 @@ impl SsmvaeLearner {
             spec.logit_bias = logit_bias(&labeled_counts, rare.logit_adjust);
         }
         let ens = Ensemble::new(spec.clone(), device);
-        let mut adam = Adam::new(&ens.vs, cfg.lr);
+        let mut adam = Adam::new(&ens.vs, cfg.optim.lr);
         let mut meta = CheckpointMeta {
             version: CHECKPOINT_VERSION,
             config: cfg.clone(),
@@ -117,7 +117,7 @@ impl SsmvaeLearner {
         let class_tensor = |v: Vec<f64>| {
             Tensor::from_slice(&v.iter().map(|&x| x as f32).collect::<Vec<_>>()).to_device(device)
         };
-        let neg_log_prior = (cfg.label_prior == LabelPrior::Empirical).then(|| {
+        let neg_log_prior = (cfg.model.label_prior == LabelPrior::Empirical).then(|| {
             let total: usize = labeled_counts.iter().sum();
             class_tensor(
                 labeled_counts
@@ -126,17 +126,17 @@ impl SsmvaeLearner {
                     .collect(),
             )
         });
-        let margins = (cfg.classifier_loss == ClassifierLoss::Ldam)
-            .then(|| class_tensor(ldam_margins(&labeled_counts, cfg.ldam_max_margin)));
+        let margins = (cfg.objective.classifier_loss == ClassifierLoss::Ldam)
+            .then(|| class_tensor(ldam_margins(&labeled_counts, cfg.objective.ldam_max_margin)));
         // Deferred re-weighting: Cao et al. switch it on for the last epochs (their 161–200 of 200).
-        let drw_from = (cfg.drw_start * cfg.epochs as f64).round() as usize;
-        let drw = (cfg.drw_beta > 0.0).then(|| {
+        let drw_from = (cfg.objective.drw_start * cfg.optim.epochs as f64).round() as usize;
+        let drw = (cfg.objective.drw_beta > 0.0).then(|| {
             (
-                class_tensor(drw_weights(&labeled_counts, cfg.drw_beta)),
+                class_tensor(drw_weights(&labeled_counts, cfg.objective.drw_beta)),
                 drw_from + 1,
             )
         });
-        let semi = cfg.mode == Mode::Semi && !p.unlabeled_rows.is_empty();
+        let semi = cfg.model.mode == Mode::Semi && !p.unlabeled_rows.is_empty();
         let align = rare.align_unlabeled.then(|| {
             Alignment {
                 // ln π: the same labeled frequencies as the logit adjustment, −(−ln π).
@@ -182,7 +182,7 @@ impl SsmvaeLearner {
 
 impl Learner for SsmvaeLearner {
     fn uses_unlabeled(&self) -> bool {
-        self.cfg.mode == Mode::Semi
+        self.cfg.model.mode == Mode::Semi
     }
 
     fn begin_epoch(&mut self, _p: &Prepared, epoch: usize) -> Result<()> {
@@ -195,7 +195,7 @@ impl Learner for SsmvaeLearner {
                 .map(|(w, _)| w.shallow_clone()),
         };
         // §12.3: U ramps up over the first `unlabeled_rampup` of the epochs.
-        let ramp_epochs = self.cfg.rare_class().unlabeled_rampup * self.cfg.epochs as f64;
+        let ramp_epochs = self.cfg.rare_class().unlabeled_rampup * self.cfg.optim.epochs as f64;
         self.control.weight = if ramp_epochs > 0.0 {
             rampup((epoch - 1) as f64 / ramp_epochs)
         } else {

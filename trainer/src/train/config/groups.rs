@@ -1,0 +1,442 @@
+//! The groups of a training configuration. Each group owns its keys, their defaults (the one
+//! source of every default: the CLI help reads them from here through `TrainConfig::default()`)
+//! and the range check of each key. In a TOML file and on the command line the keys stay flat
+//! (`nu = 5`, `--nu 5`): the groups are the library's structure, not a new file format.
+
+use super::choices::{ClassifierLoss, DeviceChoice, Fusion, LabelPrior, Mode};
+use crate::error::{DataError, Result};
+use crate::objective::{EntropyCoef, Latent, Objective, PriorExpert, RareClass, UnlabeledForm};
+use crate::protocol::Missing;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The error of a key whose value is out of range.
+pub(super) fn bad(name: &'static str, value: String, reason: &str) -> Result<()> {
+    Err(DataError::InvalidParameter {
+        name,
+        value,
+        reason: reason.into(),
+    }
+    .into())
+}
+
+/// `v` must be finite and ≥ 0.
+fn non_negative(name: &'static str, v: f64) -> Result<()> {
+    if v >= 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        bad(name, v.to_string(), "must be a finite number ≥ 0")
+    }
+}
+
+/// The model: latent family, fusion, networks (docs/model.md §2-3, §11).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelConfig {
+    /// Student-t (SSMVAE-CI) or Gaussian (SSVAE/M2) latent.
+    pub latent: Latent,
+    /// Product of experts, early or late fusion.
+    pub fusion: Fusion,
+    /// Semi-supervised or supervised-only.
+    pub mode: Mode,
+    /// Degrees of freedom ν (> 2).
+    pub nu: f64,
+    /// Latent dimension m.
+    pub latent_dim: usize,
+    /// Hidden layer widths; `[]` makes the networks linear (the SSMVAE family only).
+    pub hidden: Vec<usize>,
+    /// Prior expert of the latent PoE.
+    pub prior_expert: PriorExpert,
+    /// Class prior p(y).
+    pub label_prior: LabelPrior,
+    /// Decoder scale σ.
+    pub sigma: f64,
+    /// Compute each expert's first-layer x-part once and reuse it for all K classes of the
+    /// unlabeled term (true; false recomputes it per class, for measuring the saving).
+    pub shared_first_layer: bool,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            latent: Latent::StudentT,
+            fusion: Fusion::Poe,
+            mode: Mode::Semi,
+            nu: 10.0,
+            latent_dim: 64,
+            hidden: vec![512, 512],
+            prior_expert: PriorExpert::Prior,
+            label_prior: LabelPrior::Uniform,
+            sigma: 1.0,
+            shared_first_layer: true,
+        }
+    }
+}
+
+impl ModelConfig {
+    /// The range of each key of the group.
+    pub fn validate(&self) -> Result<()> {
+        if self.latent == Latent::StudentT && !(self.nu > 2.0 && self.nu.is_finite()) {
+            return bad(
+                "nu",
+                self.nu.to_string(),
+                "the Student-t objective needs finite ν > 2",
+            );
+        }
+        if self.latent_dim == 0 {
+            return bad("latent_dim", "0".into(), "must be ≥ 1");
+        }
+        if self.hidden.contains(&0) {
+            return bad(
+                "hidden",
+                format!("{:?}", self.hidden),
+                "every hidden layer must be ≥ 1 wide",
+            );
+        }
+        if !(self.sigma > 0.0 && self.sigma.is_finite()) {
+            return bad("sigma", self.sigma.to_string(), "must be > 0");
+        }
+        Ok(())
+    }
+}
+
+/// The objective: Eq. 9's weights and form, the LDAM-DRW loss, and the §12 rare-class keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ObjectiveConfig {
+    /// `rare-class` (the default: the §12 keys below in force) or `paper` (Eq. 9 exactly, the §12
+    /// keys ignored).
+    #[serde(rename = "objective")]
+    pub kind: Objective,
+    /// a in α̃ = a N/N_l, the classification weight per labeled sample (Eq. 9).
+    pub alpha_a: f64,
+    /// Entropy weight of U.
+    pub entropy_coef: EntropyCoef,
+    /// Form of the unlabeled objective.
+    pub unlabeled_form: UnlabeledForm,
+    /// Classification loss on labeled samples (`ldam` for the LDAM-DRW baseline).
+    pub classifier_loss: ClassifierLoss,
+    /// LDAM's largest margin Δ, in logit units (the rarest class's).
+    pub ldam_max_margin: f64,
+    /// Deferred re-weighting: β of the effective number (1 − β^n)/(1 − β); 0 = no re-weighting.
+    pub drw_beta: f64,
+    /// Deferred re-weighting starts after this fraction of the epochs (Cao et al.: 160 of 200).
+    pub drw_start: f64,
+    /// Post-hoc logit adjustment τ at prediction: argmax ln q(y|x) − τ ln π_y, π the labeled
+    /// class frequencies (docs/model.md §12.1); 1 by default, 0 = off (the paper).
+    pub logit_adjust: f64,
+    /// Distribution alignment of the class weights q inside U toward the labeled class
+    /// frequencies (docs/model.md §12.2); false = the paper's q.
+    pub align_unlabeled: bool,
+    /// Ramp-up of the unlabeled term over this fraction of the epochs (docs/model.md §12.3);
+    /// 0 = full weight from the first step (the paper).
+    pub unlabeled_rampup: f64,
+    /// Weight λ of the consistency term on unlabeled samples: a confident weak-view prediction
+    /// of q is the target of the strong view's, each such sample weighing λ times a labeled one
+    /// in the classification term (docs/model.md §12.4); 0 = off (the paper).
+    pub consistency: f64,
+    /// Confidence a weak-view prediction needs to become a consistency target (FixMatch's τ).
+    pub consistency_threshold: f64,
+}
+
+impl Default for ObjectiveConfig {
+    fn default() -> Self {
+        ObjectiveConfig {
+            kind: Objective::RareClass,
+            alpha_a: 0.3,
+            entropy_coef: EntropyCoef::C,
+            unlabeled_form: UnlabeledForm::Entropy,
+            classifier_loss: ClassifierLoss::Ce,
+            ldam_max_margin: 0.5,
+            drw_beta: 0.0,
+            drw_start: 0.8,
+            // §12.1: τ = 1 is the Bayes-consistent adjustment for a class-balanced target, fixed
+            // a priori (no data chose it); the other mechanisms stay off until a validation split
+            // shows they earn their place (README, rare classes).
+            logit_adjust: 1.0,
+            align_unlabeled: false,
+            unlabeled_rampup: 0.0,
+            consistency: 0.0,
+            consistency_threshold: 0.95,
+        }
+    }
+}
+
+impl ObjectiveConfig {
+    /// The range of each key of the group.
+    pub fn validate(&self) -> Result<()> {
+        non_negative("alpha_a", self.alpha_a)?;
+        non_negative("logit_adjust", self.logit_adjust)?;
+        non_negative("consistency", self.consistency)?;
+        if !(self.consistency_threshold > 0.0 && self.consistency_threshold <= 1.0) {
+            return bad(
+                "consistency_threshold",
+                self.consistency_threshold.to_string(),
+                "must be in (0, 1]",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.unlabeled_rampup) {
+            return bad(
+                "unlabeled_rampup",
+                self.unlabeled_rampup.to_string(),
+                "must be a fraction of the epochs in [0, 1]",
+            );
+        }
+        non_negative("ldam_max_margin", self.ldam_max_margin)?;
+        if !(0.0..1.0).contains(&self.drw_beta) {
+            return bad("drw_beta", self.drw_beta.to_string(), "must be in [0, 1)");
+        }
+        if !(0.0..=1.0).contains(&self.drw_start) {
+            return bad("drw_start", self.drw_start.to_string(), "must be in [0, 1]");
+        }
+        Ok(())
+    }
+
+    /// The §12 mechanisms in force: the keys, or all off for `objective = paper`. The training
+    /// code reads them only through here.
+    pub fn rare_class(&self) -> RareClass {
+        match self.kind {
+            Objective::Paper => RareClass::PAPER,
+            Objective::RareClass => RareClass {
+                logit_adjust: self.logit_adjust,
+                align_unlabeled: self.align_unlabeled,
+                unlabeled_rampup: self.unlabeled_rampup,
+                consistency: self.consistency,
+                consistency_threshold: self.consistency_threshold,
+            },
+        }
+    }
+}
+
+/// The optimiser and its schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OptimConfig {
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Training epochs (one epoch = one pass over the unlabeled set, or the labeled set when
+    /// there is no unlabeled data).
+    pub epochs: usize,
+    /// Labeled samples per step.
+    pub batch_labeled: usize,
+    /// Unlabeled samples per step.
+    pub batch_unlabeled: usize,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        OptimConfig {
+            lr: 1e-3,
+            epochs: 30,
+            batch_labeled: 50,
+            batch_unlabeled: 50,
+        }
+    }
+}
+
+impl OptimConfig {
+    /// The range of each key of the group.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad("lr", self.lr.to_string(), "must be > 0");
+        }
+        if self.epochs == 0 {
+            return bad("epochs", "0".into(), "must be ≥ 1");
+        }
+        if self.batch_labeled == 0 || self.batch_unlabeled == 0 {
+            return bad(
+                "batch_labeled",
+                format!("{}/{}", self.batch_labeled, self.batch_unlabeled),
+                "batch sizes must be ≥ 1",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// One run: its seed, its device and its model selection.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunConfig {
+    /// Seed of the split, the initialisation and every draw.
+    pub seed: u64,
+    /// Where to train.
+    pub device: DeviceChoice,
+    /// Fraction of each class's labeled samples held out for model selection (0 = none).
+    pub validation_fraction: f64,
+}
+
+impl RunConfig {
+    /// The range of each key of the group.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..0.9).contains(&self.validation_fraction) {
+            return bad(
+                "validation_fraction",
+                self.validation_fraction.to_string(),
+                "must be in [0, 0.9)",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The data and the protocol that draws the training set from it (checked by the protocol,
+/// which names the flag of a bad value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataConfig {
+    /// Dataset name or path (see `ssmvae data --help`).
+    pub dataset: String,
+    /// Folder laid out like shared/data (default: fixtures/data).
+    pub data_dir: Option<PathBuf>,
+    /// Test file for an .npz dataset.
+    pub test: Option<PathBuf>,
+    /// Imbalance ratio.
+    pub rho: f64,
+    /// Labeled fraction (a fraction, never a percentage).
+    pub beta: f64,
+    /// Size of the largest class.
+    pub n_max: Option<usize>,
+    /// Missing-modality corruption.
+    pub missing: Missing,
+    /// Modality order.
+    pub modalities: Option<Vec<String>>,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            dataset: "mfeat".into(),
+            data_dir: None,
+            test: None,
+            rho: 10.0,
+            beta: 0.1,
+            n_max: None,
+            missing: Missing::None,
+            modalities: None,
+        }
+    }
+}
+
+/// What the semi-supervised baselines share: FixMatch's threshold and unlabeled weight (CReST,
+/// Adsh; the weight also CMML's and SMLN's) and the evaluated weight average.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BaselineConfig {
+    /// FixMatch confidence threshold τ (CReST, Adsh: Adsh's majority-class threshold).
+    pub threshold: f64,
+    /// Weight λ_u of the unlabeled loss (CReST, Adsh, CMML, SMLN).
+    pub unlabeled_weight: f64,
+    /// CReST, Adsh: decay of the exponential moving average of the weights that is evaluated,
+    /// as in their FixMatch base learner; 0 evaluates the raw weights.
+    pub ema_decay: f64,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            threshold: 0.95,
+            unlabeled_weight: 1.0,
+            ema_decay: 0.99,
+        }
+    }
+}
+
+impl BaselineConfig {
+    /// The range of each key of the group.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return bad("ema_decay", self.ema_decay.to_string(), "must be in [0, 1)");
+        }
+        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return bad("threshold", self.threshold.to_string(), "must be in (0, 1]");
+        }
+        non_negative("unlabeled_weight", self.unlabeled_weight)
+    }
+}
+
+/// CReST (Wei et al. 2021).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CrestConfig {
+    /// Number of generations (the epochs are split evenly over them).
+    #[serde(rename = "crest_generations")]
+    pub generations: usize,
+    /// α of the inclusion rate μ_k = (N_{K−1−k}/N_0)^α.
+    #[serde(rename = "crest_alpha")]
+    pub alpha: f64,
+    /// CReST+: progressive distribution alignment of the pseudo-labels.
+    #[serde(rename = "crest_progressive")]
+    pub progressive: bool,
+}
+
+impl Default for CrestConfig {
+    fn default() -> Self {
+        CrestConfig {
+            generations: 3,
+            alpha: 1.0 / 3.0,
+            progressive: false,
+        }
+    }
+}
+
+/// CMML (Yang et al. 2019).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CmmlConfig {
+    /// Weight of the diversity regulariser.
+    #[serde(rename = "cmml_diversity")]
+    pub diversity: f64,
+}
+
+impl Default for CmmlConfig {
+    fn default() -> Self {
+        CmmlConfig { diversity: 0.1 }
+    }
+}
+
+/// SMLN (Hu et al. 2020).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmlnConfig {
+    /// Neighbours per sample (per modality) in the k-NN similarity graph over the training set.
+    #[serde(rename = "smln_neighbors")]
+    pub neighbors: usize,
+}
+
+impl Default for SmlnConfig {
+    fn default() -> Self {
+        SmlnConfig { neighbors: 10 }
+    }
+}
+
+/// GAMO (Mullick et al. 2019).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GamoConfig {
+    /// Generated minority samples per step (as a multiple of the labeled batch).
+    #[serde(rename = "gamo_ratio")]
+    pub ratio: f64,
+}
+
+impl Default for GamoConfig {
+    fn default() -> Self {
+        GamoConfig { ratio: 1.0 }
+    }
+}
+
+/// The per-method groups' own ranges (cross-group checks live in `TrainConfig::validate`).
+pub(super) fn validate_methods(
+    crest: &CrestConfig,
+    cmml: &CmmlConfig,
+    smln: &SmlnConfig,
+    gamo: &GamoConfig,
+) -> Result<()> {
+    non_negative("crest_alpha", crest.alpha)?;
+    non_negative("cmml_diversity", cmml.diversity)?;
+    non_negative("gamo_ratio", gamo.ratio)?;
+    if smln.neighbors == 0 {
+        return bad("smln_neighbors", "0".into(), "must be ≥ 1");
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! Training configuration: one TOML file and/or flags, flags winning over the file, unknown keys an
+//! error. The keys are grouped by what they configure ([`groups`]: model, objective, optimiser,
+//! run, data, and one group per baseline), each group with its defaults and range checks
+//! (docs/model.md §11: ν = 10, m = 64, two hidden layers of 512, a = 0.3, c_S). A TOML file and
+//! the flags name the keys flat (`nu`, `--nu`), as they always have.
+
+pub mod choices;
+pub mod groups;
+
+use crate::error::{Error, Result};
+pub use crate::objective::{EntropyCoef, Objective, RareClass};
+use crate::objective::{Latent, UnlabeledForm};
+pub use choices::{ClassifierLoss, DeviceChoice, Fusion, LabelPrior, Method, Mode};
+use groups::bad;
+pub use groups::{
+    BaselineConfig, CmmlConfig, CrestConfig, DataConfig, GamoConfig, ModelConfig, ObjectiveConfig,
+    OptimConfig, RunConfig, SmlnConfig,
+};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Every training key, by group. Serialised (TOML, JSON lines, checkpoints) the groups are
+/// flattened: the keys are the fields' names (or their `serde` renames), one flat table.
+///
+/// serde cannot deny unknown fields through `flatten`, so [`TrainConfig::unknown_key`] does it:
+/// every reader of a configuration table calls it first.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    /// The method: `ssmvae` (this model and its variants) or a baseline.
+    pub method: Method,
+    /// The model.
+    #[serde(flatten)]
+    pub model: ModelConfig,
+    /// The objective.
+    #[serde(flatten)]
+    pub objective: ObjectiveConfig,
+    /// The optimiser.
+    #[serde(flatten)]
+    pub optim: OptimConfig,
+    /// Seed, device, model selection.
+    #[serde(flatten)]
+    pub run: RunConfig,
+    /// The data and its protocol.
+    #[serde(flatten)]
+    pub data: DataConfig,
+    /// What the semi-supervised baselines share.
+    #[serde(flatten)]
+    pub baseline: BaselineConfig,
+    /// CReST.
+    #[serde(flatten)]
+    pub crest: CrestConfig,
+    /// CMML.
+    #[serde(flatten)]
+    pub cmml: CmmlConfig,
+    /// SMLN.
+    #[serde(flatten)]
+    pub smln: SmlnConfig,
+    /// GAMO.
+    #[serde(flatten)]
+    pub gamo: GamoConfig,
+}
+
+impl TrainConfig {
+    /// Every key a configuration table may hold, read off the serialised default (so the list
+    /// cannot drift from the fields).
+    pub fn keys() -> Vec<String> {
+        match serde_json::to_value(TrainConfig::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The first key of `table` that is not a configuration key, with the nearest key's name
+    /// when one is a likely misspelling: `` unknown key `latent_dimm` (did you mean
+    /// `latent_dim`?) ``.
+    pub fn unknown_key<'a>(table: impl IntoIterator<Item = &'a String>) -> Option<String> {
+        let keys = Self::keys();
+        let unknown = table.into_iter().find(|k| !keys.contains(k))?;
+        let nearest = keys
+            .iter()
+            .map(|k| (edit_distance(k, unknown), k))
+            .min()
+            .filter(|(d, _)| *d <= 2.max(unknown.len() / 4));
+        Some(match nearest {
+            Some((_, k)) => format!("unknown key `{unknown}` (did you mean `{k}`?)"),
+            None => format!(
+                "unknown key `{unknown}` (the keys are `ssmvae train --help`'s flags, `_` for `-`)"
+            ),
+        })
+    }
+
+    /// Reads a TOML file; unknown keys are an error naming the key and its line.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))?;
+        if let Some(message) = Self::unknown_key(table.keys()) {
+            let key = message.split('`').nth(1).unwrap_or_default();
+            let line = text
+                .lines()
+                .position(|l| {
+                    l.trim_start()
+                        .strip_prefix(key)
+                        .is_some_and(|rest| rest.trim_start().starts_with('='))
+                })
+                .map(|i| format!("line {}: ", i + 1))
+                .unwrap_or_default();
+            return Err(Error::Config {
+                file: path.to_path_buf(),
+                message: format!("{line}{message}"),
+            });
+        }
+        toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))
+    }
+
+    /// Checks every value once, so training never starts on a configuration it cannot honour:
+    /// each group's ranges, then what depends on two groups.
+    pub fn validate(&self) -> Result<()> {
+        // U2 (docs/model.md §6.3) is the exact γ-power treatment of the discrete latent; its
+        // constant ν·C_S has no Gaussian limit (it is NaN there), so the pair is refused up front
+        // instead of stopping with a NaN loss at the first step.
+        if self.model.latent == Latent::Gaussian
+            && self.objective.unlabeled_form == UnlabeledForm::ExactGamma
+        {
+            return bad(
+                "unlabeled_form",
+                self.objective.unlabeled_form.to_string(),
+                "exact-gamma needs latent = student-t (the γ-power form has no Gaussian limit); use entropy",
+            );
+        }
+        self.model.validate()?;
+        // No hidden layer makes every network of the SSMVAE family linear: with `mode =
+        // supervised, fusion = early` that is the logistic-regression floor (multinomial, on the
+        // concatenated views). The baselines' extra networks (CMML's attention, GAMO's
+        // generator) take the first hidden width, so they need one.
+        if self.model.hidden.is_empty() && self.method != Method::Ssmvae {
+            return bad(
+                "hidden",
+                "[]".into(),
+                "the baselines need at least one hidden layer; [] (linear networks) is for method = ssmvae",
+            );
+        }
+        self.objective.validate()?;
+        self.optim.validate()?;
+        self.validate_baselines()?;
+        self.run.validate()
+    }
+
+    /// The §12 mechanisms in force (see [`ObjectiveConfig::rare_class`]).
+    pub fn rare_class(&self) -> RareClass {
+        self.objective.rare_class()
+    }
+
+    /// The baselines' keys (checked whatever the method, so a bad value in a shared TOML file is
+    /// caught by the first run that reads it).
+    fn validate_baselines(&self) -> Result<()> {
+        self.baseline.validate()?;
+        groups::validate_methods(&self.crest, &self.cmml, &self.smln, &self.gamo)?;
+        if self.method == Method::Crest
+            && (self.crest.generations == 0 || self.crest.generations > self.optim.epochs)
+        {
+            return bad(
+                "crest_generations",
+                self.crest.generations.to_string(),
+                "must be between 1 and the number of epochs",
+            );
+        }
+        match (self.method, self.model.fusion) {
+            (Method::Ssmvae, _) | (Method::Cmml, Fusion::Poe | Fusion::Late) => {}
+            (Method::Cmml, Fusion::Early) => {
+                return bad(
+                    "fusion",
+                    "early".into(),
+                    "CMML fuses per-modality classifiers by attention; use fusion = late",
+                )
+            }
+            (_, Fusion::Poe) => {
+                return bad(
+                    "fusion",
+                    "poe".into(),
+                    "the baselines fuse modalities early or late; set fusion = early or late",
+                )
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Levenshtein distance (for suggesting the key a misspelt one meant).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Small helper so the loss code reads as a question.
+pub trait UnlabeledFormExt {
+    /// True for the exact-γ variant U2.
+    fn is_exact(&self) -> bool;
+}
+
+impl UnlabeledFormExt for UnlabeledForm {
+    fn is_exact(&self) -> bool {
+        *self == UnlabeledForm::ExactGamma
+    }
+}
