@@ -166,6 +166,12 @@ fn config_with_unknown_keys_is_rejected() {
     let err = TrainConfig::from_file(&p).unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
     assert!(err.to_string().contains("latent_dimm"), "{err}");
+    // The groups are flattened, so serde cannot deny unknown keys itself: the check names the
+    // key's line and the key it most likely meant.
+    assert!(
+        err.to_string().contains("line 2") && err.to_string().contains("`latent_dim`?"),
+        "{err}"
+    );
     std::fs::write(&p, "nu = 5.0\nentropy_coef = \"tau2\"\nhidden = [64]\n").unwrap();
     let ok = TrainConfig::from_file(&p).unwrap();
     assert_eq!((ok.model.nu, ok.model.hidden.clone()), (5.0, vec![64]));
