@@ -126,3 +126,64 @@ fn demo_prints_the_fixture_split_and_trains() {
         "{text}"
     );
 }
+
+/// Issue 15's promise: `ssmvae train --dataset X.npz --test Y.npz`, no other flag, trains the
+/// default (the rare-class objective, 30 epochs) on a user's file and leaves its checkpoint in
+/// a run folder under the working directory.
+#[test]
+fn train_on_a_users_npz_with_no_other_flag_trains_the_default() {
+    use ndarray::{Array1, Array2};
+    let dir = tempfile::tempdir().unwrap();
+    // Two views of three separable classes, 20 / 8 / 4 samples, two labels per class.
+    let write = |name: &str, sizes: &[usize], labeled: usize| {
+        let n: usize = sizes.iter().sum();
+        let mut a = Array2::<f32>::zeros((n, 4));
+        let mut b = Array2::<f32>::zeros((n, 3));
+        let mut labels = Array1::<i64>::zeros(n);
+        let mut row = 0;
+        for (class, &size) in sizes.iter().enumerate() {
+            for i in 0..size {
+                let wobble = (i as f32 * 0.37).sin() * 0.3;
+                a.row_mut(row).fill(wobble);
+                a[[row, class]] += 2.0;
+                b.row_mut(row).fill(-wobble);
+                b[[row, class]] += 2.0;
+                labels[row] = if i < labeled { class as i64 } else { -1 };
+                row += 1;
+            }
+        }
+        let path = dir.path().join(name);
+        let mut npz = ndarray_npy::NpzWriter::new(std::fs::File::create(&path).unwrap());
+        npz.add_array("a", &a).unwrap();
+        npz.add_array("b", &b).unwrap();
+        npz.add_array("labels", &labels).unwrap();
+        npz.finish().unwrap();
+        path
+    };
+    let train = write("mine.npz", &[20, 8, 4], 2);
+    let test = write("mine_test.npz", &[5, 5, 5], 5);
+    let out = Command::new(env!("CARGO_BIN_EXE_ssmvae"))
+        .args([
+            "train",
+            "--dataset",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+        ])
+        .current_dir(dir.path())
+        .env_remove("SSMVAE_DATA_DIR")
+        .output()
+        .expect("run ssmvae");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("test (epoch 30)"), "{text}");
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("checkpoint.safetensors"))
+        .collect();
+    assert!(runs.len() == 1 && runs[0].exists(), "{runs:?}");
+}

@@ -143,7 +143,11 @@ impl Default for ObjectiveConfig {
     fn default() -> Self {
         ObjectiveConfig {
             kind: Objective::RareClass,
-            alpha_a: 0.3,
+            // tune_rare.toml and tune_rare_mfeat.toml (validation splits of the labels, decision
+            // rule fixed before the runs): a = 3 over 0.3, 97.1 % against 93.7 % validation
+            // balanced accuracy on MNIST + Fashion-MNIST and 91.4 % against 74.7 % on mfeat
+            // (docs/model.md §12.6). The paper's rows pin 0.3, the value they were run with.
+            alpha_a: 3.0,
             entropy_coef: EntropyCoef::C,
             unlabeled_form: UnlabeledForm::Entropy,
             classifier_loss: ClassifierLoss::Ce,

@@ -1,7 +1,7 @@
 //! Training configuration: one TOML file and/or flags, flags winning over the file, unknown keys an
 //! error. The keys are grouped by what they configure ([`groups`]: model, objective, optimiser,
 //! run, data, and one group per baseline), each group with its defaults and range checks
-//! (docs/model.md §11: ν = 10, m = 64, two hidden layers of 512, a = 0.3, c_S). A TOML file and
+//! (docs/model.md §11: ν = 10, m = 64, two hidden layers of 512, a = 3, c_S). A TOML file and
 //! the flags name the keys flat (`nu`, `--nu`), as they always have.
 
 pub mod choices;
