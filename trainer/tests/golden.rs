@@ -52,34 +52,42 @@ fn read_inputs(model: &TrainedModel) -> MultimodalDataset {
     .unwrap()
 }
 
-#[test]
-#[ignore = "writes fixtures/golden; run on purpose only"]
-fn generate_golden_fixtures() {
-    let dir = golden();
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg = TrainConfig {
+/// The embedded mfeat fixture (n_max 140, rho 10, beta 0.1, seed 0) on the CPU, with `model` and
+/// `epochs`.
+fn mfeat_on_cpu(model: ModelConfig, epochs: usize) -> TrainConfig {
+    TrainConfig {
         data: DataConfig {
             dataset: "mfeat".into(),
             data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
             n_max: Some(140),
             ..Default::default()
         },
-        model: ModelConfig {
-            hidden: vec![64],
-            latent_dim: 8,
-            ..Default::default()
-        },
+        model,
         optim: OptimConfig {
-            epochs: 10,
+            epochs,
             ..Default::default()
         },
         run: RunConfig {
-            seed: 0,
             device: DeviceChoice::Cpu,
             ..Default::default()
         },
         ..TrainConfig::default()
-    };
+    }
+}
+
+#[test]
+#[ignore = "writes fixtures/golden; run on purpose only"]
+fn generate_golden_fixtures() {
+    let dir = golden();
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = mfeat_on_cpu(
+        ModelConfig {
+            hidden: vec![64],
+            latent_dim: 8,
+            ..Default::default()
+        },
+        10,
+    );
     let opts = TrainOptions {
         checkpoint: dir.join("checkpoint.safetensors"),
         resume: false,
@@ -139,29 +147,15 @@ fn committed_checkpoint_reproduces_committed_outputs() {
 #[test]
 fn export_refuses_models_the_runtime_cannot_run() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = TrainConfig {
-        data: DataConfig {
-            dataset: "mfeat".into(),
-            data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
-            n_max: Some(140),
-            ..Default::default()
-        },
-        model: ModelConfig {
+    let cfg = mfeat_on_cpu(
+        ModelConfig {
             hidden: vec![8],
             latent_dim: 2,
             fusion: trainer::train::config::Fusion::Late,
             ..Default::default()
         },
-        optim: OptimConfig {
-            epochs: 1,
-            ..Default::default()
-        },
-        run: RunConfig {
-            device: DeviceChoice::Cpu,
-            ..Default::default()
-        },
-        ..TrainConfig::default()
-    };
+        1,
+    );
     let opts = TrainOptions {
         checkpoint: dir.path().join("c.safetensors"),
         resume: false,
