@@ -282,6 +282,21 @@ impl Experiment {
         let models = self.model_entries(path)?;
         let defaults = toml::Table::try_from(TrainConfig::default())
             .map_err(|e| config_error(path, e.to_string()))?;
+        // The keys a run's table gets beyond the defaults are the same for every cell and seed
+        // of a model: check them once per model.
+        for model in &models {
+            let keys = self
+                .base
+                .keys()
+                .chain(scale_keys.keys())
+                .chain(model.keys.keys());
+            if let Some((_, message)) = TrainConfig::unknown_key(keys) {
+                return Err(config_error(
+                    path,
+                    format!("model `{}` (scale {scale}): {message}", model.name),
+                ));
+            }
+        }
         let mut runs = Vec::new();
         for dataset in &self.datasets {
             for &missing in &self.missing {
@@ -298,15 +313,6 @@ impl Experiment {
                                 t.insert("rho".into(), rho.into());
                                 t.insert("seed".into(), (seed as i64).into());
                                 t.extend(model.keys.clone());
-                                if let Some(message) = TrainConfig::unknown_key(t.keys()) {
-                                    return Err(config_error(
-                                        path,
-                                        format!(
-                                            "model `{}` (scale {scale}): {message}",
-                                            model.name
-                                        ),
-                                    ));
-                                }
                                 let config: TrainConfig =
                                     toml::Value::Table(t).try_into().map_err(|e| {
                                         config_error(

@@ -71,10 +71,12 @@ impl TrainConfig {
         }
     }
 
-    /// The first key of `table` that is not a configuration key, with the nearest key's name
-    /// when one is a likely misspelling: `` unknown key `latent_dimm` (did you mean
-    /// `latent_dim`?) ``.
-    pub fn unknown_key<'a>(table: impl IntoIterator<Item = &'a String>) -> Option<String> {
+    /// The first key of `table` that is not a configuration key, and the error message for it,
+    /// with the nearest key's name when one is a likely misspelling: `` unknown key
+    /// `latent_dimm` (did you mean `latent_dim`?) ``.
+    pub fn unknown_key<'a>(
+        table: impl IntoIterator<Item = &'a String>,
+    ) -> Option<(&'a str, String)> {
         let keys = Self::keys();
         let unknown = table.into_iter().find(|k| !keys.contains(k))?;
         let nearest = keys
@@ -82,20 +84,20 @@ impl TrainConfig {
             .map(|k| (edit_distance(k, unknown), k))
             .min()
             .filter(|(d, _)| *d <= 2.max(unknown.len() / 4));
-        Some(match nearest {
+        let message = match nearest {
             Some((_, k)) => format!("unknown key `{unknown}` (did you mean `{k}`?)"),
             None => format!(
                 "unknown key `{unknown}` (the keys are `ssmvae train --help`'s flags, `_` for `-`)"
             ),
-        })
+        };
+        Some((unknown, message))
     }
 
     /// Reads a TOML file; unknown keys are an error naming the key and its line.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let table: toml::Table = toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))?;
-        if let Some(message) = Self::unknown_key(table.keys()) {
-            let key = message.split('`').nth(1).unwrap_or_default();
+        if let Some((key, message)) = Self::unknown_key(table.keys()) {
             let line = text
                 .lines()
                 .position(|l| {
