@@ -41,21 +41,44 @@
 //!
 //! Compatibility: a bundle of another major version is rejected with
 //! [`FormatError::UnsupportedVersion`]; re-export it with `ssmvae export`.
+//!
+//! # Features
+//!
+//! Without default features the crate is `#![no_std]` and needs no allocator: [`Bundle`] reads
+//! the schema in place ([`archived`]) and validates it with rkyv's low-level validator, and every
+//! [`FormatError`] holds only numbers and static names. `alloc` adds the owned [`Schema`] and
+//! [`BundleWriter`] (what the trainer uses); `std` (default) adds `std::error::Error` support in
+//! the dependencies.
+#![no_std]
 #![deny(missing_docs)]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod archived;
 mod error;
 mod header;
+#[cfg(feature = "alloc")]
 mod schema;
 mod validate;
 mod view;
+#[cfg(feature = "alloc")]
 mod write;
 
-pub use error::FormatError;
+pub use archived::SchemaRef;
+pub use error::{Dim, FormatError, LayerName, Net, NetName, Region, TensorName};
 pub use header::{Dtype, Header, ALIGN, FORMAT_MAJOR, FORMAT_MINOR, HEADER_LEN, MAGIC};
+#[cfg(feature = "alloc")]
 pub use schema::{
     Activation, InputTransform, Latent, Layer, Mlp, ModalityKind, ModalitySpec, PriorExpert,
-    PriorSpec, Schema, SchemaV1_0, TensorRef, LOG_SCALE_CLAMP,
+    PriorSpec, Schema, SchemaV1_0, TensorRef,
 };
 pub use validate::{MAX_CLASSES, MAX_DIM, MAX_LATENT, MAX_MODALITIES};
-pub use view::{Bundle, Weights};
+pub use view::{tensor, Bundle, Weights, MEMORY_ALIGN};
+#[cfg(feature = "alloc")]
 pub use write::BundleWriter;
+
+/// The experts' log-scale clamp: every expert's ℓ_j is clamped to ±this before the product of
+/// experts (docs/model.md §3.1, §8.4). One definition for the trainer, which trains with it, and
+/// the runtime, which must predict as the trainer did.
+pub const LOG_SCALE_CLAMP: f32 = 10.0;

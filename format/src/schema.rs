@@ -1,15 +1,15 @@
-//! The model description, archived with rkyv: the paper's words (prior, experts, classifier
-//! experts, decoders), every layer's shape, and where each tensor lies in the weight section.
+//! The model description as owned values (feature `alloc`), what the trainer builds and
+//! [`crate::BundleWriter`] archives: the paper's words (prior, experts, classifier experts,
+//! decoders), every layer's shape, and where each tensor lies in the weight section. Each type
+//! archives *as* its hand-written twin in [`crate::archived`], the layout devices read in place.
 
+use crate::archived as a;
+use alloc::{string::String, vec::Vec};
 use rkyv::{Archive, Deserialize, Serialize};
-
-/// The experts' log-scale clamp: every expert's ℓ_j is clamped to ±this before the product of
-/// experts (docs/model.md §3.1, §8.4). One definition for the trainer, which trains with it, and
-/// the runtime, which must predict as the trainer did.
-pub const LOG_SCALE_CLAMP: f32 = 10.0;
 
 /// The whole model description.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(as = a::ArchivedSchema)]
 pub struct Schema {
     /// Latent prior and posterior settings.
     pub prior: PriorSpec,
@@ -34,6 +34,7 @@ pub struct Schema {
 /// The schema as format 1.0 wrote it (no `class_logit_bias`). rkyv lays out a struct by its
 /// fields, so a 1.0 bundle is read through this type and converted.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(as = a::ArchivedSchemaV1_0)]
 pub struct SchemaV1_0 {
     /// As [`Schema::prior`].
     pub prior: PriorSpec,
@@ -68,6 +69,7 @@ impl From<SchemaV1_0> for Schema {
 
 /// The latent family and the PoE's prior expert (docs/model.md §3.1).
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(as = a::ArchivedPriorSpec)]
 pub struct PriorSpec {
     /// Degrees of freedom ν.
     pub nu: f64,
@@ -83,6 +85,7 @@ pub struct PriorSpec {
 
 /// Latent family.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(as = a::ArchivedLatent)]
 pub enum Latent {
     /// Student-t (SSMVAE-CI).
     StudentT,
@@ -92,6 +95,7 @@ pub enum Latent {
 
 /// Prior expert of the latent PoE.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(as = a::ArchivedPriorExpert)]
 pub enum PriorExpert {
     /// Scale 1 (the prior p(z)).
     Prior,
@@ -103,6 +107,7 @@ pub enum PriorExpert {
 
 /// Hidden-layer activation.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(as = a::ArchivedActivation)]
 pub enum Activation {
     /// max(0, x).
     Relu,
@@ -110,6 +115,7 @@ pub enum Activation {
 
 /// What a modality's raw values are.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(as = a::ArchivedModalityKind)]
 pub enum ModalityKind {
     /// Pixel intensities (decoder output is a sigmoid).
     Pixels,
@@ -119,6 +125,7 @@ pub enum ModalityKind {
 
 /// One modality.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(as = a::ArchivedModalitySpec)]
 pub struct ModalitySpec {
     /// Name.
     pub name: String,
@@ -132,6 +139,7 @@ pub struct ModalitySpec {
 
 /// Preprocessing of one modality.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(as = a::ArchivedInputTransform)]
 pub enum InputTransform {
     /// x · factor.
     Scale {
@@ -149,6 +157,7 @@ pub enum InputTransform {
 
 /// A multilayer perceptron: linear layers with the activation between them.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(as = a::ArchivedMlp)]
 pub struct Mlp {
     /// Layers, input first.
     pub layers: Vec<Layer>,
@@ -156,6 +165,7 @@ pub struct Mlp {
 
 /// One linear layer, y = W x + b with W row-major `output × input`.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(as = a::ArchivedLayer)]
 pub struct Layer {
     /// Input width.
     pub input: u32,
@@ -170,6 +180,7 @@ pub struct Layer {
 /// Where a tensor lies: a byte offset into the weight section (a multiple of 64) and an element
 /// count.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(as = a::ArchivedTensorRef)]
 pub struct TensorRef {
     /// Byte offset from the start of the weight section.
     pub offset: u64,

@@ -1,10 +1,13 @@
-//! Semantic checks of a decoded schema against the weight section: counts and dimensions under
-//! caps, layers that chain and match the model description, tensors inside the weight section on
-//! 64-byte boundaries with lengths matching their shapes, and every value finite.
+//! Semantic checks of the archived schema against the weight section: counts and dimensions
+//! under caps, layers that chain and match the model description, tensors inside the weight
+//! section on 64-byte boundaries with lengths matching their shapes, and every value finite.
+//! Runs on the archive in place, with no allocation.
 
-use crate::error::FormatError;
+use crate::archived::SchemaRef;
+use crate::archived::{ArchivedInputTransform, ArchivedLatent, ArchivedMlp, ArchivedTensorRef};
+use crate::error::{Dim, FormatError, LayerName, Net, NetName, Region, TensorName};
 use crate::header::{Dtype, ALIGN};
-use crate::schema::{InputTransform, Latent, Mlp, Schema};
+use rkyv::rend::f32_le;
 
 /// Most modalities a bundle may have.
 pub const MAX_MODALITIES: usize = 16;
@@ -15,52 +18,50 @@ pub const MAX_DIM: u64 = 1 << 24;
 /// Largest latent dimension.
 pub const MAX_LATENT: u64 = 4096;
 
-fn dim(what: impl Into<String>, value: u64, max: u64) -> Result<u64, FormatError> {
+fn dim(what: Dim, value: u64, max: u64) -> Result<u64, FormatError> {
     if value == 0 || value > max {
-        return Err(FormatError::DimTooLarge {
-            what: what.into(),
-            value,
-            max,
-        });
+        return Err(FormatError::DimTooLarge { what, value, max });
     }
     Ok(value)
 }
 
 fn check_tensor(
-    name: &str,
-    r: &crate::schema::TensorRef,
+    tensor: TensorName,
+    r: &ArchivedTensorRef,
     expected: u64,
     dtype: Dtype,
     weights: &[u8],
 ) -> Result<(), FormatError> {
-    if r.len != expected {
+    let (offset, found) = (r.offset.to_native(), r.len.to_native());
+    if found != expected {
         return Err(FormatError::ShapeMismatch {
-            tensor: name.to_string(),
+            tensor,
             expected,
-            found: r.len,
+            found,
         });
     }
-    if r.offset % ALIGN != 0 {
+    if offset % ALIGN != 0 {
         return Err(FormatError::Misaligned {
-            what: format!("tensor {name}"),
-            offset: r.offset,
+            what: Region::Tensor(tensor),
+            offset,
+            align: ALIGN,
         });
     }
-    let overflow = || FormatError::Overflow {
-        what: format!("byte range of tensor {name}"),
+    let overflow = FormatError::Overflow {
+        what: "a tensor's byte range",
     };
-    let bytes = r.len.checked_mul(dtype.size()).ok_or_else(overflow)?;
-    let end = r.offset.checked_add(bytes).ok_or_else(overflow)?;
+    let bytes = found.checked_mul(dtype.size()).ok_or(overflow)?;
+    let end = offset.checked_add(bytes).ok_or(overflow)?;
     let len = weights.len() as u64;
     if end > len {
         return Err(FormatError::OutOfRange {
-            tensor: name.to_string(),
-            start: r.offset,
+            tensor,
+            start: offset,
             end,
             len,
         });
     }
-    let data = &weights[r.offset as usize..end as usize];
+    let data = &weights[offset as usize..end as usize];
     let bad = match dtype {
         Dtype::F32 => data
             .chunks_exact(4)
@@ -71,7 +72,7 @@ fn check_tensor(
     };
     match bad {
         Some(index) => Err(FormatError::NonFinite {
-            tensor: name.to_string(),
+            tensor,
             index: index as u64,
         }),
         None => Ok(()),
@@ -79,74 +80,74 @@ fn check_tensor(
 }
 
 fn check_mlp(
-    name: &str,
-    mlp: &Mlp,
+    net: NetName,
+    mlp: &ArchivedMlp,
     input: u64,
     output: u64,
     dtype: Dtype,
     weights: &[u8],
 ) -> Result<(), FormatError> {
     if mlp.layers.is_empty() {
-        return Err(FormatError::Inconsistent(format!("{name} has no layers")));
+        return Err(FormatError::NoLayers(net));
     }
     let mut width = input;
     for (i, layer) in mlp.layers.iter().enumerate() {
-        let (li, lo) = (
-            dim(
-                format!("{name}.layer{i} input"),
-                u64::from(layer.input),
-                MAX_DIM,
-            )?,
-            dim(
-                format!("{name}.layer{i} output"),
-                u64::from(layer.output),
-                MAX_DIM,
-            )?,
-        );
+        let name = LayerName {
+            net,
+            layer: i as u32,
+        };
+        let li = dim(
+            Dim::LayerInput(name),
+            u64::from(layer.input.to_native()),
+            MAX_DIM,
+        )?;
+        let lo = dim(
+            Dim::LayerOutput(name),
+            u64::from(layer.output.to_native()),
+            MAX_DIM,
+        )?;
         if li != width {
-            return Err(FormatError::Inconsistent(format!(
-                "{name}.layer{i} takes {li} inputs, but {width} arrive"
-            )));
+            return Err(FormatError::LayersDoNotChain {
+                layer: name,
+                takes: li,
+                arrive: width,
+            });
         }
-        let count = li.checked_mul(lo).ok_or_else(|| FormatError::Overflow {
-            what: format!("{name}.layer{i}.weight size"),
+        let count = li.checked_mul(lo).ok_or(FormatError::Overflow {
+            what: "a layer's weight count",
         })?;
         check_tensor(
-            &format!("{name}.layer{i}.weight"),
+            TensorName::Weight(name),
             &layer.weight,
             count,
             dtype,
             weights,
         )?;
-        check_tensor(
-            &format!("{name}.layer{i}.bias"),
-            &layer.bias,
-            lo,
-            dtype,
-            weights,
-        )?;
+        check_tensor(TensorName::Bias(name), &layer.bias, lo, dtype, weights)?;
         width = lo;
     }
     if width != output {
-        return Err(FormatError::Inconsistent(format!(
-            "{name} outputs {width} values, the model needs {output}"
-        )));
+        return Err(FormatError::WrongOutput {
+            net,
+            outputs: width,
+            needs: output,
+        });
     }
     Ok(())
 }
 
-fn finite_all(name: String, values: &[f32]) -> Result<(), FormatError> {
-    match values.iter().position(|v| !v.is_finite()) {
+fn finite_all(tensor: TensorName, values: &[f32_le]) -> Result<(), FormatError> {
+    match values.iter().position(|v| !v.to_native().is_finite()) {
         Some(i) => Err(FormatError::NonFinite {
-            tensor: name,
+            tensor,
             index: i as u64,
         }),
         None => Ok(()),
     }
 }
 
-/// Checks `schema` against the weight section (`weights`, stored as `dtype`).
-pub fn validate(schema: &Schema, dtype: Dtype, weights: &[u8]) -> Result<(), FormatError> {
+/// Checks the archived `schema` against the weight section (`weights`, stored as `dtype`).
+pub fn validate(schema: &SchemaRef<'_>, dtype: Dtype, weights: &[u8]) -> Result<(), FormatError> {
     let m_count = schema.modalities.len();
     if !(1..=MAX_MODALITIES).contains(&m_count) {
         return Err(FormatError::Count {
@@ -166,78 +167,90 @@ pub fn validate(schema: &Schema, dtype: Dtype, weights: &[u8]) -> Result<(), For
         });
     }
     let k = k as u64;
-    let p = &schema.prior;
-    let m = dim("latent_dim", u64::from(p.latent_dim), MAX_LATENT)?;
-    if p.latent == Latent::StudentT && !(p.nu.is_finite() && p.nu > 2.0) {
-        return Err(FormatError::InvalidNu(p.nu));
+    let p = schema.prior;
+    let m = dim(
+        Dim::LatentDim,
+        u64::from(p.latent_dim.to_native()),
+        MAX_LATENT,
+    )?;
+    let (nu, sigma) = (p.nu.to_native(), p.sigma.to_native());
+    if p.latent == ArchivedLatent::StudentT && !(nu.is_finite() && nu > 2.0) {
+        return Err(FormatError::InvalidNu(nu));
     }
-    if !(p.sigma.is_finite() && p.sigma > 0.0) {
-        return Err(FormatError::Inconsistent(format!(
-            "sigma = {} must be finite and > 0",
-            p.sigma
-        )));
+    if !(sigma.is_finite() && sigma > 0.0) {
+        return Err(FormatError::InvalidSigma(sigma));
     }
     for (what, n) in [
         ("experts", schema.experts.len()),
         ("classifiers", schema.classifiers.len()),
     ] {
         if n != m_count {
-            return Err(FormatError::Inconsistent(format!(
-                "{n} {what} for {m_count} modalities"
-            )));
+            return Err(FormatError::NetCount {
+                what,
+                found: n as u64,
+                modalities: m_count as u64,
+            });
         }
     }
-    let bias = &schema.class_logit_bias;
+    let bias = schema.class_logit_bias;
     if !bias.is_empty() && bias.len() as u64 != k {
         return Err(FormatError::ShapeMismatch {
-            tensor: "class_logit_bias".into(),
+            tensor: TensorName::ClassLogitBias,
             expected: k,
             found: bias.len() as u64,
         });
     }
-    finite_all("class_logit_bias".to_string(), bias)?;
+    finite_all(TensorName::ClassLogitBias, bias)?;
     if !schema.decoders.is_empty() && schema.decoders.len() != m_count {
-        return Err(FormatError::Inconsistent(format!(
-            "{} decoders for {m_count} modalities",
-            schema.decoders.len()
-        )));
+        return Err(FormatError::NetCount {
+            what: "decoders",
+            found: schema.decoders.len() as u64,
+            modalities: m_count as u64,
+        });
     }
     for (j, md) in schema.modalities.iter().enumerate() {
+        let modality = j as u32;
         let d = dim(
-            format!("modality {} input_dim", md.name),
-            u64::from(md.input_dim),
+            Dim::InputDim { modality },
+            u64::from(md.input_dim.to_native()),
             MAX_DIM,
         )?;
         match &md.transform {
-            InputTransform::Scale { factor } => {
-                if !(factor.is_finite() && *factor > 0.0) {
+            ArchivedInputTransform::Scale { factor } => {
+                let factor = factor.to_native();
+                if !(factor.is_finite() && factor > 0.0) {
                     return Err(FormatError::NonFinite {
-                        tensor: format!("transform.{}.factor", md.name),
+                        tensor: TensorName::Transform {
+                            modality,
+                            what: "factor",
+                        },
                         index: 0,
                     });
                 }
             }
-            InputTransform::Standardize { mean, std } => {
+            ArchivedInputTransform::Standardize { mean, std } => {
                 for (what, v) in [("mean", mean), ("std", std)] {
+                    let tensor = TensorName::Transform { modality, what };
                     if v.len() as u64 != d {
                         return Err(FormatError::ShapeMismatch {
-                            tensor: format!("transform.{}.{what}", md.name),
+                            tensor,
                             expected: d,
                             found: v.len() as u64,
                         });
                     }
-                    finite_all(format!("transform.{}.{what}", md.name), v)?;
+                    finite_all(tensor, v)?;
                 }
-                if let Some(i) = std.iter().position(|s| *s <= 0.0) {
-                    return Err(FormatError::Inconsistent(format!(
-                        "transform.{}.std[{i}] must be > 0",
-                        md.name
-                    )));
+                if let Some(i) = std.iter().position(|s| s.to_native() <= 0.0) {
+                    return Err(FormatError::NonPositiveStd {
+                        modality: u64::from(modality),
+                        index: i as u64,
+                    });
                 }
             }
         }
+        let name = |net| NetName { net, modality };
         check_mlp(
-            &format!("expert.{j}"),
+            name(Net::Expert),
             &schema.experts[j],
             d + k,
             2 * m,
@@ -245,7 +258,7 @@ pub fn validate(schema: &Schema, dtype: Dtype, weights: &[u8]) -> Result<(), For
             weights,
         )?;
         check_mlp(
-            &format!("classifier.{j}"),
+            name(Net::Classifier),
             &schema.classifiers[j],
             d,
             k,
@@ -253,7 +266,7 @@ pub fn validate(schema: &Schema, dtype: Dtype, weights: &[u8]) -> Result<(), For
             weights,
         )?;
         if let Some(dec) = schema.decoders.get(j) {
-            check_mlp(&format!("decoder.{j}"), dec, m + k, d, dtype, weights)?;
+            check_mlp(name(Net::Decoder), dec, m + k, d, dtype, weights)?;
         }
     }
     Ok(())

@@ -1,11 +1,19 @@
-//! A validated bundle borrowed from the caller's bytes (typically a memory map): the decoded
-//! schema plus zero-copy access to each tensor as `&[f32]` or `&[f16]`.
+//! A validated bundle borrowed from the caller's bytes (flash, a memory map, a heap buffer): the
+//! schema read in place from the rkyv archive and zero-copy access to each tensor as `&[f32]` or
+//! `&[f16]`. Nothing here allocates.
 
-use crate::error::FormatError;
+use crate::archived::{ArchivedSchema, ArchivedSchemaV1_0, ArchivedTensorRef, SchemaRef};
+use crate::error::{FormatError, Region};
 use crate::header::{Dtype, Header, ALIGN, HEADER_LEN};
-use crate::schema::{ArchivedSchema, ArchivedSchemaV1_0, Schema, SchemaV1_0, TensorRef};
 use crate::validate::validate;
 use half::f16;
+
+/// The alignment a bundle's first byte needs in memory: the archived schema holds 8-byte
+/// numbers (ν, σ, tensor offsets) and is read in place. Any memory map or heap buffer of 8 bytes
+/// or more is aligned; a bundle embedded in a device image needs an aligned wrapper (see the
+/// runtime's `no_std` example). 64 (the tensors' alignment in the file) keeps the weights on
+/// cache lines.
+pub const MEMORY_ALIGN: usize = 8;
 
 /// A tensor's values, in the bundle's dtype, borrowed from the bundle bytes.
 #[derive(Debug, Clone, Copy)]
@@ -16,23 +24,29 @@ pub enum Weights<'a> {
     F16(&'a [f16]),
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Root<'a> {
+    V1_0(&'a ArchivedSchemaV1_0),
+    V1_1(&'a ArchivedSchema),
+}
+
 /// A bundle that passed every check of [`Bundle::from_bytes`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Bundle<'a> {
     header: Header,
-    schema: Schema,
+    root: Root<'a>,
     weights: &'a [u8],
 }
 
 impl<'a> Bundle<'a> {
-    /// Opens and validates a bundle, cheapest checks first: length → magic → major version →
-    /// dtype → section bounds → payload checksum → rkyv validation of the schema → semantic
-    /// validation (shapes, caps, ranges, alignment, finite values). On success every tensor
-    /// reference lies inside the weight section, on a 64-byte boundary, with the length its shape
-    /// needs, so [`Bundle::tensor`] cannot fail.
+    /// Opens and validates a bundle in place, cheapest checks first: length → magic → major
+    /// version → dtype → section bounds → payload checksum → alignment in memory → rkyv
+    /// validation of the schema → semantic validation (shapes, caps, ranges, alignment, finite
+    /// values). On success every tensor reference lies inside the weight section, on a 64-byte
+    /// boundary, with the length its shape needs, so [`Bundle::tensor`] cannot fail.
     ///
-    /// The weight section must be aligned in memory to its dtype's size (any mmap or heap buffer
-    /// is); an unaligned buffer is rejected with [`FormatError::Misaligned`].
+    /// `bytes` must start on a [`MEMORY_ALIGN`] boundary (any mmap or heap buffer does); an
+    /// unaligned buffer is rejected with [`FormatError::Misaligned`].
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, FormatError> {
         let header = Header::parse(bytes)?;
         let file_len = bytes.len() as u64;
@@ -45,15 +59,16 @@ impl<'a> Bundle<'a> {
         }
         if header.weights_len % ALIGN != 0 {
             return Err(FormatError::Misaligned {
-                what: "schema section".into(),
+                what: Region::SchemaSection,
                 offset: header.weights_offset.saturating_add(header.weights_len),
+                align: ALIGN,
             });
         }
         let weights_end = header
             .weights_offset
             .checked_add(header.weights_len)
-            .ok_or_else(|| FormatError::Overflow {
-                what: "weight section end".into(),
+            .ok_or(FormatError::Overflow {
+                what: "the weight section's end",
             })?;
         if header.schema_offset != weights_end {
             return Err(FormatError::LengthMismatch {
@@ -62,12 +77,13 @@ impl<'a> Bundle<'a> {
                 actual: header.schema_offset.saturating_sub(header.weights_offset),
             });
         }
-        let schema_end = header
-            .schema_offset
-            .checked_add(header.schema_len)
-            .ok_or_else(|| FormatError::Overflow {
-                what: "schema section end".into(),
-            })?;
+        let schema_end =
+            header
+                .schema_offset
+                .checked_add(header.schema_len)
+                .ok_or(FormatError::Overflow {
+                    what: "the schema section's end",
+                })?;
         if schema_end != file_len {
             return Err(FormatError::LengthMismatch {
                 what: "schema section",
@@ -83,36 +99,37 @@ impl<'a> Bundle<'a> {
                 found,
             });
         }
-        let weights = &bytes[HEADER_LEN..weights_end as usize];
-        let schema_bytes = &bytes[weights_end as usize..];
-        // rkyv needs its archive aligned; the schema is small, so copy it into an aligned buffer
-        // instead of trusting the caller's alignment.
-        let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(schema_bytes.len());
-        aligned.extend_from_slice(schema_bytes);
-        let archive_err = |e: rkyv::rancor::Error| FormatError::Archive(e.to_string());
-        let schema: Schema = if header.format_minor == 0 {
-            let archived = rkyv::access::<ArchivedSchemaV1_0, rkyv::rancor::Error>(&aligned)
-                .map_err(archive_err)?;
-            rkyv::deserialize::<SchemaV1_0, rkyv::rancor::Error>(archived)
-                .map_err(archive_err)?
-                .into()
-        } else {
-            let archived = rkyv::access::<ArchivedSchema, rkyv::rancor::Error>(&aligned)
-                .map_err(archive_err)?;
-            rkyv::deserialize::<Schema, rkyv::rancor::Error>(archived).map_err(archive_err)?
-        };
-        if (weights.as_ptr() as usize) % header.dtype.size() as usize != 0 {
+        if (bytes.as_ptr() as usize) % MEMORY_ALIGN != 0 {
             return Err(FormatError::Misaligned {
-                what: "weight section in memory".into(),
-                offset: HEADER_LEN as u64,
+                what: Region::BundleInMemory,
+                offset: 0,
+                align: MEMORY_ALIGN as u64,
             });
         }
-        validate(&schema, header.dtype, weights)?;
-        Ok(Bundle {
+        let weights = &bytes[HEADER_LEN..weights_end as usize];
+        // The schema starts on a 64-byte boundary of an 8-aligned buffer, so rkyv reads it in
+        // place; its low-level validator needs no allocator (no shared pointers in the schema).
+        let schema_bytes = &bytes[weights_end as usize..];
+        use rkyv::api::low::access;
+        use rkyv::rancor::Failure;
+        let root = if header.format_minor == 0 {
+            Root::V1_0(
+                access::<ArchivedSchemaV1_0, Failure>(schema_bytes)
+                    .map_err(|_| FormatError::Archive)?,
+            )
+        } else {
+            Root::V1_1(
+                access::<ArchivedSchema, Failure>(schema_bytes)
+                    .map_err(|_| FormatError::Archive)?,
+            )
+        };
+        let bundle = Bundle {
             header,
-            schema,
+            root,
             weights,
-        })
+        };
+        validate(&bundle.schema(), header.dtype, weights)?;
+        Ok(bundle)
     }
 
     /// The header.
@@ -120,9 +137,29 @@ impl<'a> Bundle<'a> {
         &self.header
     }
 
-    /// The model description.
-    pub fn schema(&self) -> &Schema {
-        &self.schema
+    /// The model description, read in place.
+    pub fn schema(&self) -> SchemaRef<'a> {
+        match self.root {
+            Root::V1_0(s) => s.into(),
+            Root::V1_1(s) => s.into(),
+        }
+    }
+
+    /// The model description as owned values (format 1.0 bundles get an empty
+    /// `class_logit_bias`).
+    #[cfg(feature = "alloc")]
+    pub fn to_schema(&self) -> crate::Schema {
+        use rkyv::rancor::Panic;
+        // Deserialising a validated archive into owned values cannot fail: every pointer was
+        // checked by `from_bytes` and allocation failure aborts (`Panic` has no values).
+        match self.root {
+            Root::V1_0(s) => rkyv::deserialize::<crate::SchemaV1_0, Panic>(s)
+                .unwrap_or_else(|never| match never {})
+                .into(),
+            Root::V1_1(s) => {
+                rkyv::deserialize::<crate::Schema, Panic>(s).unwrap_or_else(|never| match never {})
+            }
+        }
     }
 
     /// Weight dtype.
@@ -130,21 +167,66 @@ impl<'a> Bundle<'a> {
         self.header.dtype
     }
 
+    /// The weight section (every tensor's bytes, offsets relative to its start).
+    pub fn weight_bytes(&self) -> &'a [u8] {
+        self.weights
+    }
+
     /// The values of a tensor referenced by this bundle's schema, without copying.
     ///
     /// # Panics
-    /// Only for a `TensorRef` that does not come from this bundle's (validated) schema.
-    pub fn tensor(&self, r: &TensorRef) -> Weights<'a> {
-        let start = r.offset as usize;
-        let end = start + r.len as usize * self.header.dtype.size() as usize;
-        let bytes = &self.weights[start..end];
-        match self.header.dtype {
-            Dtype::F32 => Weights::F32(
-                bytemuck::try_cast_slice(bytes).expect("validated: aligned, whole elements"),
-            ),
-            Dtype::F16 => Weights::F16(
-                bytemuck::try_cast_slice(bytes).expect("validated: aligned, whole elements"),
-            ),
+    /// Only for a reference that does not come from this bundle's (validated) schema.
+    pub fn tensor(&self, r: &ArchivedTensorRef) -> Weights<'a> {
+        tensor(self.weights, self.header.dtype, r)
+    }
+}
+
+/// A tensor of a validated weight section (see [`Bundle::tensor`]).
+///
+/// # Panics
+/// Only for a reference that does not come from the validated schema of this weight section.
+pub fn tensor<'a>(weights: &'a [u8], dtype: Dtype, r: &ArchivedTensorRef) -> Weights<'a> {
+    let start = r.offset.to_native() as usize;
+    let end = start + r.len.to_native() as usize * dtype.size() as usize;
+    let bytes = &weights[start..end];
+    match dtype {
+        Dtype::F32 => Weights::F32(
+            bytemuck::try_cast_slice(bytes).expect("validated: aligned, whole elements"),
+        ),
+        Dtype::F16 => Weights::F16(
+            bytemuck::try_cast_slice(bytes).expect("validated: aligned, whole elements"),
+        ),
+    }
+}
+
+impl<'a> Bundle<'a> {
+    /// Re-reads a bundle that already passed [`Bundle::from_bytes`], skipping every check (the
+    /// checksum alone is a pass over the whole file). For owners of the bytes that cannot keep a
+    /// borrowing [`Bundle`] next to them, such as the runtime's owned model.
+    ///
+    /// # Safety
+    /// `bytes` must be exactly the bytes a successful [`Bundle::from_bytes`] call validated,
+    /// unmodified since, at the same or another [`MEMORY_ALIGN`]-aligned address.
+    #[allow(unsafe_code)]
+    pub unsafe fn from_validated_bytes(bytes: &'a [u8]) -> Self {
+        let header = match Header::parse(bytes) {
+            Ok(h) => h,
+            Err(_) => unreachable!("the caller guarantees a validated bundle"),
+        };
+        let weights_end = HEADER_LEN + header.weights_len as usize;
+        let schema_bytes = &bytes[weights_end..];
+        // SAFETY: the caller guarantees these bytes passed rkyv validation as this root type.
+        let root = unsafe {
+            if header.format_minor == 0 {
+                Root::V1_0(rkyv::access_unchecked::<ArchivedSchemaV1_0>(schema_bytes))
+            } else {
+                Root::V1_1(rkyv::access_unchecked::<ArchivedSchema>(schema_bytes))
+            }
+        };
+        Bundle {
+            header,
+            root,
+            weights: &bytes[HEADER_LEN..weights_end],
         }
     }
 }

@@ -4,6 +4,7 @@
 use crate::header::{Dtype, Header, ALIGN, FORMAT_MAJOR, FORMAT_MINOR, HEADER_LEN};
 use crate::schema::{Schema, TensorRef};
 use crate::FormatError;
+use alloc::vec::Vec;
 
 /// Builds a bundle in memory.
 #[derive(Debug)]
@@ -49,8 +50,8 @@ impl BundleWriter {
     /// Archives `schema` after the weights and returns the complete bundle bytes.
     pub fn finish(mut self, schema: &Schema) -> Result<Vec<u8>, FormatError> {
         self.pad();
-        let archive = rkyv::to_bytes::<rkyv::rancor::Error>(schema)
-            .map_err(|e| FormatError::Archive(e.to_string()))?;
+        let archive =
+            rkyv::to_bytes::<rkyv::rancor::Error>(schema).map_err(|_| FormatError::Archive)?;
         let weights_len = self.weights.len() as u64;
         let mut out = Vec::with_capacity(HEADER_LEN + self.weights.len() + archive.len());
         out.extend_from_slice(&[0u8; HEADER_LEN]);

@@ -1,9 +1,7 @@
-//! Runtime errors. Predict-path variants carry only numbers, so reporting an error allocates
-//! nothing either.
+//! Runtime errors. Predict-path variants carry only numbers and static names, so reporting an
+//! error allocates nothing either, with or without `std`.
 
-use std::path::PathBuf;
-
-/// Why opening a model or predicting failed.
+/// Why opening a model, predicting or imputing failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RuntimeError {
@@ -11,10 +9,11 @@ pub enum RuntimeError {
     #[error(transparent)]
     Format(#[from] format::FormatError),
     /// The file could not be read or mapped.
+    #[cfg(feature = "std")]
     #[error("cannot open {}: {source}", path.display())]
     Io {
         /// The file.
-        path: PathBuf,
+        path: std::path::PathBuf,
         /// The OS error.
         #[source]
         source: std::io::Error,
@@ -48,7 +47,43 @@ pub enum RuntimeError {
     /// Every modality is missing.
     #[error("every modality is missing: at least one input is needed")]
     NoModality,
-    /// A workspace or output made for another model.
-    #[error("workspace or output does not belong to this model (made for another shape)")]
-    WorkspaceMismatch,
+    /// The workspace slice is shorter than [`crate::Model::workspace_len`].
+    #[error("workspace holds {found} floats, the model needs {needed}")]
+    WorkspaceTooSmall {
+        /// Floats needed.
+        needed: usize,
+        /// Floats given.
+        found: usize,
+    },
+    /// An output buffer has the wrong length.
+    #[error("{what}: {found} values given, the model writes {expected}")]
+    OutputLength {
+        /// Which output (`probs`, `mu`, `scale`, `imputed[j]`, …).
+        what: &'static str,
+        /// Values the model writes.
+        expected: usize,
+        /// Values given.
+        found: usize,
+    },
+    /// Imputation needs a bundle exported with `--with-decoders`.
+    #[error("this bundle carries no decoders: re-export it with `ssmvae export --with-decoders` to impute")]
+    NoDecoders,
+    /// A class index of K classes or more.
+    #[error("class {class} given, the model has {classes} classes")]
+    ClassOutOfRange {
+        /// The class given.
+        class: usize,
+        /// K.
+        classes: usize,
+    },
+    /// A batch whose parts disagree on the sample count.
+    #[error("batch of {found} samples, {what} holds {capacity}")]
+    BatchSize {
+        /// Which buffer disagrees.
+        what: &'static str,
+        /// Samples it holds.
+        capacity: usize,
+        /// Samples given.
+        found: usize,
+    },
 }

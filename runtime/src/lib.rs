@@ -1,18 +1,54 @@
-//! On-device inference for SSMVAE-CI: memory-maps a `format` bundle and runs the per-modality
-//! classifier experts and latent experts with their products of experts on the CPU.
+//! On-device inference for SSMVAE-CI: runs the per-modality classifier experts and latent
+//! experts of a `format` bundle with their products of experts on the CPU, and imputes missing
+//! modalities with the decoders.
 //!
-//! The pattern is tract's and TensorFlow Lite Micro's: an immutable [`Model`] (validated once in
-//! [`Model::open`]) and a caller-owned [`Workspace`] holding every scratch buffer, so
-//! [`Model::predict`] allocates nothing and cannot panic on inputs that pass its entry checks.
-//! f16 bundles are read in place (widened 64 values at a time on the stack), never expanded at open.
-//! The C API lives in [`ffi`]; its header is `include/ssmvae.h`. This crate never links libtorch.
+//! The pattern is tract's and TensorFlow Lite Micro's: an immutable [`Model`] (validated once
+//! when made) and caller-owned scratch memory, so [`Model::predict_into`] and
+//! [`Model::impute_into`] allocate nothing and cannot panic on inputs that pass their entry
+//! checks. f16 bundles are read in place (widened 64 values at a time on the stack), never
+//! expanded at open. This crate never links libtorch.
+//!
+//! # Without `std`
+//!
+//! With `default-features = false` the crate is `#![no_std]` and links no allocator: the model
+//! borrows its bundle ([`Model::from_bytes`] on a `&[u8]`, read in place), the workspace is a
+//! caller `f32` slice of [`Model::workspace_len`] values, and the outputs are caller slices.
+//! On a microcontroller the bundle sits in flash; it must start on an 8-byte boundary:
+//!
+//! ```ignore
+//! #[repr(C, align(8))]
+//! struct Aligned<T: ?Sized>(T);
+//! static BUNDLE: &Aligned<[u8]> = &Aligned(*include_bytes!("model.ssmv"));
+//! static mut WS: [f32; 4096] = [0.0; 4096]; // ≥ model.workspace_len()
+//!
+//! let model = runtime::Model::from_bytes(&BUNDLE.0)?;
+//! let class = model.predict_into(ws, &[Some(&image), None], &mut probs, &mut mu, &mut scale)?;
+//! ```
+//!
+//! `runtime/no-std-check` builds exactly this configuration as a `#![no_std]` library with no
+//! global allocator (CI and `tests/no_std.rs`). The default `std` feature adds [`Model::open`]
+//! (memory map), [`Model::from_vec`] and owned [`Workspace`] and [`Prediction`] buffers. The C
+//! API is the `ssmvae-capi` crate (`runtime/capi`).
+#![no_std]
 #![deny(missing_docs)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
+mod batch;
 mod error;
-pub mod ffi;
+mod impute;
 mod kernels;
 mod model;
+#[cfg(feature = "std")]
+mod owned;
+mod storage;
 
 pub use error::RuntimeError;
 pub use format::Dtype;
-pub use model::{Model, Prediction, Workspace};
+pub use model::Model;
+#[cfg(feature = "std")]
+pub use owned::{Prediction, Workspace};
+pub use storage::BundleBytes;
+#[cfg(feature = "std")]
+pub use storage::Owned;

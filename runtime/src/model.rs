@@ -1,242 +1,177 @@
-//! The immutable model (a validated, memory-mapped bundle), the caller-owned [`Workspace`] that
-//! holds every scratch buffer, and prediction: the classifier PoE over the present modalities
-//! (docs/model.md §3.2), then the latent PoE with the prior expert (§3.1) for the predicted class.
-//! All checks happen in [`Model::open`] and at the entry of [`Model::predict`]; the compute path
-//! allocates nothing.
+//! The immutable model (a validated bundle it borrows or owns) and prediction into caller-owned
+//! memory: the classifier PoE over the present modalities (docs/model.md §3.2), then the latent
+//! PoE with the prior expert (§3.1) for the predicted class. All checks happen when the model is
+//! made and at the entry of each call; the compute path allocates nothing and the scratch space
+//! is one `f32` slice the caller owns ([`Model::workspace_len`] values), as in TensorFlow Lite
+//! Micro's arena.
 
 use crate::error::RuntimeError;
 use crate::kernels::linear;
-use format::{
-    Activation, Bundle, Dtype, InputTransform, Latent, Mlp, PriorExpert, Schema, TensorRef,
-    Weights, HEADER_LEN, LOG_SCALE_CLAMP,
-};
-use std::path::Path;
+use crate::storage::BundleBytes;
+use format::archived::{ArchivedInputTransform, ArchivedLatent, ArchivedMlp, ArchivedPriorExpert};
+use format::{Bundle, Dtype, SchemaRef, LOG_SCALE_CLAMP, MAX_MODALITIES};
 
-enum Storage {
-    Mapped(memmap2::Mmap),
-    Owned(Vec<u8>),
-}
-
-impl Storage {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Storage::Mapped(m) => m,
-            Storage::Owned(v) => v,
-        }
-    }
-}
-
-/// A trained SSMVAE-CI model ready for CPU inference. Immutable and `Send + Sync`: share one
-/// across threads, give each thread its own [`Workspace`].
-pub struct Model {
-    storage: Storage,
-    schema: Schema,
+/// A trained SSMVAE-CI model ready for CPU inference, over bundle bytes `B` (a borrowed
+/// `&[u8]`, or [`crate::Owned`] with the `std` feature). Immutable and `Send + Sync`: share one
+/// across threads, give each thread its own workspace.
+pub struct Model<B: BundleBytes> {
+    bytes: B,
     dtype: Dtype,
-    dims: Vec<usize>,
+    n_modalities: usize,
+    dims: [usize; MAX_MODALITIES],
+    k: usize,
+    m: usize,
     max_width: usize,
+    has_decoders: bool,
 }
 
-/// Every scratch buffer one prediction needs, sized from the model by [`Model::workspace`].
-#[derive(Debug, Clone)]
-pub struct Workspace {
-    x: Vec<Vec<f32>>,
-    expert_out: Vec<Vec<f32>>,
-    a: Vec<f32>,
-    b: Vec<f32>,
-    logits: Vec<f32>,
-    sum: Vec<f32>,
+/// Where each scratch buffer lies in the caller's workspace slice (offsets in f32s):
+/// transformed inputs (Σ d_j), expert outputs (M × 2m), two layer buffers (max width each),
+/// one network's logits and the summed logits (K each), and the posterior imputation decodes
+/// from (K probabilities, m locations, m scales).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    pub experts: usize,
+    pub a: usize,
+    pub posterior: usize,
+    pub end: usize,
 }
 
-/// One prediction: class probabilities, the predicted class, and the joint latent posterior's
-/// location and diagonal scale S_q for that class.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
-    /// q(y | x_S), K values summing to 1.
-    pub probs: Vec<f32>,
-    /// argmax of `probs`.
-    pub class: usize,
-    /// PoE location μ (m values).
-    pub mu: Vec<f32>,
-    /// PoE diagonal scale S_q (m values).
-    pub scale: Vec<f32>,
-}
-
-impl std::fmt::Debug for Model {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<B: BundleBytes> core::fmt::Debug for Model<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Model")
-            .field("dims", &self.dims)
+            .field("dims", &self.modality_dims())
+            .field("classes", &self.k)
+            .field("latent_dim", &self.m)
             .field("dtype", &self.dtype)
             .finish()
     }
 }
 
-impl Model {
-    /// Memory-maps and validates a bundle. All validation happens here, once.
-    #[allow(unsafe_code)]
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, RuntimeError> {
-        let path = path.as_ref();
-        let io = |source| RuntimeError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(io)?;
-        // SAFETY: the map is read-only and lives as long as the model. The bundle file must not be
-        // modified or truncated while it is mapped (documented on `Model`); everything read from
-        // the map is validated first by `Bundle::from_bytes`.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-        Self::from_storage(Storage::Mapped(map))
+impl<'a> Model<&'a [u8]> {
+    /// Validates a bundle in place and borrows it: the schema is read from the rkyv archive
+    /// where it lies, nothing is copied or allocated. `bytes` must start on a
+    /// [`format::MEMORY_ALIGN`] (8-byte) boundary; on a device, wrap an `include_bytes!` in an
+    /// aligned struct (see the crate docs).
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, RuntimeError> {
+        Model::new(bytes)
     }
+}
 
-    /// Validates a bundle held in memory (tests, embedded use).
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, RuntimeError> {
-        Self::from_storage(Storage::Owned(bytes))
-    }
-
-    fn from_storage(storage: Storage) -> Result<Self, RuntimeError> {
-        let bundle = Bundle::from_bytes(storage.bytes())?;
-        let schema = bundle.schema().clone();
-        let dtype = bundle.dtype();
-        let dims = schema
-            .modalities
-            .iter()
-            .map(|m| m.input_dim as usize)
-            .collect();
+impl<B: BundleBytes> Model<B> {
+    pub(crate) fn new(bytes: B) -> Result<Self, RuntimeError> {
+        let bundle = Bundle::from_bytes(bytes.bundle_bytes())?;
+        let schema = bundle.schema();
+        let n_modalities = schema.modalities.len();
+        let mut dims = [0; MAX_MODALITIES];
+        for (d, md) in dims.iter_mut().zip(schema.modalities.iter()) {
+            *d = md.input_dim.to_native() as usize;
+        }
         let max_width = schema
             .experts
             .iter()
-            .chain(&schema.classifiers)
-            .flat_map(|mlp| mlp.layers.iter().map(|l| l.output as usize))
+            .chain(schema.classifiers)
+            .chain(schema.decoders)
+            .flat_map(|mlp| mlp.layers.iter().map(|l| l.output.to_native() as usize))
             .max()
             .unwrap_or(0);
+        let (dtype, k, m) = (bundle.dtype(), schema.num_classes(), schema.latent_dim());
+        let has_decoders = !schema.decoders.is_empty();
         Ok(Model {
-            storage,
-            schema,
+            bytes,
             dtype,
+            n_modalities,
             dims,
+            k,
+            m,
             max_width,
+            has_decoders,
         })
     }
 
-    /// The model description.
-    pub fn schema(&self) -> &Schema {
-        &self.schema
+    /// The validated bundle, re-read without checks.
+    pub(crate) fn bundle(&self) -> Bundle<'_> {
+        // SAFETY: `new` validated exactly these bytes with `Bundle::from_bytes`, and every
+        // `BundleBytes` type (a sealed set) returns the same immutable bytes on every call.
+        #[allow(unsafe_code)]
+        unsafe {
+            Bundle::from_validated_bytes(self.bytes.bundle_bytes())
+        }
+    }
+
+    /// The model description, read in place from the bundle.
+    pub fn schema(&self) -> SchemaRef<'_> {
+        self.bundle().schema()
     }
     /// Weight dtype.
     pub fn dtype(&self) -> Dtype {
         self.dtype
     }
-    /// Number of modalities.
+    /// Number of modalities M.
     pub fn num_modalities(&self) -> usize {
-        self.dims.len()
+        self.n_modalities
     }
     /// Input dimension of each modality.
     pub fn modality_dims(&self) -> &[usize] {
-        &self.dims
+        &self.dims[..self.n_modalities]
     }
     /// Number of classes K.
     pub fn num_classes(&self) -> usize {
-        self.schema.classes.len()
+        self.k
     }
     /// Latent dimension m.
     pub fn latent_dim(&self) -> usize {
-        self.schema.prior.latent_dim as usize
+        self.m
+    }
+    /// Whether the bundle carries the decoders (exported with `--with-decoders`), which
+    /// [`Model::impute_into`] needs.
+    pub fn has_decoders(&self) -> bool {
+        self.has_decoders
     }
 
-    /// A workspace sized for this model.
-    pub fn workspace(&self) -> Workspace {
-        let m = self.latent_dim();
-        Workspace {
-            x: self.dims.iter().map(|&d| vec![0.0; d]).collect(),
-            expert_out: self.dims.iter().map(|_| vec![0.0; 2 * m]).collect(),
-            a: vec![0.0; self.max_width],
-            b: vec![0.0; self.max_width],
-            logits: vec![0.0; self.num_classes()],
-            sum: vec![0.0; self.num_classes()],
+    pub(crate) fn layout(&self) -> Layout {
+        let experts = self.modality_dims().iter().sum::<usize>();
+        let a = experts + self.n_modalities * 2 * self.m;
+        let posterior = a + 2 * self.max_width + 2 * self.k;
+        Layout {
+            experts,
+            a,
+            posterior,
+            end: posterior + self.k + 2 * self.m,
         }
     }
 
-    /// An output buffer sized for this model.
-    pub fn prediction(&self) -> Prediction {
-        Prediction {
-            probs: vec![0.0; self.num_classes()],
-            class: 0,
-            mu: vec![0.0; self.latent_dim()],
-            scale: vec![0.0; self.latent_dim()],
-        }
+    pub(crate) fn max_width(&self) -> usize {
+        self.max_width
     }
 
-    fn tensor(&self, r: &TensorRef) -> Weights<'_> {
-        let size = match self.dtype {
-            Dtype::F32 => 4,
-            Dtype::F16 => 2,
-        };
-        let start = HEADER_LEN + r.offset as usize;
-        let bytes = &self.storage.bytes()[start..start + r.len as usize * size];
-        match self.dtype {
-            Dtype::F32 => Weights::F32(bytemuck::cast_slice(bytes)),
-            Dtype::F16 => Weights::F16(bytemuck::cast_slice(bytes)),
-        }
+    /// How many `f32`s the workspace of [`Model::predict_into`] and [`Model::impute_into`]
+    /// needs. The caller owns it (a static array, a stack buffer, one arena per thread).
+    pub fn workspace_len(&self) -> usize {
+        self.layout().end
     }
 
-    fn mlp(
+    /// Entry checks shared by predict and impute: modality count and lengths, finite values, at
+    /// least one modality, a workspace that is large enough.
+    pub(crate) fn check_inputs(
         &self,
-        mlp: &Mlp,
-        x: &[f32],
-        extra: Option<usize>,
-        a: &mut [f32],
-        b: &mut [f32],
-        out: &mut [f32],
-    ) {
-        let n = mlp.layers.len();
-        let mut prev = x.len();
-        for (i, l) in mlp.layers.iter().enumerate() {
-            let (w, bias) = (self.tensor(&l.weight), self.tensor(&l.bias));
-            let (o, row) = (l.output as usize, l.input as usize);
-            let last = i + 1 == n;
-            // Hidden layers use the bundle's activation; the output layer is linear.
-            let relu = !last && matches!(self.schema.activation, Activation::Relu);
-            if i == 0 {
-                let dst = if last { &mut out[..o] } else { &mut a[..o] };
-                linear(w, bias, row, x, extra.map(|c| x.len() + c), dst, relu);
-            } else if i % 2 == 1 {
-                let dst = if last { &mut out[..o] } else { &mut b[..o] };
-                linear(w, bias, row, &a[..prev], None, dst, relu);
-            } else {
-                let dst = if last { &mut out[..o] } else { &mut a[..o] };
-                linear(w, bias, row, &b[..prev], None, dst, relu);
-            }
-            prev = o;
-        }
-    }
-
-    fn check(
-        &self,
-        ws: &Workspace,
+        ws: &[f32],
         inputs: &[Option<&[f32]>],
-        out: &Prediction,
     ) -> Result<(), RuntimeError> {
-        if inputs.len() != self.dims.len() {
+        if inputs.len() != self.n_modalities {
             return Err(RuntimeError::ModalityCount {
-                expected: self.dims.len(),
+                expected: self.n_modalities,
                 found: inputs.len(),
             });
         }
-        let ws_ok = ws.x.len() == self.dims.len()
-            && ws.x.iter().zip(&self.dims).all(|(x, &d)| x.len() == d)
-            && ws.a.len() == self.max_width
-            && ws.logits.len() == self.num_classes()
-            && ws
-                .expert_out
-                .iter()
-                .all(|e| e.len() == 2 * self.latent_dim());
-        let out_ok = out.probs.len() == self.num_classes()
-            && out.mu.len() == self.latent_dim()
-            && out.scale.len() == self.latent_dim();
-        if !ws_ok || !out_ok {
-            return Err(RuntimeError::WorkspaceMismatch);
+        if ws.len() < self.workspace_len() {
+            return Err(RuntimeError::WorkspaceTooSmall {
+                needed: self.workspace_len(),
+                found: ws.len(),
+            });
         }
         let mut any = false;
-        for (j, (input, &d)) in inputs.iter().zip(&self.dims).enumerate() {
+        for (j, (input, &d)) in inputs.iter().zip(self.modality_dims()).enumerate() {
             if let Some(x) = input {
                 any = true;
                 if x.len() != d {
@@ -257,131 +192,215 @@ impl Model {
         Ok(())
     }
 
-    /// Predicts one sample. `inputs[j]` is modality j's raw (untransformed) values, or `None` when
-    /// that modality is missing. Allocates nothing.
-    pub fn predict(
-        &self,
-        ws: &mut Workspace,
-        inputs: &[Option<&[f32]>],
-        out: &mut Prediction,
+    pub(crate) fn check_len(
+        what: &'static str,
+        buf: &[f32],
+        expected: usize,
     ) -> Result<(), RuntimeError> {
-        self.check(ws, inputs, out)?;
-        let k = self.num_classes();
-        let m = self.latent_dim();
-        let Workspace {
-            x,
-            expert_out,
-            a,
-            b,
-            logits,
-            sum,
-        } = ws;
-        // Input transforms, then the classifier PoE: softmax of the summed logits (§3.2).
+        if buf.len() != expected {
+            return Err(RuntimeError::OutputLength {
+                what,
+                expected,
+                found: buf.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Predicts one sample into caller-owned memory and returns the predicted class.
+    /// `inputs[j]` is modality j's raw (untransformed) values, or `None` when it is missing;
+    /// `ws` holds at least [`Model::workspace_len`] values; `probs` gets q(y | x_S) (K values),
+    /// `mu` and `scale` the joint latent posterior's location and diagonal scale S_q for the
+    /// predicted class (m values each). Allocates nothing; the outputs are untouched on error.
+    pub fn predict_into(
+        &self,
+        ws: &mut [f32],
+        inputs: &[Option<&[f32]>],
+        probs: &mut [f32],
+        mu: &mut [f32],
+        scale: &mut [f32],
+    ) -> Result<usize, RuntimeError> {
+        self.check_inputs(ws, inputs)?;
+        Self::check_len("probs", probs, self.k)?;
+        Self::check_len("mu", mu, self.m)?;
+        Self::check_len("scale", scale, self.m)?;
+        let class = self.classify(ws, inputs, probs);
+        self.latent_poe(ws, inputs, class, mu, scale);
+        Ok(class)
+    }
+
+    /// Input transforms, then the classifier PoE: softmax of the summed logits (§3.2), with the
+    /// bundle's post-hoc logit adjustment (§12.1). Leaves the transformed inputs in the
+    /// workspace for the latent experts.
+    fn classify(&self, ws: &mut [f32], inputs: &[Option<&[f32]>], probs: &mut [f32]) -> usize {
+        let bundle = self.bundle();
+        let schema = bundle.schema();
+        let l = self.layout();
+        let (xs, rest) = ws.split_at_mut(l.experts);
+        let (a, rest) = rest[l.a - l.experts..].split_at_mut(self.max_width);
+        let (b, rest) = rest.split_at_mut(self.max_width);
+        let (logits, rest) = rest.split_at_mut(self.k);
+        let sum = &mut rest[..self.k];
         sum.fill(0.0);
-        let mut n_s = 0.0f64;
+        let mut start = 0;
         for (j, input) in inputs.iter().enumerate() {
+            let d = self.dims[j];
+            let xj = &mut xs[start..start + d];
+            start += d;
             let Some(raw) = input else { continue };
-            n_s += self.dims[j] as f64;
-            let xj = &mut x[j];
-            match &self.schema.modalities[j].transform {
-                InputTransform::Scale { factor } => xj
-                    .iter_mut()
-                    .zip(raw.iter())
-                    .for_each(|(d, s)| *d = s * factor),
-                InputTransform::Standardize { mean, std } => {
-                    for (((d, s), mu), sd) in xj.iter_mut().zip(raw.iter()).zip(mean).zip(std) {
-                        *d = (s - mu) / sd;
+            match &schema.modalities[j].transform {
+                ArchivedInputTransform::Scale { factor } => {
+                    let factor = factor.to_native();
+                    xj.iter_mut()
+                        .zip(raw.iter())
+                        .for_each(|(x, s)| *x = s * factor);
+                }
+                ArchivedInputTransform::Standardize { mean, std } => {
+                    for (((x, s), mu), sd) in xj
+                        .iter_mut()
+                        .zip(raw.iter())
+                        .zip(mean.iter())
+                        .zip(std.iter())
+                    {
+                        *x = (s - mu.to_native()) / sd.to_native();
                     }
                 }
             }
-            self.mlp(&self.schema.classifiers[j], xj, None, a, b, logits);
+            mlp(&bundle, &schema.classifiers[j], xj, None, a, b, logits);
             sum.iter_mut().zip(logits.iter()).for_each(|(s, l)| *s += l);
         }
-        // The post-hoc logit adjustment, when the bundle carries one (§12.1).
         sum.iter_mut()
-            .zip(self.schema.class_logit_bias.iter())
-            .for_each(|(s, b)| *s += b);
+            .zip(schema.class_logit_bias.iter())
+            .for_each(|(s, b)| *s += b.to_native());
         let max = sum.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut z = 0.0;
-        for (p, s) in out.probs.iter_mut().zip(sum.iter()) {
-            *p = (s - max).exp();
+        for (p, s) in probs.iter_mut().zip(sum.iter()) {
+            *p = libm::expf(s - max);
             z += *p;
         }
-        out.probs.iter_mut().for_each(|p| *p /= z);
-        out.class = (0..k).fold(0, |best, c| {
-            if out.probs[c] > out.probs[best] {
-                c
-            } else {
-                best
-            }
-        });
-        // Latent experts for the predicted class, then the PoE on the t scales (§3.1):
-        // ln S_q = −logsumexp(−ℓ_0, −ℓ_j…), μ = Σ_j exp(−ℓ_j + ln S_q) μ_j.
+        probs.iter_mut().for_each(|p| *p /= z);
+        (0..self.k).fold(0, |best, c| if probs[c] > probs[best] { c } else { best })
+    }
+
+    /// The classifier PoE's probabilities and class for `inputs` (see [`Model::predict_into`]).
+    pub(crate) fn classify_into(
+        &self,
+        ws: &mut [f32],
+        inputs: &[Option<&[f32]>],
+        probs: &mut [f32],
+    ) -> usize {
+        self.classify(ws, inputs, probs)
+    }
+
+    /// Latent experts for `class`, then the PoE on the t scales (§3.1):
+    /// ln S_q = −logsumexp(−ℓ_0, −ℓ_j…), μ = Σ_j exp(−ℓ_j + ln S_q) μ_j. Reads the transformed
+    /// inputs [`Model::classify`] left in the workspace.
+    pub(crate) fn latent_poe(
+        &self,
+        ws: &mut [f32],
+        inputs: &[Option<&[f32]>],
+        class: usize,
+        mu: &mut [f32],
+        scale: &mut [f32],
+    ) {
+        let bundle = self.bundle();
+        let schema = bundle.schema();
+        let (l, m) = (self.layout(), self.m);
+        let (xs, rest) = ws.split_at_mut(l.experts);
+        let (experts, rest) = rest.split_at_mut(l.a - l.experts);
+        let (a, rest) = rest.split_at_mut(self.max_width);
+        let b = &mut rest[..self.max_width];
+        let mut start = 0;
+        let mut n_s = 0.0f64;
         for (j, input) in inputs.iter().enumerate() {
+            let d = self.dims[j];
+            let xj = &xs[start..start + d];
+            start += d;
             if input.is_some() {
-                let e = &mut expert_out[j];
-                self.mlp(&self.schema.experts[j], &x[j], Some(out.class), a, b, e);
+                n_s += d as f64;
+                let e = &mut experts[j * 2 * m..(j + 1) * 2 * m];
+                mlp(&bundle, &schema.experts[j], xj, Some(class), a, b, e);
                 // ℓ_j clamped once, in place (§3.1).
                 e[m..]
                     .iter_mut()
                     .for_each(|l| *l = l.clamp(-LOG_SCALE_CLAMP, LOG_SCALE_CLAMP));
             }
         }
-        let prior = self.prior_log_scale(n_s);
+        let prior = self.prior_log_scale(&schema, n_s);
         let observed = || {
-            inputs
-                .iter()
-                .zip(expert_out.iter())
-                .filter(|(i, _)| i.is_some())
-                .map(|(_, e)| e)
+            experts
+                .chunks_exact(2 * m)
+                .zip(inputs.iter())
+                .filter(|(_, i)| i.is_some())
+                .map(|(e, _)| e)
         };
         for c in 0..m {
             let hi = observed().fold(prior.map_or(f32::NEG_INFINITY, |l0| -l0), |h, e| {
                 h.max(-e[m + c])
             });
-            let acc = observed().fold(prior.map_or(0.0, |l0| (-l0 - hi).exp()), |s, e| {
-                s + (-e[m + c] - hi).exp()
+            let acc = observed().fold(prior.map_or(0.0, |l0| libm::expf(-l0 - hi)), |s, e| {
+                s + libm::expf(-e[m + c] - hi)
             });
-            let log_sq = -(hi + acc.ln());
-            out.mu[c] = observed().map(|e| (-e[m + c] + log_sq).exp() * e[c]).sum();
-            out.scale[c] = log_sq.exp();
+            let log_sq = -(hi + libm::logf(acc));
+            mu[c] = observed()
+                .map(|e| libm::expf(-e[m + c] + log_sq) * e[c])
+                .sum();
+            scale[c] = libm::expf(log_sq);
         }
-        Ok(())
-    }
-
-    /// Predicts a batch: `inputs[i]` and `outs[i]` for each sample; stops at the first error and
-    /// returns it with the sample index.
-    pub fn predict_batch(
-        &self,
-        ws: &mut Workspace,
-        inputs: &[&[Option<&[f32]>]],
-        outs: &mut [Prediction],
-    ) -> Result<(), (usize, RuntimeError)> {
-        if inputs.len() != outs.len() {
-            return Err((0, RuntimeError::WorkspaceMismatch));
-        }
-        for (i, (inp, out)) in inputs.iter().zip(outs.iter_mut()).enumerate() {
-            self.predict(ws, inp, out).map_err(|e| (i, e))?;
-        }
-        Ok(())
     }
 
     /// ℓ_0 of the prior expert for an observed dimension n_S: 0 for p(z), ln τ_S² for the
     /// alternative prior (docs/model.md §5.1, computed in f64), none without a prior expert.
-    fn prior_log_scale(&self, n_s: f64) -> Option<f32> {
-        let p = &self.schema.prior;
+    fn prior_log_scale(&self, schema: &SchemaRef<'_>, n_s: f64) -> Option<f32> {
+        let p = schema.prior;
         match (p.prior_expert, p.latent) {
-            (PriorExpert::None, _) => None,
-            (PriorExpert::Prior, _) | (PriorExpert::AltPrior, Latent::Gaussian) => Some(0.0),
-            (PriorExpert::AltPrior, Latent::StudentT) => {
-                let nu = p.nu;
+            (ArchivedPriorExpert::None, _) => None,
+            (ArchivedPriorExpert::Prior, _)
+            | (ArchivedPriorExpert::AltPrior, ArchivedLatent::Gaussian) => Some(0.0),
+            (ArchivedPriorExpert::AltPrior, ArchivedLatent::StudentT) => {
+                let (nu, sigma) = (p.nu.to_native(), p.sigma.to_native());
                 let log_c = libm::lgamma((nu + n_s) / 2.0)
                     - libm::lgamma(nu / 2.0)
-                    - n_s / 2.0 * (nu * std::f64::consts::PI).ln();
-                let log_b = -n_s * p.sigma.ln() + log_c + (nu - 2.0).ln() - (nu + n_s - 2.0).ln();
+                    - n_s / 2.0 * libm::log(nu * core::f64::consts::PI);
+                let log_b = -n_s * libm::log(sigma) + log_c + libm::log(nu - 2.0)
+                    - libm::log(nu + n_s - 2.0);
                 let tau_tilde_log = 2.0 * log_b / (nu + n_s - 2.0);
-                Some((nu / (nu + n_s)).ln() as f32 + tau_tilde_log as f32)
+                Some(libm::log(nu / (nu + n_s)) as f32 + tau_tilde_log as f32)
             }
         }
+    }
+}
+
+/// Runs `mlp` on `x` (plus the one-hot class column `extra` of the first layer, for a latent
+/// expert or a decoder) through the two layer buffers into `out`.
+pub(crate) fn mlp(
+    bundle: &Bundle<'_>,
+    mlp: &ArchivedMlp,
+    x: &[f32],
+    extra: Option<usize>,
+    a: &mut [f32],
+    b: &mut [f32],
+    out: &mut [f32],
+) {
+    let n = mlp.layers.len();
+    let mut prev = x.len();
+    for (i, l) in mlp.layers.iter().enumerate() {
+        let (w, bias) = (bundle.tensor(&l.weight), bundle.tensor(&l.bias));
+        let (o, row) = (l.output.to_native() as usize, l.input.to_native() as usize);
+        let last = i + 1 == n;
+        // Hidden layers use the bundle's activation (ReLU, the only one); the output layer
+        // is linear.
+        let relu = !last;
+        if i == 0 {
+            let dst = if last { &mut out[..o] } else { &mut a[..o] };
+            linear(w, bias, row, x, extra.map(|c| x.len() + c), dst, relu);
+        } else if i % 2 == 1 {
+            let dst = if last { &mut out[..o] } else { &mut b[..o] };
+            linear(w, bias, row, &a[..prev], None, dst, relu);
+        } else {
+            let dst = if last { &mut out[..o] } else { &mut a[..o] };
+            linear(w, bias, row, &b[..prev], None, dst, relu);
+        }
+        prev = o;
     }
 }

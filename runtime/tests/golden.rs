@@ -3,7 +3,7 @@
 
 use ndarray::Array2;
 use ndarray_npy::NpzReader;
-use runtime::Model;
+use runtime::{BundleBytes, Model};
 use std::path::{Path, PathBuf};
 
 fn golden() -> PathBuf {
@@ -18,14 +18,14 @@ struct Golden {
     scale: Array2<f32>,
 }
 
-fn load(model: &Model) -> Golden {
+fn load<B: BundleBytes>(model: &Model<B>) -> Golden {
     let mut inp =
         NpzReader::new(std::fs::File::open(golden().join("inputs.npz")).unwrap()).unwrap();
     let inputs = model
         .schema()
         .modalities
         .iter()
-        .map(|m| inp.by_name(&m.name).unwrap())
+        .map(|m| inp.by_name(m.name.as_str()).unwrap())
         .collect();
     let present = inp.by_name("present").unwrap();
     let mut exp =

@@ -191,7 +191,7 @@ fn logit_adjusted_model_predicts_in_the_runtime_as_in_the_trainer() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("adjusted.ssmv");
     let bytes = export_bundle(&model, format::Dtype::F32, false, &path).unwrap();
-    let rt = runtime::Model::from_bytes(bytes).unwrap();
+    let rt = runtime::Model::from_vec(bytes).unwrap();
     let (mut ws, mut out) = (rt.workspace(), rt.prediction());
     let (mut dp, mut dm, mut ds) = (0f32, 0f32, 0f32);
     for r in 0..raw.len() {

@@ -7,8 +7,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(b) = format::Bundle::from_bytes(data) {
         let s = b.schema();
-        for mlp in s.experts.iter().chain(&s.classifiers).chain(&s.decoders) {
-            for l in &mlp.layers {
+        for mlp in s.experts.iter().chain(s.classifiers).chain(s.decoders) {
+            for l in mlp.layers.iter() {
                 let _ = b.tensor(&l.weight);
                 let _ = b.tensor(&l.bias);
             }

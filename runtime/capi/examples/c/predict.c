@@ -5,7 +5,7 @@
  * INPUTS is text: the number of rows, then for each row and each modality (in the bundle's
  * modality order) either "-" (missing) or modality_dim raw values. For each row it prints the
  * class probabilities and the latent mean, each value as %.8f, space-separated, "|" between them.
- * Build: cc -I runtime/include predict.c libruntime.a -lm -lpthread -ldl
+ * Build: cc -I runtime/capi/include predict.c libssmvae_capi.a -lm -lpthread -ldl
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-//! The committed C header is what cbindgen generates from `src/ffi.rs` now; a stale header fails.
-//! Regenerate: `SSMVAE_BLESS=1 cargo test -p ssmvae-runtime --test header`.
+//! The committed C header is what cbindgen generates from `src/lib.rs` now; a stale header fails.
+//! Regenerate: `SSMVAE_BLESS=1 cargo test -p ssmvae-capi --test header`.
 
 use std::path::Path;
 
@@ -12,7 +12,7 @@ fn header_is_up_to_date() {
         .with_crate(crate_dir)
         .with_config(config)
         .generate()
-        .expect("cbindgen parses src/ffi.rs")
+        .expect("cbindgen parses src/lib.rs")
         .write(&mut generated);
     let generated = String::from_utf8(generated).unwrap();
     let path = crate_dir.join("include/ssmvae.h");
@@ -22,6 +22,6 @@ fn header_is_up_to_date() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "runtime/include/ssmvae.h is out of date with src/ffi.rs: regenerate it with SSMVAE_BLESS=1 cargo test -p ssmvae-runtime --test header"
+        "runtime/capi/include/ssmvae.h is out of date with src/lib.rs: regenerate it with SSMVAE_BLESS=1 cargo test -p ssmvae-capi --test header"
     );
 }

@@ -2,7 +2,7 @@
 //! NULL pointers, wrong lengths and counts, all modalities missing, a bad path, a hostile file.
 #![allow(unsafe_code)]
 
-use runtime::ffi::*;
+use ssmvae_capi::*;
 use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::ptr::{null, null_mut};
@@ -25,7 +25,7 @@ fn open(path: &Path) -> *mut SsmvaeModel {
 
 #[test]
 fn misuse_returns_error_codes() {
-    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/golden/model-f32.ssmv");
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/model-f32.ssmv");
     // SAFETY: every pointer passed below is NULL, a live handle, or a valid buffer of the length
     // passed with it (the point of the test is that the library checks the rest).
     unsafe {

@@ -17,11 +17,11 @@ fn static_lib() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf();
-    let here = deps.join("libruntime.a");
+    let here = deps.join("libssmvae_capi.a");
     if here.exists() {
         here
     } else {
-        deps.parent().unwrap().join("libruntime.a")
+        deps.parent().unwrap().join("libssmvae_capi.a")
     }
 }
 
@@ -45,10 +45,10 @@ fn c_example_matches_rust() {
         .expect("run the C compiler");
     assert!(status.success(), "compiling the C example failed");
 
-    let bundle = root.join("../fixtures/golden/model-f32.ssmv");
+    let bundle = root.join("../../fixtures/golden/model-f32.ssmv");
     let model = Model::open(&bundle).unwrap();
     let mut npz =
-        NpzReader::new(std::fs::File::open(root.join("../fixtures/golden/inputs.npz")).unwrap())
+        NpzReader::new(std::fs::File::open(root.join("../../fixtures/golden/inputs.npz")).unwrap())
             .unwrap();
     let xs: Vec<Array2<f32>> = model
         .schema()

@@ -1,0 +1,76 @@
+//! One model, many threads: a model is immutable and `Send + Sync`, each thread owns its
+//! workspace, and the results are bit-identical to one thread's, for every dtype. The borrowed
+//! (`no_std`) model gives the same bits as the memory-mapped one.
+
+use runtime::{BundleBytes, Model};
+use std::path::Path;
+
+fn fixture(file: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/golden")
+        .join(file)
+}
+
+/// Deterministic raw inputs: row r observes the modalities of bit pattern (r mod 63) + 1.
+fn rows(model: &Model<impl BundleBytes>, n: usize) -> Vec<Vec<Option<Vec<f32>>>> {
+    (0..n)
+        .map(|r| {
+            model
+                .modality_dims()
+                .iter()
+                .enumerate()
+                .map(|(j, &d)| {
+                    (((r % 63) + 1) >> j & 1 == 1).then(|| {
+                        (0..d)
+                            .map(|i| ((i * 31 + r * 17 + j * 7) % 97) as f32 * 0.1)
+                            .collect()
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every output of every row, as bits.
+fn predict_all(model: &Model<impl BundleBytes>, rows: &[Vec<Option<Vec<f32>>>]) -> Vec<u32> {
+    let mut ws = vec![0f32; model.workspace_len()];
+    let (k, m) = (model.num_classes(), model.latent_dim());
+    let (mut probs, mut mu, mut scale) = (vec![0f32; k], vec![0f32; m], vec![0f32; m]);
+    let mut bits = Vec::new();
+    for row in rows {
+        let inputs: Vec<Option<&[f32]>> = row.iter().map(|x| x.as_deref()).collect();
+        let class = model
+            .predict_into(&mut ws, &inputs, &mut probs, &mut mu, &mut scale)
+            .unwrap();
+        bits.push(class as u32);
+        bits.extend(probs.iter().chain(&mu).chain(&scale).map(|v| v.to_bits()));
+    }
+    bits
+}
+
+#[test]
+fn eight_threads_share_one_model_and_match_one_thread() {
+    for file in ["model-f32.ssmv", "model-f16.ssmv"] {
+        let model = Model::open(fixture(file)).unwrap();
+        let data = rows(&model, 126);
+        let alone = predict_all(&model, &data);
+        let threaded: Vec<Vec<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| predict_all(&model, &data)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (t, bits) in threaded.iter().enumerate() {
+            assert!(bits == &alone, "{file}: thread {t} differs from one thread");
+        }
+        // The borrowed model (the no_std path) reads the same bundle in place: same bits.
+        let bytes = std::fs::read(fixture(file)).unwrap();
+        let mut words = vec![0u64; bytes.len().div_ceil(8)]; // 8-byte aligned, like a device's static
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
+        let borrowed = Model::from_bytes(&bytemuck::cast_slice(&words)[..bytes.len()]).unwrap();
+        assert!(
+            predict_all(&borrowed, &data) == alone,
+            "{file}: borrowed model differs"
+        );
+    }
+}
