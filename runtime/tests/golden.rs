@@ -109,3 +109,74 @@ fn f16_bundle_is_close_to_the_trainer() {
         "probs {dp}, mu {dm}, scale {ds}"
     );
 }
+
+/// Imputation against the trainer's committed imputations (`expected-impute.npz`, written by
+/// trainer/tests/golden.rs from the same checkpoint): every modality of every row, raw scale,
+/// within 1e-4 relative. A bundle without decoders refuses to impute, by name.
+#[test]
+fn imputations_match_the_trainer() {
+    let model = Model::open(golden().join("model-f32-decoders.ssmv")).unwrap();
+    assert!(model.has_decoders());
+    let g = load(&model);
+    let mut exp =
+        NpzReader::new(std::fs::File::open(golden().join("expected-impute.npz")).unwrap()).unwrap();
+    let want: Vec<Array2<f32>> = model
+        .schema()
+        .modalities
+        .iter()
+        .map(|m| exp.by_name(m.name.as_str()).unwrap())
+        .collect();
+    let mut ws = model.workspace();
+    let mut bufs: Vec<Vec<f32>> = model
+        .modality_dims()
+        .iter()
+        .map(|&d| vec![0.0; d])
+        .collect();
+    let mut worst = 0f32;
+    for r in 0..g.present.nrows() {
+        let rows: Vec<Vec<f32>> = g.inputs.iter().map(|x| x.row(r).to_vec()).collect();
+        let inputs: Vec<Option<&[f32]>> = rows
+            .iter()
+            .enumerate()
+            .map(|(j, x)| g.present[[r, j]].then_some(x.as_slice()))
+            .collect();
+        let mut outs: Vec<Option<&mut [f32]>> =
+            bufs.iter_mut().map(|b| Some(b.as_mut_slice())).collect();
+        model
+            .impute_into(&mut ws, &inputs, None, &mut outs)
+            .unwrap();
+        for (j, b) in bufs.iter().enumerate() {
+            for (c, v) in b.iter().enumerate() {
+                let w = want[j][[r, c]];
+                worst = worst.max((v - w).abs() / w.abs().max(1.0));
+            }
+        }
+    }
+    eprintln!("imputation: max relative difference {worst:.2e}");
+    assert!(worst <= 1e-4, "max relative difference {worst}");
+
+    let plain = Model::open(golden().join("model-f32.ssmv")).unwrap();
+    let x: Vec<Vec<f32>> = plain
+        .modality_dims()
+        .iter()
+        .map(|&d| vec![0.0; d])
+        .collect();
+    let inputs: Vec<Option<&[f32]>> = x.iter().map(|v| Some(v.as_slice())).collect();
+    let mut outs: Vec<Option<&mut [f32]>> = x.iter().map(|_| None).collect();
+    let mut ws = plain.workspace();
+    let err = plain
+        .impute_into(&mut ws, &inputs, None, &mut outs)
+        .unwrap_err();
+    assert!(err.to_string().contains("--with-decoders"), "{err}");
+    let mut ws = model.workspace();
+    let err = model
+        .impute_into(&mut ws, &inputs, Some(10), &mut outs)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        runtime::RuntimeError::ClassOutOfRange {
+            class: 10,
+            classes: 10
+        }
+    ));
+}

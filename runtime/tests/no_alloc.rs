@@ -1,6 +1,7 @@
-//! `Model::predict` makes zero heap allocations: a counting global allocator (this test binary
-//! only) counts every allocation made while predicting, over every subset of modalities, f32 and
-//! f16, and for the batch variant.
+//! Predicting and imputing make zero heap allocations: a counting global allocator (this test
+//! binary only) counts every allocation made while predicting, over every subset of modalities,
+//! every dtype, through the owned API, the arena API (`predict_into`, `predict_batch_into`,
+//! `impute_into`) and the batch variants.
 
 use runtime::Model;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -45,7 +46,11 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
 fn predict_allocates_nothing() {
     // The counter sees allocations (so a zero below means something).
     assert!(allocations(|| vec![1u8; 10]).0 >= 1);
-    for file in ["model-f32.ssmv", "model-f16.ssmv"] {
+    for file in [
+        "model-f32.ssmv",
+        "model-f16.ssmv",
+        "model-f32-decoders.ssmv",
+    ] {
         let model = Model::open(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../fixtures/golden")
@@ -83,5 +88,42 @@ fn predict_allocates_nothing() {
         let (n, r) = allocations(|| model.predict_batch(&mut ws, &batch, &mut outs));
         r.unwrap();
         assert_eq!(n, 0, "{file}: batch of 64");
+        // The arena API: one caller slice, caller outputs.
+        let (k, m) = (model.num_classes(), model.latent_dim());
+        let (mut probs, mut mu, mut scale) =
+            (vec![0.0; 64 * k], vec![0.0; 64 * m], vec![0.0; 64 * m]);
+        let mut classes = vec![0usize; 64];
+        let (n, r) = allocations(|| {
+            model.predict_batch_into(
+                &mut ws,
+                &batch,
+                &mut probs,
+                &mut mu,
+                &mut scale,
+                &mut classes,
+            )
+        });
+        r.unwrap();
+        assert_eq!(n, 0, "{file}: predict_batch_into of 64");
+        if model.has_decoders() {
+            let mut bufs: Vec<Vec<f32>> = rows.iter().map(|r| vec![0.0; r.len()]).collect();
+            let mut total = 0;
+            for mask in 1u32..64 {
+                let inputs: Vec<Option<&[f32]>> = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(j, r)| (mask >> j & 1 == 1).then_some(r.as_slice()))
+                    .collect();
+                let mut outs: Vec<Option<&mut [f32]>> = bufs
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(j, b)| (mask >> j & 1 == 0).then_some(b.as_mut_slice()))
+                    .collect();
+                let (n, r) = allocations(|| model.impute_into(&mut ws, &inputs, None, &mut outs));
+                r.unwrap();
+                total += n;
+            }
+            assert_eq!(total, 0, "{file}: {total} allocations in 63 imputations");
+        }
     }
 }

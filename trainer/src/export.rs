@@ -160,3 +160,41 @@ pub fn reference_outputs(model: &TrainedModel, raw: &MultimodalDataset) -> Resul
     let scale = Vec::<Vec<f32>>::try_from(post.log_sq.exp().to_kind(Kind::Float))?;
     Ok((probs, mu, scale))
 }
+
+/// The trainer's cross-modal imputations for raw inputs, computed the way the runtime's
+/// `impute_into` computes them: the decoder means μ_θ,j(z, y) (sigmoid for pixels) at z = the
+/// latent PoE location of the present modalities and y = the classifier PoE's class, mapped
+/// back to raw scale by inverting each modality's input transform. One `rows × d_j` array per
+/// modality (every modality is decoded, present or not). Requires a (poe, semi) model.
+pub fn reference_imputations(
+    model: &TrainedModel,
+    raw: &MultimodalDataset,
+) -> Result<Vec<Vec<Vec<f32>>>> {
+    let data = model.tensors(raw)?;
+    let probs = model.ensemble.predict_probs(&data);
+    let _guard = tch::no_grad_guard();
+    let member = &model.ensemble.members[0];
+    let y = probs.argmax(1, false);
+    let k = batch_constants(model, &data);
+    let parts = member.model.expert_x_parts(&data.xs);
+    let post = member.model.posterior(&parts, &y, &data.present, &k);
+    let means = member.model.decode(&post.mu, &y);
+    means
+        .iter()
+        .zip(&model.meta.transforms)
+        .map(|(mean, t)| {
+            let rows = Vec::<Vec<f32>>::try_from(mean.to_kind(Kind::Float))?;
+            Ok(rows
+                .into_iter()
+                .map(|row| match t {
+                    InputTransform::Scale { factor } => row.iter().map(|v| v / factor).collect(),
+                    InputTransform::Standardize { mean, std } => row
+                        .iter()
+                        .zip(mean.iter().zip(std))
+                        .map(|(v, (m, s))| v * s + m)
+                        .collect(),
+                })
+                .collect())
+        })
+        .collect()
+}

@@ -4,6 +4,10 @@
 //! cover every non-empty subset of the 6 modalities) and `expected.npz` (`probs`, `mu`, `scale`:
 //! the trainer's outputs for them).
 //!
+//! `model-f32-decoders.ssmv` is the same checkpoint exported with its decoders and
+//! `expected-impute.npz` the trainer's imputations of every modality for those rows (one array per
+//! modality, raw scale).
+//!
 //! `generate_golden_fixtures` (ignored) trains and writes them: regenerate only on purpose and say
 //! so in the commit (`cargo test -p ssmvae-trainer --test golden -- --ignored`). The test that
 //! always runs reruns the tch forward pass on the committed checkpoint — no retraining — and
@@ -13,7 +17,7 @@ use ndarray::{Array1, Array2};
 use ndarray_npy::{NpzReader, NpzWriter};
 use std::path::{Path, PathBuf};
 use trainer::data::{Modality, MultimodalDataset};
-use trainer::export::{export_bundle, reference_outputs};
+use trainer::export::{export_bundle, reference_imputations, reference_outputs};
 use trainer::run::train;
 use trainer::train::config::{
     DataConfig, DeviceChoice, ModelConfig, OptimConfig, RunConfig, TrainConfig,
@@ -215,4 +219,80 @@ fn logit_adjusted_model_predicts_in_the_runtime_as_in_the_trainer() {
         dp <= 1e-5 && dm <= 1e-5 && ds <= 1e-5,
         "probs {dp}, mu {dm}, scale {ds}"
     );
+}
+
+/// Writes `model-f32-decoders.ssmv` and `expected-impute.npz` from the committed checkpoint (no
+/// retraining): `cargo test -p ssmvae-trainer --test golden -- --ignored impute`.
+#[test]
+#[ignore = "writes fixtures/golden; run on purpose only"]
+fn generate_impute_fixtures() {
+    let path = golden().join("checkpoint.safetensors");
+    let model = TrainedModel::load(&path).unwrap();
+    let bytes = export_bundle(&model, format::Dtype::F32, true, &path).unwrap();
+    std::fs::write(golden().join("model-f32-decoders.ssmv"), bytes).unwrap();
+    let imputed = reference_imputations(&model, &read_inputs(&model)).unwrap();
+    let mut npz =
+        NpzWriter::new(std::fs::File::create(golden().join("expected-impute.npz")).unwrap());
+    for (name, rows) in model.meta.modality_names.iter().zip(&imputed) {
+        npz.add_array(name.as_str(), &to_array(rows)).unwrap();
+    }
+    npz.finish().unwrap();
+}
+
+/// Largest |a − b| / max(1, |b|) over two equally shaped tables.
+fn max_rel(a: &[Vec<f32>], b: &Array2<f32>) -> f32 {
+    let mut worst = 0f32;
+    for (r, row) in a.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            let want = b[[r, c]];
+            worst = worst.max((v - want).abs() / want.abs().max(1.0));
+        }
+    }
+    worst
+}
+
+/// Imputation (docs/model.md §2 decoders at the PoE location) ties the runtime to the trainer:
+/// the committed checkpoint still gives the committed imputations, and the runtime's
+/// `impute_into` on a bundle exported with decoders gives them too, for every modality of every
+/// row (every non-empty subset of present modalities), within 1e-4 relative.
+#[test]
+fn runtime_imputes_as_the_trainer() {
+    let path = golden().join("checkpoint.safetensors");
+    let model = TrainedModel::load(&path).unwrap();
+    let raw = read_inputs(&model);
+    let imputed = reference_imputations(&model, &raw).unwrap();
+    let mut npz =
+        NpzReader::new(std::fs::File::open(golden().join("expected-impute.npz")).unwrap()).unwrap();
+    for (name, rows) in model.meta.modality_names.iter().zip(&imputed) {
+        let want: Array2<f32> = npz.by_name(name.as_str()).unwrap();
+        let d = max_rel(rows, &want);
+        assert!(
+            d <= 1e-5,
+            "trainer drifted from the committed imputations of {name}: {d}"
+        );
+    }
+    let bytes = export_bundle(&model, format::Dtype::F32, true, &path).unwrap();
+    let rt = runtime::Model::from_vec(bytes).unwrap();
+    let mut ws = rt.workspace();
+    let mut got: Vec<Vec<Vec<f32>>> = rt.modality_dims().iter().map(|_| Vec::new()).collect();
+    for r in 0..raw.len() {
+        let rows: Vec<Option<Vec<f32>>> = raw
+            .modalities()
+            .iter()
+            .map(|m| m.present()[r].then(|| m.data().row(r).to_vec()))
+            .collect();
+        let inputs: Vec<Option<&[f32]>> = rows.iter().map(|x| x.as_deref()).collect();
+        let mut bufs: Vec<Vec<f32>> = rt.modality_dims().iter().map(|&d| vec![0.0; d]).collect();
+        let mut outs: Vec<Option<&mut [f32]>> =
+            bufs.iter_mut().map(|b| Some(b.as_mut_slice())).collect();
+        rt.impute_into(&mut ws, &inputs, None, &mut outs).unwrap();
+        for (j, b) in bufs.into_iter().enumerate() {
+            got[j].push(b);
+        }
+    }
+    for (j, name) in model.meta.modality_names.iter().enumerate() {
+        let want = to_array(&imputed[j]);
+        let d = max_rel(&got[j], &want);
+        assert!(d <= 1e-4, "runtime vs trainer imputation of {name}: {d}");
+    }
 }

@@ -1,6 +1,7 @@
-//! The C example (`runtime/examples/c/predict.c`) compiled with the system C compiler against the
-//! static library and the committed header, run on the golden bundle: its output equals Rust's,
-//! character for character.
+//! The C example (`examples/c/predict.c`) compiled with `-Wall -Werror` against the static
+//! library and the committed header, run on the golden bundle with decoders: its output (one
+//! sample at a time from memory in a caller arena, the same rows as one batch, and the imputation
+//! of every missing modality) equals Rust's, character for character.
 
 use ndarray::Array2;
 use ndarray_npy::NpzReader;
@@ -45,7 +46,7 @@ fn c_example_matches_rust() {
         .expect("run the C compiler");
     assert!(status.success(), "compiling the C example failed");
 
-    let bundle = root.join("../../fixtures/golden/model-f32.ssmv");
+    let bundle = root.join("../../fixtures/golden/model-f32-decoders.ssmv");
     let model = Model::open(&bundle).unwrap();
     let mut npz =
         NpzReader::new(std::fs::File::open(root.join("../../fixtures/golden/inputs.npz")).unwrap())
@@ -59,6 +60,7 @@ fn c_example_matches_rust() {
     let present: Array2<bool> = npz.by_name("present").unwrap();
     let rows = 70; // covers all 63 subsets
     let (mut text, mut expected) = (format!("{rows}\n"), String::new());
+    let (mut batch, mut imputed) = (String::new(), String::new());
     let mut ws = model.workspace();
     let mut out = model.prediction();
     for r in 0..rows {
@@ -89,7 +91,29 @@ fn c_example_matches_rust() {
             .map(|v| format!(" {:.8}", f64::from(*v)))
             .collect();
         writeln!(expected, "{} |{mu}", probs.join(" ")).unwrap();
+        writeln!(batch, "batch {} |{mu}", probs.join(" ")).unwrap();
+        let mut bufs: Vec<Vec<f32>> = model
+            .modality_dims()
+            .iter()
+            .map(|&d| vec![0.0; d])
+            .collect();
+        let mut outs: Vec<Option<&mut [f32]>> = bufs
+            .iter_mut()
+            .zip(&inputs)
+            .map(|(b, x)| x.is_none().then_some(b.as_mut_slice()))
+            .collect();
+        model
+            .impute_into(&mut ws, &inputs, None, &mut outs)
+            .unwrap();
+        for (j, b) in bufs.iter().enumerate() {
+            if inputs[j].is_none() {
+                let vals: String = b.iter().map(|v| format!(" {:.8}", f64::from(*v))).collect();
+                writeln!(imputed, "impute {r} {j}:{vals}").unwrap();
+            }
+        }
     }
+    expected.push_str(&batch);
+    expected.push_str(&imputed);
     let input_file = dir.join("inputs.txt");
     std::fs::write(&input_file, text).unwrap();
     let output = Command::new(&exe)

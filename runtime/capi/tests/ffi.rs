@@ -162,6 +162,131 @@ fn misuse_returns_error_codes() {
         );
         assert!(last_error().contains("modality 2"), "{}", last_error());
 
+        // The arena API: a short arena, NULL outputs, imputing without decoders, a bad class.
+        let len = ssmvae_model_workspace_len(model);
+        assert!(len > 0);
+        let mut arena = vec![0f32; len];
+        let mut scale = vec![0f32; latent];
+        let (am, sm) = (arena.as_mut_ptr(), scale.as_mut_ptr());
+        let into = |arena_len| {
+            ssmvae_predict_into(
+                model,
+                am,
+                arena_len,
+                ptrs.as_ptr(),
+                nm,
+                pm,
+                k,
+                mm,
+                sm,
+                latent,
+                null_mut(),
+            )
+        };
+        assert_eq!(into(len), SSMVAE_OK, "{}", last_error());
+        assert_eq!(into(len - 1), SSMVAE_ERR_WORKSPACE_MISMATCH);
+        assert!(
+            last_error().contains(&format!("needs {len}")),
+            "{}",
+            last_error()
+        );
+        assert_eq!(
+            ssmvae_predict_into(
+                model,
+                am,
+                len,
+                ptrs.as_ptr(),
+                nm,
+                pm,
+                k,
+                mm,
+                null_mut(),
+                latent,
+                null_mut()
+            ),
+            SSMVAE_ERR_NULL_ARGUMENT
+        );
+        assert!(last_error().contains("latent_scale"), "{}", last_error());
+        let mut outs: Vec<*mut f32> = vec![null_mut(); nm];
+        let mut first = vec![0f32; ssmvae_model_modality_dim(model, 0)];
+        outs[0] = first.as_mut_ptr();
+        assert_eq!(ssmvae_model_has_decoders(model), 0);
+        assert_eq!(
+            ssmvae_impute(
+                model,
+                am,
+                len,
+                ptrs.as_ptr(),
+                nm,
+                -1,
+                outs.as_ptr(),
+                null_mut()
+            ),
+            SSMVAE_ERR_NO_DECODERS
+        );
+        let with_dec = open(&bundle.with_file_name("model-f32-decoders.ssmv"));
+        let dlen = ssmvae_model_workspace_len(with_dec);
+        let mut darena = vec![0f32; dlen];
+        let mut used = 99usize;
+        assert_eq!(
+            ssmvae_impute(
+                with_dec,
+                darena.as_mut_ptr(),
+                dlen,
+                ptrs.as_ptr(),
+                nm,
+                3,
+                outs.as_ptr(),
+                &mut used
+            ),
+            SSMVAE_OK,
+            "{}",
+            last_error()
+        );
+        assert_eq!(used, 3);
+        assert_eq!(
+            ssmvae_impute(
+                with_dec,
+                darena.as_mut_ptr(),
+                dlen,
+                ptrs.as_ptr(),
+                nm,
+                -2,
+                outs.as_ptr(),
+                null_mut()
+            ),
+            SSMVAE_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            ssmvae_impute(
+                with_dec,
+                darena.as_mut_ptr(),
+                dlen,
+                ptrs.as_ptr(),
+                nm,
+                10,
+                outs.as_ptr(),
+                null_mut()
+            ),
+            SSMVAE_ERR_INVALID_ARGUMENT
+        );
+        assert!(last_error().contains("class 10"), "{}", last_error());
+        // Opening from memory: a misaligned copy is refused by name.
+        let bytes = std::fs::read(&bundle).unwrap();
+        let mut shifted = vec![0u8; bytes.len() + 1];
+        shifted[1..].copy_from_slice(&bytes);
+        let mut mm_model = null_mut();
+        assert_eq!(
+            ssmvae_model_open_memory(shifted[1..].as_ptr(), bytes.len(), &mut mm_model),
+            SSMVAE_ERR_INVALID_BUNDLE
+        );
+        assert!(last_error().contains("aligned"), "{}", last_error());
+        assert_eq!(
+            ssmvae_model_open_memory(null(), 0, &mut mm_model),
+            SSMVAE_ERR_NULL_ARGUMENT
+        );
+        ssmvae_model_free(with_dec);
+
         ssmvae_workspace_free(ws);
         ssmvae_workspace_free(null_mut());
         ssmvae_model_free(model);
