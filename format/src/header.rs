@@ -7,8 +7,9 @@ pub const MAGIC: [u8; 8] = *b"SSMVBNDL";
 /// The format major version this build reads and writes (a layout change bumps it).
 pub const FORMAT_MAJOR: u16 = 1;
 /// The format minor version this build writes; it reads every minor up to this one. 1.1 added
-/// the schema's `class_logit_bias` (1.0 bundles are read as having none).
-pub const FORMAT_MINOR: u16 = 1;
+/// the schema's `class_logit_bias` (1.0 bundles are read as having none); 1.2 added the int8
+/// dtype (a 1.1 reader refuses a 1.2 bundle with [`crate::FormatError::NewerMinor`]).
+pub const FORMAT_MINOR: u16 = 2;
 /// Header size; also the alignment of the weight section and of every tensor in it.
 pub const HEADER_LEN: usize = 64;
 /// Alignment of every tensor (one AVX-512 line).
@@ -21,20 +22,32 @@ pub enum Dtype {
     F32,
     /// IEEE-754 binary16, little-endian (read without expanding the model at open).
     F16,
+    /// Weights as int8 with one f32 scale per output channel (symmetric: w ≈ scale · q,
+    /// q ∈ [−127, 127]); biases stay f32. Format 1.2.
+    I8,
 }
 
 impl Dtype {
-    /// Bytes per element.
+    /// Bytes per weight value.
     pub fn size(self) -> u64 {
         match self {
             Dtype::F32 => 4,
             Dtype::F16 => 2,
+            Dtype::I8 => 1,
+        }
+    }
+    /// Bytes per bias value (int8 bundles keep f32 biases).
+    pub fn bias_size(self) -> u64 {
+        match self {
+            Dtype::F16 => 2,
+            Dtype::F32 | Dtype::I8 => 4,
         }
     }
     fn code(self) -> u8 {
         match self {
             Dtype::F32 => 0,
             Dtype::F16 => 1,
+            Dtype::I8 => 2,
         }
     }
 }
@@ -99,6 +112,7 @@ impl Header {
         let dtype = match h[12] {
             0 => Dtype::F32,
             1 => Dtype::F16,
+            2 if format_minor >= 2 => Dtype::I8,
             other => return Err(FormatError::BadDtype(other)),
         };
         Ok(Header {

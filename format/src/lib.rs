@@ -8,7 +8,7 @@
 //!               0..8    magic "SSMVBNDL"
 //!               8..10   format_major (u16) — a reader rejects any other major version
 //!              10..12   format_minor (u16) — additions that older readers of the major still read
-//!              12       dtype (u8): 0 = f32, 1 = f16
+//!              12       dtype (u8): 0 = f32, 1 = f16, 2 = int8 (format 1.2)
 //!              13..16   reserved (0)
 //!              16..24   weights_offset (u64) = 64
 //!              24..32   weights_len (u64), a multiple of 64
@@ -18,7 +18,9 @@
 //!              52..64   reserved (0)
 //! offset 64   weight section: every tensor starts on a 64-byte boundary of the file (one AVX-512
 //!             line; a memory map is page-aligned), row-major, in the header's dtype; zero padding
-//!             between tensors
+//!             between tensors. In an int8 bundle biases stay f32, and a weight matrix of R rows
+//!             is R f32 scales, zero padding to the next 64-byte boundary, then the int8 values
+//!             (row r ≈ scale_r · q_r, symmetric per output channel)
 //! then        the schema: an rkyv 0.8 archive of [`Schema`] (features little_endian, aligned,
 //!             pointer_width_32), ending exactly at the end of the file
 //! ```
@@ -74,7 +76,7 @@ pub use schema::{
     PriorSpec, Schema, SchemaV1_0, TensorRef,
 };
 pub use validate::{MAX_CLASSES, MAX_DIM, MAX_LATENT, MAX_MODALITIES};
-pub use view::{tensor, Bundle, Weights, MEMORY_ALIGN};
+pub use view::{Bundle, Weights, MEMORY_ALIGN};
 #[cfg(feature = "alloc")]
 pub use write::BundleWriter;
 

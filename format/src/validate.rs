@@ -25,11 +25,52 @@ fn dim(what: Dim, value: u64, max: u64) -> Result<u64, FormatError> {
     Ok(value)
 }
 
+/// How a tensor's values are stored: the bundle dtype for f32/f16 weights and biases, f32 for
+/// an int8 bundle's biases, and for an int8 weight matrix of `rows` output channels a block of
+/// `rows` f32 scales, zero padding to the next 64-byte boundary, then the int8 values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Elem {
+    F32,
+    F16,
+    I8 { rows: u64 },
+}
+
+impl Elem {
+    pub(crate) fn weight(dtype: Dtype, rows: u64) -> Elem {
+        match dtype {
+            Dtype::F32 => Elem::F32,
+            Dtype::F16 => Elem::F16,
+            Dtype::I8 => Elem::I8 { rows },
+        }
+    }
+    pub(crate) fn bias(dtype: Dtype) -> Elem {
+        match dtype {
+            Dtype::F16 => Elem::F16,
+            Dtype::F32 | Dtype::I8 => Elem::F32,
+        }
+    }
+    /// Bytes from the tensor's offset to its first value (the int8 scales and padding).
+    pub(crate) fn prefix(self) -> Option<u64> {
+        match self {
+            Elem::F32 | Elem::F16 => Some(0),
+            Elem::I8 { rows } => rows.checked_mul(4)?.checked_next_multiple_of(ALIGN),
+        }
+    }
+    /// Bytes of `len` values after the prefix.
+    pub(crate) fn value_bytes(self, len: u64) -> Option<u64> {
+        len.checked_mul(match self {
+            Elem::F32 => 4,
+            Elem::F16 => 2,
+            Elem::I8 { .. } => 1,
+        })
+    }
+}
+
 fn check_tensor(
     tensor: TensorName,
     r: &ArchivedTensorRef,
     expected: u64,
-    dtype: Dtype,
+    elem: Elem,
     weights: &[u8],
 ) -> Result<(), FormatError> {
     let (offset, found) = (r.offset.to_native(), r.len.to_native());
@@ -50,8 +91,12 @@ fn check_tensor(
     let overflow = FormatError::Overflow {
         what: "a tensor's byte range",
     };
-    let bytes = found.checked_mul(dtype.size()).ok_or(overflow)?;
-    let end = offset.checked_add(bytes).ok_or(overflow)?;
+    let prefix = elem.prefix().ok_or(overflow)?;
+    let bytes = elem.value_bytes(found).ok_or(overflow)?;
+    let end = offset
+        .checked_add(prefix)
+        .and_then(|v| v.checked_add(bytes))
+        .ok_or(overflow)?;
     let len = weights.len() as u64;
     if end > len {
         return Err(FormatError::OutOfRange {
@@ -62,13 +107,28 @@ fn check_tensor(
         });
     }
     let data = &weights[offset as usize..end as usize];
-    let bad = match dtype {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .position(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite()),
-        Dtype::F16 => data
+    let f32_at = |c: &[u8]| f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    let bad = match elem {
+        Elem::F32 => data.chunks_exact(4).position(|c| !f32_at(c).is_finite()),
+        Elem::F16 => data
             .chunks_exact(2)
             .position(|c| !half::f16::from_le_bytes([c[0], c[1]]).is_finite()),
+        // Every int8 value is valid; its row's scale must be finite and ≥ 0 (0: an all-zero row).
+        Elem::I8 { rows } => {
+            let scales = &data[..rows as usize * 4];
+            match scales.chunks_exact(4).position(|c| {
+                let v = f32_at(c);
+                !(v.is_finite() && v >= 0.0)
+            }) {
+                Some(index) => {
+                    return Err(FormatError::NonFinite {
+                        tensor: scale_of(tensor),
+                        index: index as u64,
+                    })
+                }
+                None => None,
+            }
+        }
     };
     match bad {
         Some(index) => Err(FormatError::NonFinite {
@@ -76,6 +136,14 @@ fn check_tensor(
             index: index as u64,
         }),
         None => Ok(()),
+    }
+}
+
+/// The scales' name for a weight tensor's name.
+fn scale_of(tensor: TensorName) -> TensorName {
+    match tensor {
+        TensorName::Weight(l) => TensorName::Scale(l),
+        other => other,
     }
 }
 
@@ -120,10 +188,16 @@ fn check_mlp(
             TensorName::Weight(name),
             &layer.weight,
             count,
-            dtype,
+            Elem::weight(dtype, lo),
             weights,
         )?;
-        check_tensor(TensorName::Bias(name), &layer.bias, lo, dtype, weights)?;
+        check_tensor(
+            TensorName::Bias(name),
+            &layer.bias,
+            lo,
+            Elem::bias(dtype),
+            weights,
+        )?;
         width = lo;
     }
     if width != output {

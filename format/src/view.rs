@@ -2,10 +2,12 @@
 //! schema read in place from the rkyv archive and zero-copy access to each tensor as `&[f32]` or
 //! `&[f16]`. Nothing here allocates.
 
-use crate::archived::{ArchivedSchema, ArchivedSchemaV1_0, ArchivedTensorRef, SchemaRef};
+use crate::archived::{
+    ArchivedLayer, ArchivedSchema, ArchivedSchemaV1_0, ArchivedTensorRef, SchemaRef,
+};
 use crate::error::{FormatError, Region};
 use crate::header::{Dtype, Header, ALIGN, HEADER_LEN};
-use crate::validate::validate;
+use crate::validate::{validate, Elem};
 use half::f16;
 
 /// The alignment a bundle's first byte needs in memory: the archived schema holds 8-byte
@@ -22,6 +24,13 @@ pub enum Weights<'a> {
     F32(&'a [f32]),
     /// f16 values.
     F16(&'a [f16]),
+    /// An int8 weight matrix: row r's values are `scales[r] · values[r·cols..(r+1)·cols]`.
+    I8 {
+        /// One scale per output channel (row).
+        scales: &'a [f32],
+        /// Row-major int8 values.
+        values: &'a [i8],
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -172,30 +181,43 @@ impl<'a> Bundle<'a> {
         self.weights
     }
 
-    /// The values of a tensor referenced by this bundle's schema, without copying.
+    /// A layer's weight matrix, without copying.
     ///
     /// # Panics
-    /// Only for a reference that does not come from this bundle's (validated) schema.
-    pub fn tensor(&self, r: &ArchivedTensorRef) -> Weights<'a> {
-        tensor(self.weights, self.header.dtype, r)
+    /// Only for a layer that does not come from this bundle's (validated) schema.
+    pub fn weight(&self, layer: &ArchivedLayer) -> Weights<'a> {
+        tensor(
+            self.weights,
+            Elem::weight(self.header.dtype, u64::from(layer.output.to_native())),
+            &layer.weight,
+        )
+    }
+
+    /// A layer's bias vector, without copying.
+    ///
+    /// # Panics
+    /// Only for a layer that does not come from this bundle's (validated) schema.
+    pub fn bias(&self, layer: &ArchivedLayer) -> Weights<'a> {
+        tensor(self.weights, Elem::bias(self.header.dtype), &layer.bias)
     }
 }
 
-/// A tensor of a validated weight section (see [`Bundle::tensor`]).
-///
-/// # Panics
-/// Only for a reference that does not come from the validated schema of this weight section.
-pub fn tensor<'a>(weights: &'a [u8], dtype: Dtype, r: &ArchivedTensorRef) -> Weights<'a> {
+/// A tensor of a validated weight section.
+fn tensor<'a>(weights: &'a [u8], elem: Elem, r: &ArchivedTensorRef) -> Weights<'a> {
+    const CHECKED: &str = "validated: in range, aligned, whole elements";
     let start = r.offset.to_native() as usize;
-    let end = start + r.len.to_native() as usize * dtype.size() as usize;
-    let bytes = &weights[start..end];
-    match dtype {
-        Dtype::F32 => Weights::F32(
-            bytemuck::try_cast_slice(bytes).expect("validated: aligned, whole elements"),
-        ),
-        Dtype::F16 => Weights::F16(
-            bytemuck::try_cast_slice(bytes).expect("validated: aligned, whole elements"),
-        ),
+    let prefix = elem.prefix().expect(CHECKED) as usize;
+    let len = r.len.to_native() as usize;
+    let values = start + prefix;
+    let end = values + elem.value_bytes(len as u64).expect(CHECKED) as usize;
+    match elem {
+        Elem::F32 => Weights::F32(bytemuck::try_cast_slice(&weights[start..end]).expect(CHECKED)),
+        Elem::F16 => Weights::F16(bytemuck::try_cast_slice(&weights[start..end]).expect(CHECKED)),
+        Elem::I8 { rows } => Weights::I8 {
+            scales: bytemuck::try_cast_slice(&weights[start..start + rows as usize * 4])
+                .expect(CHECKED),
+            values: bytemuck::cast_slice(&weights[values..end]),
+        },
     }
 }
 

@@ -11,12 +11,13 @@ fn schema(w: &mut BundleWriter) -> Schema {
             .map(|&(i, o)| Layer {
                 input: i,
                 output: o,
-                weight: w.add_tensor(
+                weight: w.add_weight(
                     &(0..i * o)
                         .map(|v| seed + v as f32 * 0.01)
                         .collect::<Vec<_>>(),
+                    o as usize,
                 ),
-                bias: w.add_tensor(&vec![0.1; o as usize]),
+                bias: w.add_bias(&vec![0.1; o as usize]),
             })
             .collect(),
     };
@@ -81,8 +82,8 @@ fn err(bytes: &[u8]) -> FormatError {
 }
 
 #[test]
-fn valid_bundles_round_trip_in_both_dtypes() {
-    for dtype in [Dtype::F32, Dtype::F16] {
+fn valid_bundles_round_trip_in_every_dtype() {
+    for dtype in [Dtype::F32, Dtype::F16, Dtype::I8] {
         let mut w = BundleWriter::new(dtype);
         let s = schema(&mut w);
         let bytes = w.finish(&s).unwrap();
@@ -90,14 +91,72 @@ fn valid_bundles_round_trip_in_both_dtypes() {
         assert_eq!(b.to_schema(), s);
         assert_eq!(b.schema().modalities[0].name.as_str(), "x");
         assert_eq!(b.dtype(), dtype);
-        let r = &b.schema().experts[0].layers[0].weight;
-        assert_eq!(r.offset.to_native() % 64, 0);
-        let first = match b.tensor(r) {
+        let layer = &b.schema().experts[0].layers[0];
+        assert_eq!(layer.weight.offset.to_native() % 64, 0);
+        // Row 0 of expert 0's first layer is 0.50, 0.51, … 0.54 (5 inputs).
+        let first = match b.weight(layer) {
             Weights::F32(v) => v[1],
             Weights::F16(v) => v[1].to_f32(),
+            Weights::I8 { scales, values } => {
+                assert_eq!(values[4], 127, "the row's largest value maps to 127");
+                assert!((scales[0] - 0.54 / 127.0).abs() < 1e-7);
+                scales[0] * f32::from(values[1])
+            }
         };
-        assert!((first - 0.51).abs() < 1e-3, "{first}");
+        assert!((first - 0.51).abs() < 2e-3, "{dtype:?}: {first}");
+        let bias = match b.bias(layer) {
+            Weights::F32(v) => v[0],
+            Weights::F16(v) => v[0].to_f32(),
+            Weights::I8 { .. } => unreachable!("biases are never int8"),
+        };
+        assert!((bias - 0.1).abs() < 1e-3);
+        let minor = Header::parse(&bytes).unwrap().format_minor;
+        assert_eq!(
+            minor,
+            if dtype == Dtype::I8 { 2 } else { 1 },
+            "the oldest minor that reads it"
+        );
     }
+}
+
+/// An int8 bundle's per-row scales are checked like weights (finite, ≥ 0), by name; a 1.1
+/// header cannot declare the int8 dtype.
+#[test]
+fn int8_scales_are_checked() {
+    let mut w = BundleWriter::new(Dtype::I8);
+    let s = schema(&mut w);
+    let mut b = w.finish(&s).unwrap();
+    let b2 = Bundle::from_bytes(&b).unwrap();
+    let offset = 64
+        + b2.schema().classifiers[1].layers[0]
+            .weight
+            .offset
+            .to_native() as usize;
+    b[offset + 4..offset + 8].copy_from_slice(&f32::NAN.to_le_bytes());
+    assert_eq!(
+        err(&reseal(b.clone())),
+        FormatError::NonFinite {
+            tensor: TensorName::Scale(LayerName {
+                net: NetName {
+                    net: Net::Classifier,
+                    modality: 1
+                },
+                layer: 0
+            }),
+            index: 1
+        }
+    );
+    assert_eq!(
+        err(&reseal(b.clone())).to_string(),
+        "tensor classifier.1.layer0.scale: value 1 is not finite"
+    );
+    b[offset + 4..offset + 8].copy_from_slice(&(-1f32).to_le_bytes());
+    assert!(matches!(
+        err(&reseal(b.clone())),
+        FormatError::NonFinite { index: 1, .. }
+    ));
+    b[10] = 1;
+    assert_eq!(err(&b), FormatError::BadDtype(2));
 }
 
 #[test]
@@ -335,7 +394,7 @@ fn nan_weight() {
     let mut s = schema(&mut w);
     let mut vals = vec![0.5f32; 4 * 2];
     vals[3] = f32::NAN;
-    s.classifiers[0].layers[1].weight = w.add_tensor(&vals);
+    s.classifiers[0].layers[1].weight = w.add_weight(&vals, 2);
     let b = w.finish(&s).unwrap();
     assert_eq!(
         err(&b),
@@ -352,7 +411,7 @@ fn nan_weight() {
     );
     let mut w = BundleWriter::new(Dtype::F16);
     let mut s = schema(&mut w);
-    s.classifiers[0].layers[1].bias = w.add_tensor(&[1.0, 1e6]); // overflows f16 to inf
+    s.classifiers[0].layers[1].bias = w.add_bias(&[1.0, 1e6]); // overflows f16 to inf
     let b = w.finish(&s).unwrap();
     assert!(matches!(err(&b), FormatError::NonFinite { index: 1, .. }));
 }
@@ -424,11 +483,13 @@ fn write_fuzz_seed_corpus() {
     std::fs::create_dir_all(&dir).unwrap();
     let f32_bundle = valid();
     let f16_bundle = build(Dtype::F16, |_| {});
+    let i8_bundle = build(Dtype::I8, |_| {});
     let mut future = valid();
     future[8] = 2;
     let seeds: Vec<(&str, Vec<u8>)> = vec![
         ("valid-f32", f32_bundle.clone()),
         ("valid-f16", f16_bundle),
+        ("valid-int8", i8_bundle),
         ("truncated", f32_bundle[..f32_bundle.len() / 2].to_vec()),
         ("future-version", future),
         (

@@ -16,8 +16,8 @@ fn big_bundle(path: &Path) {
             .map(|&(i, o)| Layer {
                 input: i,
                 output: o,
-                weight: w.add_tensor(&vec![0.01; (i * o) as usize]),
-                bias: w.add_tensor(&vec![0.0; o as usize]),
+                weight: w.add_weight(&vec![0.01; (i * o) as usize], o as usize),
+                bias: w.add_bias(&vec![0.0; o as usize]),
             })
             .collect(),
     };

@@ -1,4 +1,4 @@
-//! Dense kernels: y = W x + b (+ ReLU) for f32 and f16 weights, reading the weights in place from
+//! Dense kernels: y = W x + b (+ ReLU) for f32, f16 and int8 weights, reading the weights in place from
 //! the bundle. Portable code written so the compiler vectorises the f32 dot product (eight
 //! independent accumulators); f16 weights are widened 64 at a time into a stack buffer, never
 //! expanded into a heap copy of the model.
@@ -38,6 +38,26 @@ fn dot_f16(w: &[half::f16], x: &[f32]) -> f32 {
     s
 }
 
+/// int8 weights widened to f32 in the loop (sixteen independent accumulators, so the compiler
+/// vectorises the sign extension, the conversion and the products); the row's scale is applied
+/// once to the sum.
+#[inline]
+fn dot_i8(w: &[i8], x: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let chunks = w.len() / 16;
+    for c in 0..chunks {
+        let (wc, xc) = (&w[c * 16..c * 16 + 16], &x[c * 16..c * 16 + 16]);
+        for l in 0..16 {
+            acc[l] += f32::from(wc[l]) * xc[l];
+        }
+    }
+    let mut s = acc.iter().sum::<f32>();
+    for i in chunks * 16..w.len() {
+        s += f32::from(w[i]) * x[i];
+    }
+    s
+}
+
 /// out[o] = Σ_i W[o, cols_start + i] · x[i] + b[o] (+ extra column `extra` of W) for a row-major
 /// `out.len() × row_len` weight matrix; `relu` applies max(0, ·). `extra` adds the one-hot class
 /// column of an expert's first layer without building the one-hot vector.
@@ -61,6 +81,11 @@ pub fn linear(
                 dot_f16(&w[row..row + n], x)
                     + b[o].to_f32()
                     + extra.map_or(0.0, |c| w[row + c].to_f32())
+            }
+            (Weights::I8 { scales, values }, Weights::F32(b)) => {
+                let q = &values[row..row + n];
+                scales[o] * (dot_i8(q, x) + extra.map_or(0.0, |c| f32::from(values[row + c])))
+                    + b[o]
             }
             // A bundle has one dtype; mixed views cannot come from a validated bundle.
             _ => 0.0,

@@ -385,7 +385,7 @@ pub(crate) fn mlp(
     let n = mlp.layers.len();
     let mut prev = x.len();
     for (i, l) in mlp.layers.iter().enumerate() {
-        let (w, bias) = (bundle.tensor(&l.weight), bundle.tensor(&l.bias));
+        let (w, bias) = (bundle.weight(l), bundle.bias(l));
         let (o, row) = (l.output.to_native() as usize, l.input.to_native() as usize);
         let last = i + 1 == n;
         // Hidden layers use the bundle's activation (ReLU, the only one); the output layer

@@ -180,3 +180,16 @@ fn imputations_match_the_trainer() {
         }
     ));
 }
+
+/// int8 weights (per-output-channel scales, f32 accumulation): probabilities and latents stay
+/// near the trainer's, and the predicted class changes on at most 2% of the 126 rows (most of
+/// which observe only a few modalities, where classes are least certain).
+#[test]
+fn int8_bundle_is_close_to_the_trainer() {
+    let (dp, dm, ds, same) = compare("model-int8.ssmv");
+    assert!(same >= 0.98, "same class on {:.1}% of rows", 100.0 * same);
+    assert!(
+        dp <= 1e-2 && dm <= 5e-2 && ds <= 1e-2,
+        "probs {dp}, mu {dm}, scale {ds}"
+    );
+}

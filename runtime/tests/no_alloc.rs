@@ -50,6 +50,7 @@ fn predict_allocates_nothing() {
         "model-f32.ssmv",
         "model-f16.ssmv",
         "model-f32-decoders.ssmv",
+        "model-int8.ssmv",
     ] {
         let model = Model::open(
             Path::new(env!("CARGO_MANIFEST_DIR"))

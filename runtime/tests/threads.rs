@@ -50,7 +50,7 @@ fn predict_all(model: &Model<impl BundleBytes>, rows: &[Vec<Option<Vec<f32>>>]) 
 
 #[test]
 fn eight_threads_share_one_model_and_match_one_thread() {
-    for file in ["model-f32.ssmv", "model-f16.ssmv"] {
+    for file in ["model-f32.ssmv", "model-f16.ssmv", "model-int8.ssmv"] {
         let model = Model::open(fixture(file)).unwrap();
         let data = rows(&model, 126);
         let alone = predict_all(&model, &data);

@@ -97,6 +97,9 @@ pub enum DtypeArg {
     F32,
     /// 16-bit floats (half the size; read in place by the runtime).
     F16,
+    /// int8 weights with one f32 scale per output channel, f32 biases (about a quarter of the
+    /// size; format 1.2, read in place by the runtime).
+    Int8,
 }
 
 /// Arguments of `ssmvae export`.
@@ -111,7 +114,7 @@ pub struct ExportArgs {
     /// Weight precision.
     #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
     pub dtype: DtypeArg,
-    /// Also export the decoders (for later cross-modal imputation; the runtime does not use them yet).
+    /// Also export the decoders, for cross-modal imputation on the device (`impute_into`).
     #[arg(long)]
     pub with_decoders: bool,
 }

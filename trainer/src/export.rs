@@ -56,8 +56,8 @@ pub fn export_bundle(
             layers.push(Layer {
                 input: size[1] as u32,
                 output: size[0] as u32,
-                weight: w.add_tensor(&values(wt)?),
-                bias: w.add_tensor(&bias),
+                weight: w.add_weight(&values(wt)?, size[0] as usize),
+                bias: w.add_bias(&bias),
             });
         }
         Ok(Mlp { layers })

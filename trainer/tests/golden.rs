@@ -4,7 +4,8 @@
 //! cover every non-empty subset of the 6 modalities) and `expected.npz` (`probs`, `mu`, `scale`:
 //! the trainer's outputs for them).
 //!
-//! `model-f32-decoders.ssmv` is the same checkpoint exported with its decoders and
+//! `model-f32-decoders.ssmv` is the same checkpoint exported with its decoders,
+//! `model-int8.ssmv` exported as int8, and
 //! `expected-impute.npz` the trainer's imputations of every modality for those rows (one array per
 //! modality, raw scale).
 //!
@@ -221,13 +222,16 @@ fn logit_adjusted_model_predicts_in_the_runtime_as_in_the_trainer() {
     );
 }
 
-/// Writes `model-f32-decoders.ssmv` and `expected-impute.npz` from the committed checkpoint (no
-/// retraining): `cargo test -p ssmvae-trainer --test golden -- --ignored impute`.
+/// Writes `model-f32-decoders.ssmv`, `model-int8.ssmv` and `expected-impute.npz` from the
+/// committed checkpoint (no retraining):
+/// `cargo test -p ssmvae-trainer --test golden -- --ignored generate_export_fixtures`.
 #[test]
 #[ignore = "writes fixtures/golden; run on purpose only"]
-fn generate_impute_fixtures() {
+fn generate_export_fixtures() {
     let path = golden().join("checkpoint.safetensors");
     let model = TrainedModel::load(&path).unwrap();
+    let int8 = export_bundle(&model, format::Dtype::I8, false, &path).unwrap();
+    std::fs::write(golden().join("model-int8.ssmv"), int8).unwrap();
     let bytes = export_bundle(&model, format::Dtype::F32, true, &path).unwrap();
     std::fs::write(golden().join("model-f32-decoders.ssmv"), bytes).unwrap();
     let imputed = reference_imputations(&model, &read_inputs(&model)).unwrap();

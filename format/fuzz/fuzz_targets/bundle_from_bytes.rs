@@ -9,8 +9,8 @@ fuzz_target!(|data: &[u8]| {
         let s = b.schema();
         for mlp in s.experts.iter().chain(s.classifiers).chain(s.decoders) {
             for l in mlp.layers.iter() {
-                let _ = b.tensor(&l.weight);
-                let _ = b.tensor(&l.bias);
+                let _ = b.weight(l);
+                let _ = b.bias(l);
             }
         }
     }

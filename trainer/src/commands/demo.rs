@@ -103,7 +103,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         .iter()
         .map(|y| y.expect("test rows are labeled"))
         .collect();
-    for dtype in [format::Dtype::F32, format::Dtype::F16] {
+    for dtype in [format::Dtype::F32, format::Dtype::F16, format::Dtype::I8] {
         let bytes = export_bundle(&model, dtype, false, &rows[0].2)?;
         let path = dir.join(format!("ssmvae-ci-{dtype:?}.ssmv").to_lowercase());
         std::fs::write(&path, &bytes)?;

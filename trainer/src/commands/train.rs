@@ -232,6 +232,7 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
     let dtype = match args.dtype {
         DtypeArg::F32 => format::Dtype::F32,
         DtypeArg::F16 => format::Dtype::F16,
+        DtypeArg::Int8 => format::Dtype::I8,
     };
     let bytes =
         trainer::export::export_bundle(&model, dtype, args.with_decoders, &args.checkpoint)?;
