@@ -6,6 +6,7 @@
 
 use crate::error::RuntimeError;
 use crate::model::Model;
+use crate::predict::Outputs;
 use crate::storage::BundleBytes;
 use format::archived::{ArchivedInputTransform, ArchivedModalityKind};
 
@@ -26,7 +27,7 @@ impl<B: BundleBytes> Model<B> {
         if !self.has_decoders() {
             return Err(RuntimeError::NoDecoders);
         }
-        self.check_inputs(ws, inputs)?;
+        self.check_inputs(inputs)?;
         if outputs.len() != self.num_modalities() {
             return Err(RuntimeError::ModalityCount {
                 expected: self.num_modalities(),
@@ -45,22 +46,40 @@ impl<B: BundleBytes> Model<B> {
                 classes: k,
             });
         }
-        let (m, layout) = (self.latent_dim(), self.layout());
-        let (ws, post) = ws.split_at_mut(layout.posterior);
+        self.check_workspace(ws, self.workspace_len())?;
+        let m = self.latent_dim();
+        let (ws, post) = ws.split_at_mut(self.batch_workspace_len(1));
         let (probs, rest) = post.split_at_mut(k);
         let (mu, rest) = rest.split_at_mut(m);
         let scale = &mut rest[..m];
-        // The classifier PoE also writes the transformed inputs the latent experts read.
-        let predicted = self.classify_into(ws, inputs, probs);
-        let y = class.unwrap_or(predicted);
-        self.latent_poe(ws, inputs, y, mu, scale);
+        let mut predicted = [0usize];
+        let out = Outputs {
+            probs,
+            mu,
+            scale,
+            classes: &mut predicted,
+        };
+        self.forward(ws, &[inputs], class, out);
+        let y = class.unwrap_or(predicted[0]);
         let bundle = self.bundle();
         let schema = bundle.schema();
-        let (a, b) = ws[layout.a..].split_at_mut(self.max_width());
+        // The engine is done with its scratch: the decoders reuse it for their layer buffers.
+        let (panel, rest) = ws.split_at_mut(self.panel_len());
+        let (a, b) = rest.split_at_mut(self.max_width());
         let b = &mut b[..self.max_width()];
+        let mu = &*mu;
         for (j, out) in outputs.iter_mut().enumerate() {
             let Some(out) = out else { continue };
-            crate::model::mlp(&bundle, &schema.decoders[j], mu, Some(y), a, b, out);
+            crate::model::mlp(
+                &bundle,
+                &schema.decoders[j],
+                mu,
+                1,
+                Some(&|_| y),
+                (&mut *a, &mut *b),
+                panel,
+                out,
+            );
             let spec = &schema.modalities[j];
             if spec.kind == ArchivedModalityKind::Pixels {
                 out.iter_mut()

@@ -35,13 +35,13 @@
 #[cfg(feature = "std")]
 extern crate std;
 
-mod batch;
 mod error;
+mod gemm;
 mod impute;
-mod kernels;
 mod model;
 #[cfg(feature = "std")]
 mod owned;
+mod predict;
 mod storage;
 
 pub use error::RuntimeError;

@@ -1,6 +1,7 @@
-//! One model, many threads: a model is immutable and `Send + Sync`, each thread owns its
-//! workspace, and the results are bit-identical to one thread's, for every dtype. The borrowed
-//! (`no_std`) model gives the same bits as the memory-mapped one.
+//! One model, many threads and many samples: a model is immutable and `Send + Sync`, each
+//! thread owns its workspace, and the results are bit-identical to one thread's, for every dtype.
+//! The borrowed (`no_std`) model gives the same bits as the memory-mapped one, and a batch the
+//! same bits as its samples one at a time.
 
 use runtime::{BundleBytes, Model};
 use std::path::Path;
@@ -72,5 +73,55 @@ fn eight_threads_share_one_model_and_match_one_thread() {
             predict_all(&borrowed, &data) == alone,
             "{file}: borrowed model differs"
         );
+    }
+}
+
+/// A batch runs each network once over the samples that have its modality; every dot product
+/// still accumulates in the same order, so each sample's outputs are bit-identical to predicting
+/// it alone, whatever the batch size and however many passes the workspace allows.
+#[test]
+fn batches_of_any_size_match_one_sample() {
+    for file in ["model-f32.ssmv", "model-f16.ssmv", "model-int8.ssmv"] {
+        let model = Model::open(fixture(file)).unwrap();
+        let data = rows(&model, 126);
+        let alone = predict_all(&model, &data);
+        let (k, m) = (model.num_classes(), model.latent_dim());
+        let tables: Vec<Vec<Option<&[f32]>>> = data
+            .iter()
+            .map(|row| row.iter().map(|x| x.as_deref()).collect())
+            .collect();
+        let samples: Vec<&[Option<&[f32]>]> = tables.iter().map(|t| t.as_slice()).collect();
+        for (batch, pass) in [(126, 126), (126, 5), (64, 64), (8, 3), (1, 1)] {
+            let mut ws = vec![0f32; model.batch_workspace_len(pass)];
+            let mut bits = Vec::new();
+            for chunk in samples.chunks(batch) {
+                let n = chunk.len();
+                let (mut probs, mut mu, mut scale) =
+                    (vec![0f32; n * k], vec![0f32; n * m], vec![0f32; n * m]);
+                let mut classes = vec![0usize; n];
+                model
+                    .predict_batch_into(
+                        &mut ws,
+                        chunk,
+                        &mut probs,
+                        &mut mu,
+                        &mut scale,
+                        &mut classes,
+                    )
+                    .unwrap();
+                for i in 0..n {
+                    bits.push(classes[i] as u32);
+                    let row = probs[i * k..(i + 1) * k]
+                        .iter()
+                        .chain(&mu[i * m..(i + 1) * m])
+                        .chain(&scale[i * m..(i + 1) * m]);
+                    bits.extend(row.map(|v| v.to_bits()));
+                }
+            }
+            assert!(
+                bits == alone,
+                "{file}: batch {batch} in passes of {pass} differs from one at a time"
+            );
+        }
     }
 }

@@ -137,6 +137,14 @@ int32_t ssmvae_model_open_memory(const uint8_t *data, size_t len, struct SsmvaeM
 // `model` must be NULL or a live handle.
 size_t ssmvae_model_workspace_len(const struct SsmvaeModel *model);
 
+// Floats `ssmvae_predict_batch` needs to run `max_batch` samples in one pass (a smaller arena,
+// down to `ssmvae_model_batch_workspace_len(model, 1)`, runs the batch in several passes), or 0
+// (with a last error) for a NULL model.
+//
+// # Safety
+// `model` must be NULL or a live handle.
+size_t ssmvae_model_batch_workspace_len(const struct SsmvaeModel *model, size_t max_batch);
+
 // 1 if the bundle carries decoders (exported with `--with-decoders`, needed by
 // `ssmvae_impute`), else 0 (also for a NULL model, with a last error).
 //

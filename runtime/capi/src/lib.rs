@@ -426,6 +426,20 @@ pub unsafe extern "C" fn ssmvae_model_workspace_len(model: *const SsmvaeModel) -
     with_model(model, |m| Some(m.workspace_len()), "")
 }
 
+/// Floats `ssmvae_predict_batch` needs to run `max_batch` samples in one pass (a smaller arena,
+/// down to `ssmvae_model_batch_workspace_len(model, 1)`, runs the batch in several passes), or 0
+/// (with a last error) for a NULL model.
+///
+/// # Safety
+/// `model` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn ssmvae_model_batch_workspace_len(
+    model: *const SsmvaeModel,
+    max_batch: usize,
+) -> usize {
+    with_model(model, |m| Some(m.batch_workspace_len(max_batch)), "")
+}
+
 /// 1 if the bundle carries decoders (exported with `--with-decoders`, needed by
 /// `ssmvae_impute`), else 0 (also for a NULL model, with a last error).
 ///
@@ -541,22 +555,40 @@ pub unsafe extern "C" fn ssmvae_predict_batch(
                 out_slice(latent_scale, n_m, "latent_scale")?,
             )
         };
-        let rows = probs
-            .chunks_exact_mut(num_classes)
-            .zip(mu.chunks_exact_mut(latent_dim))
-            .zip(scale.chunks_exact_mut(latent_dim));
-        for (i, ((p, u), s)) in rows.enumerate() {
-            // SAFETY: inputs holds n_samples * n_modalities pointers per the contract.
-            let slices =
-                unsafe { input_slices(m, inputs.wrapping_add(i * n_modalities), n_modalities) }
-                    .map_err(|(code, msg)| (code, format!("sample {i}: {msg}")))?;
-            let class = m
-                .predict_into(ws, &slices[..n_modalities], p, u, s)
-                .map_err(|e| (code_of(&e), format!("sample {i}: {e}")))?;
-            if !classes.is_null() {
-                // SAFETY: classes holds n_samples values per the contract.
-                unsafe { *classes.add(i) = class };
+        // Passes of up to CHUNK samples, their input tables on the stack: one batched call each,
+        // no allocation.
+        const CHUNK: usize = 64;
+        let mut tables = [[None::<&[f32]>; MAX_MODALITIES]; CHUNK];
+        let mut chunk_classes = [0usize; CHUNK];
+        let mut start = 0;
+        while start < n_samples {
+            let end = n_samples.min(start + CHUNK);
+            for (t, i) in tables.iter_mut().zip(start..end) {
+                // SAFETY: inputs holds n_samples * n_modalities pointers per the contract.
+                *t =
+                    unsafe { input_slices(m, inputs.wrapping_add(i * n_modalities), n_modalities) }
+                        .map_err(|(code, msg)| (code, format!("sample {i}: {msg}")))?;
             }
+            let mut refs: [&[Option<&[f32]>]; CHUNK] = [&[]; CHUNK];
+            for (r, t) in refs.iter_mut().zip(tables.iter()).take(end - start) {
+                *r = &t[..n_modalities];
+            }
+            m.predict_batch_into(
+                ws,
+                &refs[..end - start],
+                &mut probs[start * num_classes..end * num_classes],
+                &mut mu[start * latent_dim..end * latent_dim],
+                &mut scale[start * latent_dim..end * latent_dim],
+                &mut chunk_classes[..end - start],
+            )
+            .map_err(|(i, e)| (code_of(&e), format!("sample {}: {e}", start + i)))?;
+            if !classes.is_null() {
+                for (i, &c) in (start..end).zip(chunk_classes.iter()) {
+                    // SAFETY: classes holds n_samples values per the contract.
+                    unsafe { *classes.add(i) = c };
+                }
+            }
+            start = end;
         }
         Ok(())
     })

@@ -105,9 +105,11 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    /* The whole input as one batch. */
+    /* The whole input as one batch, in an arena sized for it (one pass). */
+    size_t batch_len = ssmvae_model_batch_workspace_len(model, rows);
+    float *batch_arena = calloc(batch_len, sizeof(float));
     size_t *classes = calloc(rows, sizeof(size_t));
-    rc = ssmvae_predict_batch(model, arena, arena_len, inputs, rows, m, probs, k, mean, scale,
+    rc = ssmvae_predict_batch(model, batch_arena, batch_len, inputs, rows, m, probs, k, mean, scale,
                               latent, classes);
     if (rc != SSMVAE_OK) return fail("ssmvae_predict_batch", rc);
     for (size_t r = 0; r < rows; r++) print_row("batch ", &probs[r * k], k, &mean[r * latent], latent);
@@ -134,6 +136,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < rows * m; i++) free(values[i]);
     free(values); free(inputs); free(probs); free(mean); free(scale); free(probs2); free(classes);
     free(arena);
+    free(batch_arena);
     ssmvae_workspace_free(ws);
     ssmvae_model_free(model);
     free(bundle);
