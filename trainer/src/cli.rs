@@ -284,6 +284,10 @@ pub struct EvalArgs {
     /// Folder laid out like shared/data.
     #[arg(long, env = "SSMVAE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Score this bundle (`ssmvae export` of the checkpoint, any dtype) with the on-device runtime
+    /// on the same raw test rows, instead of the checkpoint's networks: what a device would score.
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
     /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,

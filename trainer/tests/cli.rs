@@ -187,3 +187,33 @@ fn train_on_a_users_npz_with_no_other_flag_trains_the_default() {
         .collect();
     assert!(runs.len() == 1 && runs[0].exists(), "{runs:?}");
 }
+
+/// `eval --bundle` scores what a device would: the committed golden bundles, run by the runtime
+/// on the raw test rows of the checkpoint's split, score exactly what the checkpoint scores
+/// (every dtype predicts the same classes on this model); a bad path is named with its flag.
+#[test]
+fn eval_scores_a_bundle_with_the_runtime() {
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--checkpoint",
+            "fixtures/golden/checkpoint.safetensors",
+            "--data-dir",
+            "fixtures/data",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        ssmvae(&args)
+    };
+    let tch = json(&eval(&[]));
+    for dtype in ["f32", "f16", "int8"] {
+        let path = format!("fixtures/golden/model-{dtype}.ssmv");
+        let rt = json(&eval(&["--bundle", &path]));
+        assert_eq!(rt["per_class_acc"], tch["per_class_acc"], "{dtype}");
+        assert_eq!(rt["overall_acc"], tch["overall_acc"], "{dtype}");
+    }
+    let out = eval(&["--bundle", "/nonexistent/model.ssmv"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--bundle /nonexistent/model.ssmv"), "{err}");
+}

@@ -164,11 +164,16 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     }
     let split = split_of(&cfg)?;
     model.check_modalities(&split.test, &format!("dataset `{}`", cfg.data.dataset))?;
-    let mut test = split.test.clone();
-    test.apply_transforms(&model.meta.transforms)?;
-    let test = fused(&test, model.meta.ensemble.fusion);
-    let data = trainer::train::tensors::DataTensors::new(&test, tch::Device::Cpu);
-    let m = evaluate(&model.ensemble, &data, &model.meta.train_class_sizes)?;
+    let m = match &args.bundle {
+        Some(bundle) => bundle_metrics(bundle, &split.test, &model.meta.train_class_sizes)?,
+        None => {
+            let mut test = split.test.clone();
+            test.apply_transforms(&model.meta.transforms)?;
+            let test = fused(&test, model.meta.ensemble.fusion);
+            let data = trainer::train::tensors::DataTensors::new(&test, tch::Device::Cpu);
+            evaluate(&model.ensemble, &data, &model.meta.train_class_sizes)?
+        }
+    };
     if let Some(p) = &args.metrics_out {
         write_metrics(p, &m)?;
     }
@@ -244,4 +249,71 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
         dtype
     );
     Ok(())
+}
+
+/// Scores a bundle with the runtime on raw (untransformed) test rows, missing modalities as
+/// missing, in batches of 256 through `predict_batch_into`.
+fn bundle_metrics(
+    path: &std::path::Path,
+    test: &trainer::data::MultimodalDataset,
+    train_sizes: &[usize],
+) -> Result<trainer::metrics::Metrics> {
+    use anyhow::Context;
+    let rt = runtime::Model::open(path).with_context(|| format!("--bundle {}", path.display()))?;
+    let dims: Vec<usize> = test.modalities().iter().map(|m| m.dim()).collect();
+    anyhow::ensure!(
+        rt.modality_dims() == dims.as_slice(),
+        "--bundle {}: modality dimensions {:?}, the test set has {:?}",
+        path.display(),
+        rt.modality_dims(),
+        dims
+    );
+    let truth: Vec<usize> = test
+        .labels()
+        .iter()
+        .map(|y| y.context("--bundle: every test row must be labeled to be scored"))
+        .collect::<Result<_>>()?;
+    let (k, m, batch) = (rt.num_classes(), rt.latent_dim(), 256);
+    let mut ws = vec![0f32; rt.batch_workspace_len(batch)];
+    let (mut probs, mut mu, mut scale) = (
+        vec![0f32; batch * k],
+        vec![0f32; batch * m],
+        vec![0f32; batch * m],
+    );
+    let mut classes = vec![0usize; batch];
+    let mut pred = Vec::with_capacity(truth.len());
+    for start in (0..truth.len()).step_by(batch) {
+        let end = truth.len().min(start + batch);
+        let rows: Vec<Vec<Option<Vec<f32>>>> = (start..end)
+            .map(|i| {
+                test.modalities()
+                    .iter()
+                    .map(|md| md.present()[i].then(|| md.data().row(i).to_vec()))
+                    .collect()
+            })
+            .collect();
+        let tables: Vec<Vec<Option<&[f32]>>> = rows
+            .iter()
+            .map(|r| r.iter().map(|x| x.as_deref()).collect())
+            .collect();
+        let samples: Vec<&[Option<&[f32]>]> = tables.iter().map(|t| t.as_slice()).collect();
+        let n = end - start;
+        rt.predict_batch_into(
+            &mut ws,
+            &samples,
+            &mut probs[..n * k],
+            &mut mu[..n * m],
+            &mut scale[..n * m],
+            &mut classes[..n],
+        )
+        .map_err(|(i, e)| {
+            anyhow::anyhow!("--bundle {}: test row {}: {e}", path.display(), start + i)
+        })?;
+        pred.extend_from_slice(&classes[..n]);
+    }
+    Ok(trainer::metrics::Metrics::compute(
+        &truth,
+        &pred,
+        train_sizes,
+    )?)
 }
