@@ -52,7 +52,8 @@ impl<'a> Bundle<'a> {
     /// version → dtype → section bounds → payload checksum → alignment in memory → rkyv
     /// validation of the schema → semantic validation (shapes, caps, ranges, alignment, finite
     /// values). On success every tensor reference lies inside the weight section, on a 64-byte
-    /// boundary, with the length its shape needs, so [`Bundle::tensor`] cannot fail.
+    /// boundary, with the length its shape needs, so [`Bundle::weight`] and [`Bundle::bias`] cannot
+    /// fail.
     ///
     /// `bytes` must start on a [`MEMORY_ALIGN`] boundary (any mmap or heap buffer does); an
     /// unaligned buffer is rejected with [`FormatError::Misaligned`].

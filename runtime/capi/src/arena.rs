@@ -9,11 +9,12 @@ use crate::{
 };
 use runtime::{Model, Owned};
 
-/// Reads `n_modalities` input pointers (NULL = missing) into slices of the model's dimensions.
+/// Reads `n_modalities` input pointers (NULL = missing) into slices of the model's dimensions, in a
+/// fixed array on the stack (no allocation).
 ///
 /// # Safety
 /// `inputs` must hold `n_modalities` pointers, each NULL or valid for its modality's dimension.
-unsafe fn input_slices<'a>(
+pub(crate) unsafe fn input_slices<'a>(
     m: &Model<Owned>,
     inputs: *const *const f32,
     n_modalities: usize,

@@ -13,6 +13,7 @@
 
 mod arena;
 
+use arena::input_slices;
 pub use arena::*;
 use runtime::{Model, Owned, Prediction, RuntimeError, Workspace};
 use std::cell::RefCell;
@@ -283,23 +284,13 @@ pub unsafe extern "C" fn ssmvae_predict(
         if ws.is_null() {
             return Err(null("ws"));
         }
-        if inputs.is_null() {
-            return Err(null("inputs"));
-        }
         if class_probs.is_null() {
             return Err(null("class_probs"));
         }
         // SAFETY: checked non-NULL; live handles per the contract.
         let (m, w) = unsafe { (&(*model).0, &mut *ws) };
-        if n_modalities != m.num_modalities() || n_modalities > MAX_MODALITIES {
-            return Err((
-                SSMVAE_ERR_WRONG_MODALITY_COUNT,
-                format!(
-                    "{n_modalities} modalities given, the model has {}",
-                    m.num_modalities()
-                ),
-            ));
-        }
+        // SAFETY: `inputs` holds n_modalities pointers, each NULL or valid for its modality.
+        let slices = unsafe { input_slices(m, inputs, n_modalities)? };
         if num_classes != m.num_classes() {
             return Err((
                 SSMVAE_ERR_WRONG_LENGTH,
@@ -317,16 +308,6 @@ pub unsafe extern "C" fn ssmvae_predict(
                     m.latent_dim()
                 ),
             ));
-        }
-        // A fixed array on the stack: the call allocates nothing on success.
-        let mut slices: [Option<&[f32]>; MAX_MODALITIES] = [None; MAX_MODALITIES];
-        for (j, slot) in slices.iter_mut().enumerate().take(n_modalities) {
-            // SAFETY: `inputs` holds n_modalities pointers per the contract.
-            let p = unsafe { *inputs.add(j) };
-            if !p.is_null() {
-                // SAFETY: each non-NULL input holds modality_dim floats per the contract.
-                *slot = Some(unsafe { std::slice::from_raw_parts(p, m.modality_dims()[j]) });
-            }
         }
         m.predict(&mut w.ws, &slices[..n_modalities], &mut w.out)
             .map_err(runtime)?;
