@@ -145,8 +145,12 @@ pub fn batch_constants(model: &TrainedModel, data: &DataTensors) -> BatchConstan
     gather_constants(&table, &idx, None)
 }
 
-/// See [`Reference`]. Requires an exportable (poe, semi) model.
-pub fn reference_outputs(model: &TrainedModel, raw: &MultimodalDataset) -> Result<Reference> {
+/// What the runtime computes before its outputs: the classifier PoE's probabilities, the
+/// predicted class y, and the latent PoE posterior of the present modalities for y.
+fn predicted_posterior(
+    model: &TrainedModel,
+    raw: &MultimodalDataset,
+) -> Result<(Tensor, Tensor, crate::model::poe::Posterior)> {
     let data = model.tensors(raw)?;
     let probs = model.ensemble.predict_probs(&data);
     let _guard = tch::no_grad_guard();
@@ -155,6 +159,12 @@ pub fn reference_outputs(model: &TrainedModel, raw: &MultimodalDataset) -> Resul
     let k = batch_constants(model, &data);
     let parts = member.model.expert_x_parts(&data.xs);
     let post = member.model.posterior(&parts, &y, &data.present, &k);
+    Ok((probs, y, post))
+}
+
+/// See [`Reference`]. Requires an exportable (poe, semi) model.
+pub fn reference_outputs(model: &TrainedModel, raw: &MultimodalDataset) -> Result<Reference> {
+    let (probs, _, post) = predicted_posterior(model, raw)?;
     let probs = Vec::<Vec<f32>>::try_from(probs.to_kind(Kind::Float))?;
     let mu = Vec::<Vec<f32>>::try_from(post.mu.to_kind(Kind::Float))?;
     let scale = Vec::<Vec<f32>>::try_from(post.log_sq.exp().to_kind(Kind::Float))?;
@@ -170,15 +180,9 @@ pub fn reference_imputations(
     model: &TrainedModel,
     raw: &MultimodalDataset,
 ) -> Result<Vec<Vec<Vec<f32>>>> {
-    let data = model.tensors(raw)?;
-    let probs = model.ensemble.predict_probs(&data);
+    let (_, y, post) = predicted_posterior(model, raw)?;
     let _guard = tch::no_grad_guard();
-    let member = &model.ensemble.members[0];
-    let y = probs.argmax(1, false);
-    let k = batch_constants(model, &data);
-    let parts = member.model.expert_x_parts(&data.xs);
-    let post = member.model.posterior(&parts, &y, &data.present, &k);
-    let means = member.model.decode(&post.mu, &y);
+    let means = model.ensemble.members[0].model.decode(&post.mu, &y);
     means
         .iter()
         .zip(&model.meta.transforms)
