@@ -102,8 +102,11 @@ impl<B: BundleBytes> Model<B> {
         Ok(())
     }
 
-    /// Predicts a batch into owned buffers: `inputs[i]` and `outs[i]` for each sample; stops at
-    /// the first error and returns it with the sample index. Allocates nothing.
+    /// Predicts a batch into owned buffers, one sample at a time through the one-sample
+    /// workspace: `inputs[i]` and `outs[i]` for each sample; stops at the first error and returns
+    /// it with the sample index. Allocates nothing. For the batched kernels (each layer one
+    /// matrix product over the batch, same bits), use [`Model::predict_batch_into`] with an arena
+    /// of [`Model::batch_workspace_len`].
     pub fn predict_batch(
         &self,
         ws: &mut Workspace,

@@ -9,6 +9,18 @@ use crate::{
 };
 use runtime::{Model, Owned};
 
+/// The model behind a handle, or the error for a NULL one.
+///
+/// # Safety
+/// `model` must be NULL or a live handle.
+unsafe fn model_of<'a>(model: *const SsmvaeModel) -> Result<&'a Model<Owned>, (i32, String)> {
+    if model.is_null() {
+        return Err(null("model"));
+    }
+    // SAFETY: checked non-NULL; live per the caller's contract.
+    Ok(unsafe { &(*model).0 })
+}
+
 /// Reads `n_modalities` input pointers (NULL = missing) into slices of the model's dimensions, in a
 /// fixed array on the stack (no allocation).
 ///
@@ -145,11 +157,8 @@ pub unsafe extern "C" fn ssmvae_predict_into(
     class_out: *mut usize,
 ) -> i32 {
     guard(|| {
-        if model.is_null() {
-            return Err(null("model"));
-        }
-        // SAFETY: checked non-NULL; live handle per the contract.
-        let m = unsafe { &(*model).0 };
+        // SAFETY: `model` is NULL or a live handle per the contract.
+        let m = unsafe { model_of(model)? };
         // SAFETY: every buffer is valid for the length passed with it per the contract.
         let (slices, ws, probs, mu, scale) = unsafe {
             (
@@ -195,11 +204,8 @@ pub unsafe extern "C" fn ssmvae_predict_batch(
     classes: *mut usize,
 ) -> i32 {
     guard(|| {
-        if model.is_null() {
-            return Err(null("model"));
-        }
-        // SAFETY: checked non-NULL; live handle per the contract.
-        let m = unsafe { &(*model).0 };
+        // SAFETY: `model` is NULL or a live handle per the contract.
+        let m = unsafe { model_of(model)? };
         if num_classes != m.num_classes() || latent_dim != m.latent_dim() {
             return Err((
                 SSMVAE_ERR_WRONG_LENGTH,
@@ -287,14 +293,11 @@ pub unsafe extern "C" fn ssmvae_impute(
     class_out: *mut usize,
 ) -> i32 {
     guard(|| {
-        if model.is_null() {
-            return Err(null("model"));
-        }
+        // SAFETY: `model` is NULL or a live handle per the contract.
+        let m = unsafe { model_of(model)? };
         if outputs.is_null() {
             return Err(null("outputs"));
         }
-        // SAFETY: checked non-NULL; live handle per the contract.
-        let m = unsafe { &(*model).0 };
         // SAFETY: inputs and workspace are valid for their lengths per the contract.
         let (slices, ws) = unsafe {
             (
