@@ -27,8 +27,10 @@ pub enum FormatError {
         supported: u16,
     },
     /// A minor version newer than this reader (a field it does not know).
-    #[error("bundle is format 1.{found}, newer than this reader (1.{supported}): update ssmvae-runtime, or export with the version that reads it")]
+    #[error("bundle is format {major}.{found}, newer than this reader ({major}.{supported}): update ssmvae-runtime, or export with the version that reads it")]
     NewerMinor {
+        /// Major version in the file.
+        major: u16,
         /// Minor version in the file.
         found: u16,
         /// Newest minor version this build reads.

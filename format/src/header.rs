@@ -4,12 +4,19 @@ use crate::error::FormatError;
 
 /// The first eight bytes of every bundle.
 pub const MAGIC: [u8; 8] = *b"SSMVBNDL";
-/// The format major version this build reads and writes (a layout change bumps it).
-pub const FORMAT_MAJOR: u16 = 1;
-/// The format minor version this build writes; it reads every minor up to this one. 1.1 added
-/// the schema's `class_logit_bias` (1.0 bundles are read as having none); 1.2 added the int8
-/// dtype (a 1.1 reader refuses a 1.2 bundle with [`crate::FormatError::NewerMinor`]).
-pub const FORMAT_MINOR: u16 = 2;
+/// The format major version this build writes (a layout change bumps it). 2.0 stores every
+/// weight matrix in output panels ([`Layout::Panels`]) instead of row-major; this build still
+/// reads 1.x ([`Layout::RowMajor`]) so that 1.x bundles can be repacked (`repack`, feature
+/// `alloc`), and a 1.x reader refuses a 2.0 bundle with
+/// [`crate::FormatError::UnsupportedVersion`] instead of misreading its weights.
+pub const FORMAT_MAJOR: u16 = 2;
+/// The format minor version this build writes; it reads every minor of its major up to this one.
+pub const FORMAT_MINOR: u16 = 0;
+/// The newest minor of format 1 this build reads. 1.1 added the schema's `class_logit_bias` (1.0
+/// bundles are read as having none); 1.2 added the int8 dtype. Format 2.0 has both.
+pub const LEGACY_MINOR: u16 = 2;
+/// Output channels per weight panel in format 2 (one AVX2 register of f32; see [`Layout`]).
+pub const PANEL: usize = 8;
 /// Header size; also the alignment of the weight section and of every tensor in it.
 pub const HEADER_LEN: usize = 64;
 /// Alignment of every tensor (one AVX-512 line).
@@ -23,7 +30,7 @@ pub enum Dtype {
     /// IEEE-754 binary16, little-endian (read without expanding the model at open).
     F16,
     /// Weights as int8 with one f32 scale per output channel (symmetric: w ≈ scale · q,
-    /// q ∈ [−127, 127]); biases stay f32. Format 1.2.
+    /// q ∈ [−127, 127]); biases stay f32. Format 1.2 and later.
     I8,
 }
 
@@ -50,6 +57,19 @@ impl Dtype {
             Dtype::I8 => 2,
         }
     }
+}
+
+/// How a weight matrix of `output × input` values is laid out in the weight section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Format 1.x: row-major, `W[o][i]` at `o · input + i`.
+    RowMajor,
+    /// Format 2: panels of [`PANEL`] output channels, each panel input-major: `W[o][i]` at
+    /// `(o / 8) · input · 8 + i · 8 + o % 8`, the last panel zero-padded to 8 channels (an int8
+    /// matrix has `8 · ⌈output / 8⌉` scales, 0 for the padding). A kernel then reads one
+    /// contiguous stream per panel and broadcasts each input once per 8 outputs (the packed-B
+    /// layout of GotoBLAS-style matrix products), for a batch as for a single sample.
+    Panels,
 }
 
 /// The decoded header.
@@ -96,23 +116,28 @@ impl Header {
             return Err(FormatError::BadMagic);
         }
         let format_major = u16_at(h, 8);
-        if format_major != FORMAT_MAJOR {
-            return Err(FormatError::UnsupportedVersion {
-                found: format_major,
-                supported: FORMAT_MAJOR,
-            });
-        }
+        let newest_minor = match format_major {
+            1 => LEGACY_MINOR,
+            FORMAT_MAJOR => FORMAT_MINOR,
+            found => {
+                return Err(FormatError::UnsupportedVersion {
+                    found,
+                    supported: FORMAT_MAJOR,
+                })
+            }
+        };
         let format_minor = u16_at(h, 10);
-        if format_minor > FORMAT_MINOR {
+        if format_minor > newest_minor {
             return Err(FormatError::NewerMinor {
+                major: format_major,
                 found: format_minor,
-                supported: FORMAT_MINOR,
+                supported: newest_minor,
             });
         }
         let dtype = match h[12] {
             0 => Dtype::F32,
             1 => Dtype::F16,
-            2 if format_minor >= 2 => Dtype::I8,
+            2 if format_major >= 2 || format_minor >= 2 => Dtype::I8,
             other => return Err(FormatError::BadDtype(other)),
         };
         Ok(Header {
@@ -125,6 +150,20 @@ impl Header {
             schema_len: u64_at(h, 40),
             checksum: u32_at(h, 48),
         })
+    }
+
+    /// How the weight matrices are laid out: row-major in format 1, panels in format 2.
+    pub fn layout(&self) -> Layout {
+        if self.format_major == 1 {
+            Layout::RowMajor
+        } else {
+            Layout::Panels
+        }
+    }
+
+    /// Whether the schema archive has 1.1's fields (`class_logit_bias`): every bundle but 1.0.
+    pub(crate) fn has_logit_bias(&self) -> bool {
+        !(self.format_major == 1 && self.format_minor == 0)
     }
 
     /// The 64 header bytes.

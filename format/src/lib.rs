@@ -6,9 +6,9 @@
 //! ```text
 //! offset 0    header, 64 bytes
 //!               0..8    magic "SSMVBNDL"
-//!               8..10   format_major (u16) — a reader rejects any other major version
-//!              10..12   format_minor (u16) — additions that older readers of the major still read
-//!              12       dtype (u8): 0 = f32, 1 = f16, 2 = int8 (format 1.2)
+//!               8..10   format_major (u16) = 2 — a reader rejects a major it does not know
+//!              10..12   format_minor (u16) = 0 — additions older readers of the major still read
+//!              12       dtype (u8): 0 = f32, 1 = f16, 2 = int8
 //!              13..16   reserved (0)
 //!              16..24   weights_offset (u64) = 64
 //!              24..32   weights_len (u64), a multiple of 64
@@ -16,11 +16,14 @@
 //!              40..48   schema_len (u64); schema_offset + schema_len = file length
 //!              48..52   checksum (u32): CRC-32 (IEEE) of every byte after the header
 //!              52..64   reserved (0)
-//! offset 64   weight section: every tensor starts on a 64-byte boundary of the file (one AVX-512
-//!             line; a memory map is page-aligned), row-major, in the header's dtype; zero padding
-//!             between tensors. In an int8 bundle biases stay f32, and a weight matrix of R rows
-//!             is R f32 scales, zero padding to the next 64-byte boundary, then the int8 values
-//!             (row r ≈ scale_r · q_r, symmetric per output channel)
+//! offset 64   weight section: every tensor starts on a 64-byte boundary of the file (one cache
+//!             line; a memory map is page-aligned), in the header's dtype; zero padding between
+//!             tensors. A weight matrix `output × input` is stored in panels of 8 output
+//!             channels ([`Layout::Panels`]): panel p holds, for each input i in order, the 8
+//!             values W[8p..8p+8][i]; the last panel is zero-padded. In an int8 bundle biases
+//!             stay f32, and a weight matrix of C = 8·⌈output/8⌉ channels is C f32 scales (0 for
+//!             the padding), zero padding to the next 64-byte boundary, then the int8 values
+//!             (channel o ≈ scale_o · q_o, symmetric per output channel)
 //! then        the schema: an rkyv 0.8 archive of [`Schema`] (features little_endian, aligned,
 //!             pointer_width_32), ending exactly at the end of the file
 //! ```
@@ -30,7 +33,7 @@
 //! order with their input dims and input transforms (pixel scale, or training mean/std), and per
 //! modality the latent expert (input `[x_j ; onehot(y)]`, output `[μ_j ; ℓ_j]`), the classifier
 //! expert (input `x_j`, output K logits) and optionally the decoder. Each linear layer is
-//! `y = W x + b`, W row-major `output × input`, with ReLU between layers.
+//! `y = W x + b`, W `output × input` (in panels), with ReLU between layers.
 //!
 //! # Validation
 //!
@@ -41,8 +44,10 @@
 //! the weight section, 64-byte aligned, with the length its shape needs, and every weight and
 //! transform value finite (unlike safetensors, NaN is rejected here).
 //!
-//! Compatibility: a bundle of another major version is rejected with
-//! [`FormatError::UnsupportedVersion`]; re-export it with `ssmvae export`.
+//! Compatibility: format 1.0-1.2 bundles (row-major weights, [`Layout::RowMajor`]) still open
+//! and validate, and [`repack`] rewrites them as 2.0 value for value (the runtime does so when it
+//! owns the memory); any other major version is rejected with
+//! [`FormatError::UnsupportedVersion`]: re-export it with `ssmvae export`.
 //!
 //! # Features
 //!
@@ -61,6 +66,8 @@ pub mod archived;
 mod error;
 mod header;
 #[cfg(feature = "alloc")]
+mod repack;
+#[cfg(feature = "alloc")]
 mod schema;
 mod validate;
 mod view;
@@ -69,7 +76,12 @@ mod write;
 
 pub use archived::SchemaRef;
 pub use error::{Dim, FormatError, LayerName, Net, NetName, Region, TensorName};
-pub use header::{Dtype, Header, ALIGN, FORMAT_MAJOR, FORMAT_MINOR, HEADER_LEN, MAGIC};
+pub use header::{
+    Dtype, Header, Layout, ALIGN, FORMAT_MAJOR, FORMAT_MINOR, HEADER_LEN, LEGACY_MINOR, MAGIC,
+    PANEL,
+};
+#[cfg(feature = "alloc")]
+pub use repack::repack;
 #[cfg(feature = "alloc")]
 pub use schema::{
     Activation, InputTransform, Latent, Layer, Mlp, ModalityKind, ModalitySpec, PriorExpert,

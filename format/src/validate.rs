@@ -6,7 +6,7 @@
 use crate::archived::SchemaRef;
 use crate::archived::{ArchivedInputTransform, ArchivedLatent, ArchivedMlp, ArchivedTensorRef};
 use crate::error::{Dim, FormatError, LayerName, Net, NetName, Region, TensorName};
-use crate::header::{Dtype, ALIGN};
+use crate::header::{Dtype, Layout, ALIGN, PANEL};
 use rkyv::rend::f32_le;
 
 /// Most modalities a bundle may have.
@@ -26,8 +26,9 @@ fn dim(what: Dim, value: u64, max: u64) -> Result<u64, FormatError> {
 }
 
 /// How a tensor's values are stored: the bundle dtype for f32/f16 weights and biases, f32 for
-/// an int8 bundle's biases, and for an int8 weight matrix of `rows` output channels a block of
-/// `rows` f32 scales, zero padding to the next 64-byte boundary, then the int8 values.
+/// an int8 bundle's biases, and for an int8 weight matrix of `rows` output channels (whole
+/// panels in format 2) a block of `rows` f32 scales, zero padding to the next 64-byte boundary,
+/// then the int8 values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Elem {
     F32,
@@ -152,7 +153,7 @@ fn check_mlp(
     mlp: &ArchivedMlp,
     input: u64,
     output: u64,
-    dtype: Dtype,
+    (dtype, layout): (Dtype, Layout),
     weights: &[u8],
 ) -> Result<(), FormatError> {
     if mlp.layers.is_empty() {
@@ -181,14 +182,19 @@ fn check_mlp(
                 arrive: width,
             });
         }
-        let count = li.checked_mul(lo).ok_or(FormatError::Overflow {
+        // Format 2 stores whole panels: the output channels rounded up to a multiple of 8.
+        let channels = match layout {
+            Layout::RowMajor => lo,
+            Layout::Panels => lo.next_multiple_of(PANEL as u64),
+        };
+        let count = li.checked_mul(channels).ok_or(FormatError::Overflow {
             what: "a layer's weight count",
         })?;
         check_tensor(
             TensorName::Weight(name),
             &layer.weight,
             count,
-            Elem::weight(dtype, lo),
+            Elem::weight(dtype, channels),
             weights,
         )?;
         check_tensor(
@@ -221,7 +227,13 @@ fn finite_all(tensor: TensorName, values: &[f32_le]) -> Result<(), FormatError> 
 }
 
 /// Checks the archived `schema` against the weight section (`weights`, stored as `dtype`).
-pub fn validate(schema: &SchemaRef<'_>, dtype: Dtype, weights: &[u8]) -> Result<(), FormatError> {
+pub fn validate(
+    schema: &SchemaRef<'_>,
+    dtype: Dtype,
+    layout: Layout,
+    weights: &[u8],
+) -> Result<(), FormatError> {
+    let storage = (dtype, layout);
     let m_count = schema.modalities.len();
     if !(1..=MAX_MODALITIES).contains(&m_count) {
         return Err(FormatError::Count {
@@ -328,7 +340,7 @@ pub fn validate(schema: &SchemaRef<'_>, dtype: Dtype, weights: &[u8]) -> Result<
             &schema.experts[j],
             d + k,
             2 * m,
-            dtype,
+            storage,
             weights,
         )?;
         check_mlp(
@@ -336,11 +348,11 @@ pub fn validate(schema: &SchemaRef<'_>, dtype: Dtype, weights: &[u8]) -> Result<
             &schema.classifiers[j],
             d,
             k,
-            dtype,
+            storage,
             weights,
         )?;
         if let Some(dec) = schema.decoders.get(j) {
-            check_mlp(name(Net::Decoder), dec, m + k, d, dtype, weights)?;
+            check_mlp(name(Net::Decoder), dec, m + k, d, storage, weights)?;
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use crate::archived::{
     ArchivedLayer, ArchivedSchema, ArchivedSchemaV1_0, ArchivedTensorRef, SchemaRef,
 };
 use crate::error::{FormatError, Region};
-use crate::header::{Dtype, Header, ALIGN, HEADER_LEN};
+use crate::header::{Dtype, Header, Layout, ALIGN, HEADER_LEN, PANEL};
 use crate::validate::{validate, Elem};
 use half::f16;
 
@@ -17,18 +17,19 @@ use half::f16;
 /// cache lines.
 pub const MEMORY_ALIGN: usize = 8;
 
-/// A tensor's values, in the bundle's dtype, borrowed from the bundle bytes.
+/// A tensor's values, in the bundle's dtype, borrowed from the bundle bytes. A weight matrix is
+/// in the bundle's [`Layout`] (panels in format 2, row-major in 1.x).
 #[derive(Debug, Clone, Copy)]
 pub enum Weights<'a> {
     /// f32 values.
     F32(&'a [f32]),
     /// f16 values.
     F16(&'a [f16]),
-    /// An int8 weight matrix: row r's values are `scales[r] · values[r·cols..(r+1)·cols]`.
+    /// An int8 weight matrix: output channel o's weights are `scales[o]` times its int8 values.
     I8 {
-        /// One scale per output channel (row).
+        /// One scale per output channel (in format 2, padded with zeros to whole panels).
         scales: &'a [f32],
-        /// Row-major int8 values.
+        /// The int8 values, in the bundle's layout.
         values: &'a [i8],
     },
 }
@@ -122,7 +123,7 @@ impl<'a> Bundle<'a> {
         let schema_bytes = &bytes[weights_end as usize..];
         use rkyv::api::low::access;
         use rkyv::rancor::Failure;
-        let root = if header.format_minor == 0 {
+        let root = if !header.has_logit_bias() {
             Root::V1_0(
                 access::<ArchivedSchemaV1_0, Failure>(schema_bytes)
                     .map_err(|_| FormatError::Archive)?,
@@ -138,7 +139,7 @@ impl<'a> Bundle<'a> {
             root,
             weights,
         };
-        validate(&bundle.schema(), header.dtype, weights)?;
+        validate(&bundle.schema(), header.dtype, header.layout(), weights)?;
         Ok(bundle)
     }
 
@@ -177,6 +178,11 @@ impl<'a> Bundle<'a> {
         self.header.dtype
     }
 
+    /// How the weight matrices are laid out (panels from format 2 on).
+    pub fn layout(&self) -> Layout {
+        self.header.layout()
+    }
+
     /// The weight section (every tensor's bytes, offsets relative to its start).
     pub fn weight_bytes(&self) -> &'a [u8] {
         self.weights
@@ -189,9 +195,19 @@ impl<'a> Bundle<'a> {
     pub fn weight(&self, layer: &ArchivedLayer) -> Weights<'a> {
         tensor(
             self.weights,
-            Elem::weight(self.header.dtype, u64::from(layer.output.to_native())),
+            Elem::weight(self.header.dtype, self.scale_count(layer)),
             &layer.weight,
         )
+    }
+
+    /// How many int8 scales a layer's weight matrix has: one per output channel, whole panels in
+    /// format 2.
+    fn scale_count(&self, layer: &ArchivedLayer) -> u64 {
+        let out = u64::from(layer.output.to_native());
+        match self.layout() {
+            Layout::RowMajor => out,
+            Layout::Panels => out.next_multiple_of(PANEL as u64),
+        }
     }
 
     /// A layer's bias vector, without copying.
@@ -240,7 +256,7 @@ impl<'a> Bundle<'a> {
         let schema_bytes = &bytes[weights_end..];
         // SAFETY: the caller guarantees these bytes passed rkyv validation as this root type.
         let root = unsafe {
-            if header.format_minor == 0 {
+            if !header.has_logit_bias() {
                 Root::V1_0(rkyv::access_unchecked::<ArchivedSchemaV1_0>(schema_bytes))
             } else {
                 Root::V1_1(rkyv::access_unchecked::<ArchivedSchema>(schema_bytes))

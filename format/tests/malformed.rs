@@ -94,14 +94,15 @@ fn valid_bundles_round_trip_in_every_dtype() {
         assert_eq!(b.dtype(), dtype);
         let layer = &b.schema().experts[0].layers[0];
         assert_eq!(layer.weight.offset.to_native() % 64, 0);
-        // Row 0 of expert 0's first layer is 0.50, 0.51, … 0.54 (5 inputs).
+        // Row 0 of expert 0's first layer is 0.50, 0.51, … 0.54 (5 inputs); in panels of 8
+        // output channels, W[0][i] is value 8·i.
         let first = match b.weight(layer) {
-            Weights::F32(v) => v[1],
-            Weights::F16(v) => v[1].to_f32(),
+            Weights::F32(v) => v[8],
+            Weights::F16(v) => v[8].to_f32(),
             Weights::I8 { scales, values } => {
-                assert_eq!(values[4], 127, "the row's largest value maps to 127");
+                assert_eq!(values[32], 127, "the row's largest value maps to 127");
                 assert!((scales[0] - 0.54 / 127.0).abs() < 1e-7);
-                scales[0] * f32::from(values[1])
+                scales[0] * f32::from(values[8])
             }
         };
         assert!((first - 0.51).abs() < 2e-3, "{dtype:?}: {first}");
@@ -111,12 +112,9 @@ fn valid_bundles_round_trip_in_every_dtype() {
             Weights::I8 { .. } => unreachable!("biases are never int8"),
         };
         assert!((bias - 0.1).abs() < 1e-3);
-        let minor = Header::parse(&bytes).unwrap().format_minor;
-        assert_eq!(
-            minor,
-            if dtype == Dtype::I8 { 2 } else { 1 },
-            "the oldest minor that reads it"
-        );
+        let h = Header::parse(&bytes).unwrap();
+        assert_eq!((h.format_major, h.format_minor), (2, 0));
+        assert_eq!(b.layout(), Layout::Panels);
     }
 }
 
@@ -156,6 +154,8 @@ fn int8_scales_are_checked() {
         err(&reseal(b.clone())),
         FormatError::NonFinite { index: 1, .. }
     ));
+    // A 1.1 header cannot declare the int8 dtype (1.2 added it).
+    b[8] = 1;
     b[10] = 1;
     assert_eq!(err(&b), FormatError::BadDtype(2));
 }
@@ -187,12 +187,12 @@ fn wrong_magic() {
 #[test]
 fn future_major_version() {
     let mut b = valid();
-    b[8..10].copy_from_slice(&2u16.to_le_bytes());
+    b[8..10].copy_from_slice(&3u16.to_le_bytes());
     assert_eq!(
         err(&b),
         FormatError::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     );
     assert!(err(&b).to_string().contains("re-export"));
@@ -207,11 +207,12 @@ fn newer_minor_version_is_refused_by_name() {
     assert_eq!(
         err(&b),
         FormatError::NewerMinor {
+            major: 2,
             found: 7,
             supported: FORMAT_MINOR
         }
     );
-    assert!(err(&b).to_string().contains("format 1.7"));
+    assert!(err(&b).to_string().contains("format 2.7"));
 }
 
 /// Format 1.1's logit bias: K finite values or none; a 1.0 bundle (the committed golden one,
@@ -219,7 +220,6 @@ fn newer_minor_version_is_refused_by_name() {
 #[test]
 fn class_logit_bias_round_trips_and_is_checked() {
     let b = build(Dtype::F32, |s| s.class_logit_bias = vec![0.5, -1.25]);
-    assert_eq!(Header::parse(&b).unwrap().format_minor, 1);
     let bundle = Bundle::from_bytes(&b).unwrap();
     assert_eq!(bundle.to_schema().class_logit_bias, vec![0.5, -1.25]);
     let in_place: Vec<f32> = bundle
@@ -247,7 +247,8 @@ fn class_logit_bias_round_trips_and_is_checked() {
         }
     );
     let legacy = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/golden/model-f32.ssmv"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/golden/legacy-1.0-f32.ssmv"),
     )
     .unwrap();
     assert_eq!(Header::parse(&legacy).unwrap().format_minor, 0);
@@ -353,7 +354,7 @@ fn shape_that_disagrees_with_data_length() {
     let b = build(Dtype::F32, |s| s.experts[1].layers[0].weight.len -= 1);
     assert!(matches!(
         err(&b),
-        FormatError::ShapeMismatch { tensor, expected: 16, found: 15 } if tensor.to_string() == "expert.1.layer0.weight"
+        FormatError::ShapeMismatch { tensor, expected: 32, found: 31 } if tensor.to_string() == "expert.1.layer0.weight"
     ));
 }
 
@@ -380,7 +381,8 @@ fn layers_that_do_not_chain_or_match_the_model() {
     assert!(matches!(err(&b), FormatError::LayersDoNotChain { .. }));
     let b = build(Dtype::F32, |s| {
         s.classifiers[1].layers[1].output = 1;
-        s.classifiers[1].layers[1].weight.len = 4;
+        // 4 inputs × one panel of 8 channels.
+        s.classifiers[1].layers[1].weight.len = 32;
         s.classifiers[1].layers[1].bias.len = 1;
     });
     assert_eq!(
@@ -407,7 +409,8 @@ fn nan_weight() {
                 },
                 layer: 1
             }),
-            index: 3
+            // W[0][3] is stored value 3 · 8 + 0 in panels of 8 channels.
+            index: 24
         }
     );
     let mut w = BundleWriter::new(Dtype::F16);

@@ -8,6 +8,15 @@ pub enum RuntimeError {
     /// The bundle failed validation.
     #[error(transparent)]
     Format(#[from] format::FormatError),
+    /// A format 1.x bundle (row-major weights) given to a constructor that reads the bytes in
+    /// place: the kernels read format 2's panels.
+    #[error("bundle is format {major}.{minor} (row-major weights); the runtime reads format 2 in place: re-export it with `ssmvae export`, or open it with `Model::open`/`Model::from_vec` (std), which repack it in memory")]
+    RowMajorBundle {
+        /// Major version in the file.
+        major: u16,
+        /// Minor version in the file.
+        minor: u16,
+    },
     /// The file could not be read or mapped.
     #[cfg(feature = "std")]
     #[error("cannot open {}: {source}", path.display())]

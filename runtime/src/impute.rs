@@ -64,7 +64,7 @@ impl<B: BundleBytes> Model<B> {
         let bundle = self.bundle();
         let schema = bundle.schema();
         // The engine is done with its scratch: the decoders reuse it for their layer buffers.
-        let (panel, rest) = ws.split_at_mut(self.panel_len());
+        let (widened, rest) = ws.split_at_mut(self.widened_len());
         let (a, b) = rest.split_at_mut(self.max_width());
         let b = &mut b[..self.max_width()];
         let mu = &*mu;
@@ -77,7 +77,7 @@ impl<B: BundleBytes> Model<B> {
                 1,
                 Some(&|_| y),
                 (&mut *a, &mut *b),
-                panel,
+                widened,
                 out,
             );
             let spec = &schema.modalities[j];

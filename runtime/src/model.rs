@@ -6,7 +6,7 @@ use crate::error::RuntimeError;
 use crate::gemm::linear_batch;
 use crate::storage::BundleBytes;
 use format::archived::{ArchivedLatent, ArchivedMlp, ArchivedPriorExpert};
-use format::{Bundle, Dtype, SchemaRef, MAX_MODALITIES};
+use format::{Bundle, Dtype, Layout, SchemaRef, MAX_MODALITIES};
 
 /// A trained SSMVAE-CI model ready for CPU inference, over bundle bytes `B` (a borrowed
 /// `&[u8]`, or [`crate::Owned`] with the `std` feature). Immutable and `Send + Sync`: share one
@@ -47,6 +47,13 @@ impl<'a> Model<&'a [u8]> {
 impl<B: BundleBytes> Model<B> {
     pub(crate) fn new(bytes: B) -> Result<Self, RuntimeError> {
         let bundle = Bundle::from_bytes(bytes.bundle_bytes())?;
+        if bundle.layout() != Layout::Panels {
+            let h = bundle.header();
+            return Err(RuntimeError::RowMajorBundle {
+                major: h.format_major,
+                minor: h.format_minor,
+            });
+        }
         let schema = bundle.schema();
         let n_modalities = schema.modalities.len();
         let mut dims = [0; MAX_MODALITIES];
@@ -128,12 +135,12 @@ impl<B: BundleBytes> Model<B> {
         self.max_width
     }
 
-    /// Workspace floats of the weight panel: f16 and int8 weight rows widened once per block of
-    /// samples instead of once per sample tile (zero for f32, read in place).
-    pub(crate) fn panel_len(&self) -> usize {
+    /// Workspace floats where a batch widens f16 or int8 weight panels to f32 once per block of
+    /// samples instead of once per tile (none for f32, read in place).
+    pub(crate) fn widened_len(&self) -> usize {
         match self.dtype {
             Dtype::F32 => 0,
-            Dtype::F16 | Dtype::I8 => crate::gemm::PANEL_ROWS * self.max_input,
+            Dtype::F16 | Dtype::I8 => crate::gemm::WIDENED_PANELS * format::PANEL * self.max_input,
         }
     }
 
@@ -206,7 +213,7 @@ impl<B: BundleBytes> Model<B> {
 }
 
 /// Runs `mlp` on the `n` samples of `x` (row-major, `n × input`) through the two layer buffers
-/// into `out` (`n × output`), widening f16/int8 weights through `panel`. `extra` gives each sample's one-hot class column of the first layer
+/// into `out` (`n × output`), widening f16/int8 panels in `widened` for batches. `extra` gives each sample's one-hot class column of the first layer
 /// (a latent expert's or a decoder's y input) without building the one-hot vectors.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn mlp(
@@ -216,7 +223,7 @@ pub(crate) fn mlp(
     n: usize,
     extra: Option<&dyn Fn(usize) -> usize>,
     (a, b): (&mut [f32], &mut [f32]),
-    panel: &mut [f32],
+    widened: &mut [f32],
     out: &mut [f32],
 ) {
     let layers = mlp.layers.len();
@@ -234,21 +241,21 @@ pub(crate) fn mlp(
             } else {
                 &mut a[..n * o]
             };
-            linear_batch(w, bias, row, x, cols, extra, dst, relu, panel);
+            linear_batch(w, bias, row, x, cols, extra, dst, relu, widened);
         } else if i % 2 == 1 {
             let dst = if last {
                 &mut out[..n * o]
             } else {
                 &mut b[..n * o]
             };
-            linear_batch(w, bias, row, &a[..n * cols], cols, None, dst, relu, panel);
+            linear_batch(w, bias, row, &a[..n * cols], cols, None, dst, relu, widened);
         } else {
             let dst = if last {
                 &mut out[..n * o]
             } else {
                 &mut a[..n * o]
             };
-            linear_batch(w, bias, row, &b[..n * cols], cols, None, dst, relu, panel);
+            linear_batch(w, bias, row, &b[..n * cols], cols, None, dst, relu, widened);
         }
         cols = o;
     }

@@ -41,7 +41,8 @@ pub struct Prediction {
 }
 
 impl Model<Owned> {
-    /// Memory-maps and validates a bundle file. All validation happens here, once.
+    /// Memory-maps and validates a bundle file. All validation happens here, once. A format 1.x
+    /// bundle (row-major weights) is repacked into a heap copy in format 2's layout.
     #[allow(unsafe_code)]
     pub fn open(path: impl AsRef<Path>) -> Result<Self, RuntimeError> {
         let path = path.as_ref();
@@ -54,24 +55,37 @@ impl Model<Owned> {
         // be modified or truncated while it is mapped (documented on `Model`); everything read
         // from the map is validated first by `Bundle::from_bytes`.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-        Model::new(Owned(Repr::Mapped(map)))
+        Model::owning(Owned(Repr::Mapped(map)))
     }
 
     /// Validates a bundle held in a byte vector (copied once into 8-byte-aligned memory, so any
-    /// `Vec<u8>` works).
+    /// `Vec<u8>` works). A format 1.x bundle is repacked as with [`Model::open`].
     pub fn from_vec(bytes: Vec<u8>) -> Result<Self, RuntimeError> {
-        Model::new(Owned::copy_of(&bytes))
+        Model::owning(Owned::copy_of(&bytes))
+    }
+
+    /// The model over owned bytes; a format 1.x bundle (row-major weights) is validated and
+    /// repacked once into a heap copy in format 2's panels ([`format::repack`], value for value,
+    /// so predictions are those of a 2.0 export of the same model).
+    fn owning(bytes: Owned) -> Result<Self, RuntimeError> {
+        let header = format::Header::parse(bytes.bundle_bytes())?;
+        if header.layout() == format::Layout::RowMajor {
+            let bundle = format::Bundle::from_bytes(bytes.bundle_bytes())?;
+            return Model::new(Owned::copy_of(&format::repack(&bundle)?));
+        }
+        Model::new(bytes)
     }
 
     /// Validates a bundle lent for the model's whole lifetime without a Rust lifetime to say so:
     /// for foreign callers (the C API's open-from-memory). Rust callers borrow instead, with
-    /// [`Model::from_bytes`].
+    /// [`Model::from_bytes`]. A format 1.x bundle is repacked into a heap copy (the lent bytes
+    /// are then no longer read).
     ///
     /// # Safety
     /// `bytes` must stay valid and unchanged until the model is dropped.
     #[allow(unsafe_code)]
     pub unsafe fn from_lent(bytes: &'static [u8]) -> Result<Self, RuntimeError> {
-        Model::new(Owned(Repr::Lent(bytes)))
+        Model::owning(Owned(Repr::Lent(bytes)))
     }
 }
 

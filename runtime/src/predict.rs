@@ -34,13 +34,13 @@ impl<B: BundleBytes> Model<B> {
     /// How many `f32`s the workspace of [`Model::predict_into`] and [`Model::impute_into`]
     /// needs. The caller owns it (a static array, a stack buffer, one arena per thread).
     pub fn workspace_len(&self) -> usize {
-        self.panel_len() + self.per_sample() + self.num_classes() + 2 * self.latent_dim()
+        self.widened_len() + self.per_sample() + self.num_classes() + 2 * self.latent_dim()
     }
 
     /// How many `f32`s [`Model::predict_batch_into`] needs to run `max_batch` samples per pass
     /// (a smaller workspace still works, in passes of as many samples as it holds).
     pub fn batch_workspace_len(&self, max_batch: usize) -> usize {
-        self.panel_len() + self.per_sample() * max_batch.max(1)
+        self.widened_len() + self.per_sample() * max_batch.max(1)
     }
 
     /// Predicts one sample into caller-owned memory and returns the predicted class.
@@ -109,7 +109,7 @@ impl<B: BundleBytes> Model<B> {
         }
         self.check_workspace(ws, self.batch_workspace_len(1))
             .map_err(|e| (0, e))?;
-        let pass = (ws.len() - self.panel_len()) / self.per_sample();
+        let pass = (ws.len() - self.widened_len()) / self.per_sample();
         let mut start = 0;
         while start < n {
             let end = n.min(start + pass);
@@ -149,7 +149,7 @@ impl<B: BundleBytes> Model<B> {
         let (mw, dims) = (self.max_width(), self.modality_dims());
         let bundle = self.bundle();
         let schema = bundle.schema();
-        let (panel, ws) = ws.split_at_mut(self.panel_len());
+        let (widened, ws) = ws.split_at_mut(self.widened_len());
         let (xs, rest) = ws.split_at_mut(n * dims.iter().sum::<usize>());
         let (a, rest) = rest.split_at_mut(n * mw);
         let (b, rest) = rest.split_at_mut(n * mw);
@@ -197,7 +197,7 @@ impl<B: BundleBytes> Model<B> {
                 rows,
                 None,
                 (&mut *a, &mut *b),
-                panel,
+                widened,
                 lj,
             );
             let mut r = 0;
@@ -255,7 +255,7 @@ impl<B: BundleBytes> Model<B> {
                 rows,
                 Some(&class_of),
                 (&mut *a, &mut *b),
-                panel,
+                widened,
                 e,
             );
             for row in e.chunks_exact_mut(2 * m) {

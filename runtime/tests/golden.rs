@@ -193,3 +193,45 @@ fn int8_bundle_is_close_to_the_trainer() {
         "probs {dp}, mu {dm}, scale {ds}"
     );
 }
+
+/// Format 1.x bundles (row-major weights, written by older exporters from the same checkpoint):
+/// read in place they are refused with an error that says how to re-export; `Model::open` and
+/// `Model::from_vec` repack them and then predict exactly as today's export does, to the bit.
+#[test]
+fn legacy_bundles_are_repacked_or_refused_by_name() {
+    for (legacy, current) in [
+        ("legacy-1.0-f32.ssmv", "model-f32.ssmv"),
+        ("legacy-1.2-int8.ssmv", "model-int8.ssmv"),
+    ] {
+        let bytes = std::fs::read(golden().join(legacy)).unwrap();
+        let mut words = vec![0u64; bytes.len().div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
+        let aligned = &bytemuck::cast_slice::<u64, u8>(&words)[..bytes.len()];
+        let err = Model::from_bytes(aligned).unwrap_err();
+        assert!(
+            matches!(err, runtime::RuntimeError::RowMajorBundle { major: 1, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("ssmvae export"), "{err}");
+
+        let old = Model::open(golden().join(legacy)).unwrap();
+        let copied = Model::from_vec(bytes).unwrap();
+        let new = Model::open(golden().join(current)).unwrap();
+        let g = load(&new);
+        let (mut a, mut b, mut c) = (new.prediction(), old.prediction(), copied.prediction());
+        let mut ws = new.workspace();
+        for r in 0..g.present.nrows() {
+            let rows: Vec<Vec<f32>> = g.inputs.iter().map(|x| x.row(r).to_vec()).collect();
+            let inputs: Vec<Option<&[f32]>> = rows
+                .iter()
+                .enumerate()
+                .map(|(j, x)| g.present[[r, j]].then_some(x.as_slice()))
+                .collect();
+            new.predict(&mut ws, &inputs, &mut a).unwrap();
+            old.predict(&mut ws, &inputs, &mut b).unwrap();
+            copied.predict(&mut ws, &inputs, &mut c).unwrap();
+            assert_eq!(a, b, "{legacy}, row {r}");
+            assert_eq!(a, c, "{legacy}, row {r}");
+        }
+    }
+}

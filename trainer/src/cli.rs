@@ -98,7 +98,7 @@ pub enum DtypeArg {
     /// 16-bit floats (half the size; read in place by the runtime).
     F16,
     /// int8 weights with one f32 scale per output channel, f32 biases (about a quarter of the
-    /// size; format 1.2, read in place by the runtime).
+    /// size, read in place by the runtime).
     Int8,
 }
 

@@ -62,7 +62,8 @@ pub fn export_bundle(
         }
         Ok(Mlp { layers })
     };
-    // Tensors in the order format 1.0 wrote them: expert, classifier, decoder of each modality.
+    // Tensors in the order every format wrote them (and `format::repack` keeps): expert,
+    // classifier, decoder of each modality.
     let net = &model.ensemble.members[0].model;
     let (mut experts, mut classifiers, mut decoders) = (Vec::new(), Vec::new(), Vec::new());
     for j in 0..ms.modalities.len() {

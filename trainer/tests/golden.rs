@@ -5,7 +5,7 @@
 //! the trainer's outputs for them).
 //!
 //! `model-f32-decoders.ssmv` is the same checkpoint exported with its decoders,
-//! `model-int8.ssmv` exported as int8, and
+//! `model-int8.ssmv` exported as int8, `legacy-*.ssmv` as older exporters wrote it, and
 //! `expected-impute.npz` the trainer's imputations of every modality for those rows (one array per
 //! modality, raw scale).
 //!
@@ -222,16 +222,24 @@ fn logit_adjusted_model_predicts_in_the_runtime_as_in_the_trainer() {
     );
 }
 
-/// Writes `model-f32-decoders.ssmv`, `model-int8.ssmv` and `expected-impute.npz` from the
-/// committed checkpoint (no retraining):
+/// Writes the bundles `model-{f32,f16,int8}.ssmv`, `model-f32-decoders.ssmv` (in the current
+/// format) and `expected-impute.npz` from the committed checkpoint (no retraining):
 /// `cargo test -p ssmvae-trainer --test golden -- --ignored generate_export_fixtures`.
+/// `legacy-1.0-f32.ssmv` and `legacy-1.2-int8.ssmv` are the same checkpoint as the exporters of
+/// formats 1.0 and 1.2 wrote it, kept to test that older bundles still open.
 #[test]
 #[ignore = "writes fixtures/golden; run on purpose only"]
 fn generate_export_fixtures() {
     let path = golden().join("checkpoint.safetensors");
     let model = TrainedModel::load(&path).unwrap();
-    let int8 = export_bundle(&model, format::Dtype::I8, false, &path).unwrap();
-    std::fs::write(golden().join("model-int8.ssmv"), int8).unwrap();
+    for (dtype, name) in [
+        (format::Dtype::F32, "model-f32.ssmv"),
+        (format::Dtype::F16, "model-f16.ssmv"),
+        (format::Dtype::I8, "model-int8.ssmv"),
+    ] {
+        let bytes = export_bundle(&model, dtype, false, &path).unwrap();
+        std::fs::write(golden().join(name), bytes).unwrap();
+    }
     let bytes = export_bundle(&model, format::Dtype::F32, true, &path).unwrap();
     std::fs::write(golden().join("model-f32-decoders.ssmv"), bytes).unwrap();
     let imputed = reference_imputations(&model, &read_inputs(&model)).unwrap();

@@ -74,7 +74,8 @@ unsafe fn out_slice<'a>(
 /// Opens a bundle that lies in the caller's memory (flash, a static array, a buffer the caller
 /// read) without copying it, and stores a model handle in `*out`. `data` must start on an
 /// 8-byte boundary and stay valid and unchanged until `ssmvae_model_free`. The handle itself is
-/// the only allocation.
+/// the only allocation, except for a format 1.x bundle (row-major weights), which is repacked
+/// once into a heap copy in format 2's layout (re-export it to read it in place).
 ///
 /// # Safety
 /// `data` must be NULL or valid for `len` bytes for the model's lifetime; `out` NULL or writable.
