@@ -5,8 +5,11 @@
 //! The pattern is tract's and TensorFlow Lite Micro's: an immutable [`Model`] (validated once
 //! when made) and caller-owned scratch memory, so [`Model::predict_into`] and
 //! [`Model::impute_into`] allocate nothing and cannot panic on inputs that pass their entry
-//! checks. f16 bundles are read in place (widened 64 values at a time on the stack), never
-//! expanded at open. This crate never links libtorch.
+//! checks. Every dtype is read in place from format 2's weight panels (8 output channels each,
+//! packed at export) by register-blocked kernels that run a batch as one matrix product per
+//! layer; f16 and int8 are widened in registers, or once per block of samples into the
+//! workspace, never expanded at open. Format 1.x bundles (row-major) are repacked in memory by
+//! the `std` constructors and refused by [`Model::from_bytes`]. This crate never links libtorch.
 //!
 //! # Without `std`
 //!
