@@ -1,0 +1,162 @@
+use super::*;
+use std::vec::Vec;
+
+const OUTPUTS: usize = 21;
+const COLS: usize = 37;
+const CLASSES: usize = 3;
+const INPUTS: usize = COLS + CLASSES;
+const N: usize = 13;
+
+/// A layer of 21 outputs (three panels, the last one padded) over 37 inputs and 3 class columns,
+/// packed as the format writer packs it, in every dtype; 13 samples.
+struct Fixture {
+    f32s: Vec<f32>,
+    f16s: Vec<f16>,
+    i8s: Vec<i8>,
+    scales: Vec<f32>,
+    bias: Vec<f32>,
+    x: Vec<f32>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let count = OUTPUTS.div_ceil(PANEL);
+        let dense: Vec<f32> = (0..OUTPUTS * INPUTS)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        let mut f32s = std::vec![0f32; count * INPUTS * PANEL];
+        for o in 0..OUTPUTS {
+            for i in 0..INPUTS {
+                f32s[(o / PANEL * INPUTS + i) * PANEL + o % PANEL] = dense[o * INPUTS + i];
+            }
+        }
+        Fixture {
+            f16s: f32s.iter().map(|&v| f16::from_f32(v)).collect(),
+            i8s: f32s.iter().map(|&v| (v * 100.0) as i8).collect(),
+            f32s,
+            scales: std::vec![0.01f32; count * PANEL],
+            bias: (0..OUTPUTS).map(|o| o as f32 * 0.1 - 1.0).collect(),
+            x: (0..N * COLS)
+                .map(|i| (i % 13) as f32 * 0.25 - 1.0)
+                .collect(),
+        }
+    }
+
+    fn weights(&self) -> [Weights<'_>; 3] {
+        [
+            Weights::F32(&self.f32s),
+            Weights::F16(&self.f16s),
+            Weights::I8 {
+                scales: &self.scales,
+                values: &self.i8s,
+            },
+        ]
+    }
+}
+
+/// W[o][i] as stored (int8 with its channel's scale).
+fn stored(w: Weights<'_>, o: usize, i: usize) -> f32 {
+    let at = (o / PANEL * INPUTS + i) * PANEL + o % PANEL;
+    match w {
+        Weights::F32(v) => v[at],
+        Weights::F16(v) => v[at].to_f32(),
+        Weights::I8 { scales, values } => scales[o] * f32::from(values[at]),
+    }
+}
+
+/// Every dtype: a batch gives each sample the same bits as predicting it alone (f16/int8 batches
+/// widen panels into the workspace, single samples widen in registers), and both agree with a
+/// plain dot product + class column + bias, ReLU'd (to f32 rounding: FMA rounds once).
+#[test]
+fn a_batch_gives_each_sample_the_bits_it_gets_alone() {
+    let f = Fixture::new();
+    let class_of = |s: usize| s % CLASSES;
+    let mut widened = std::vec![0f32; WIDENED_PANELS * PANEL * INPUTS];
+    for w in f.weights() {
+        let bias = Weights::F32(&f.bias);
+        let mut all = std::vec![0f32; N * OUTPUTS];
+        let x = &f.x;
+        linear_batch(
+            w,
+            bias,
+            INPUTS,
+            x,
+            COLS,
+            Some(&class_of),
+            &mut all,
+            true,
+            &mut widened,
+        );
+        for s in 0..N {
+            let mut one = std::vec![0f32; OUTPUTS];
+            let xs = &x[s * COLS..(s + 1) * COLS];
+            let class = |_: usize| class_of(s);
+            linear_batch(
+                w,
+                bias,
+                INPUTS,
+                xs,
+                COLS,
+                Some(&class),
+                &mut one,
+                true,
+                &mut widened,
+            );
+            assert_eq!(one, all[s * OUTPUTS..(s + 1) * OUTPUTS], "sample {s}");
+            for (o, &got) in one.iter().enumerate() {
+                let plain: f32 = (0..COLS).map(|i| stored(w, o, i) * xs[i]).sum::<f32>()
+                    + stored(w, o, COLS + class_of(s))
+                    + f.bias[o];
+                let want = plain.max(0.0);
+                assert!(
+                    (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                    "{got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+/// The dispatched tile (the vector one where this CPU has AVX2/FMA/F16C) agrees with the portable
+/// tile on every shape the dispatcher uses, for every dtype.
+#[test]
+fn vector_and_portable_tiles_agree_on_every_shape() {
+    let f = Fixture::new();
+    let classes = [1 + COLS, COLS, 2 + COLS, COLS, 1 + COLS, COLS];
+    for w in f.weights() {
+        let panels = match w {
+            Weights::F32(v) => Panels::F32(v),
+            Weights::F16(v) => Panels::F16(v),
+            Weights::I8 { values, .. } => Panels::I8(values),
+        };
+        let layer = Layer {
+            panels,
+            panel_len: INPUTS * PANEL,
+            cols: COLS,
+            outputs: OUTPUTS,
+            scales: None,
+            bias: Weights::F32(&f.bias),
+            relu: false,
+        };
+        for mr in 1..=MR {
+            for np in 1..=2 {
+                let (xs, cls) = (&f.x[..mr * COLS], Some(&classes[..mr]));
+                let want = match panels {
+                    Panels::F32(v) => portable_tile(v, INPUTS * PANEL, xs, COLS, mr, np, cls),
+                    Panels::F16(v) => portable_tile(v, INPUTS * PANEL, xs, COLS, mr, np, cls),
+                    Panels::I8(v) => portable_tile(v, INPUTS * PANEL, xs, COLS, mr, np, cls),
+                };
+                let mut y = std::vec![0f32; mr * OUTPUTS];
+                tile_at(&layer, 0, 0, np, xs, cls, &mut y);
+                for s in 0..mr {
+                    for o in 0..np * PANEL {
+                        let want = want[s][o / PANEL][o % PANEL] + f.bias[o];
+                        let have = y[s * OUTPUTS + o];
+                        let close = (have - want).abs() <= 1e-4 * (1.0 + want.abs());
+                        assert!(close, "{mr}x{np}: {have} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+}
