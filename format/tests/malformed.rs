@@ -515,8 +515,13 @@ fn write_fuzz_seed_corpus() {
 #[test]
 #[ignore = "writes format/fuzz/corpus; run on purpose only"]
 fn write_fuzz_seeds() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/bundle_from_bytes");
-    for (name, dtype) in [("f32", Dtype::F32), ("f16", Dtype::F16), ("int8", Dtype::I8)] {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/bundle_from_bytes");
+    for (name, dtype) in [
+        ("f32", Dtype::F32),
+        ("f16", Dtype::F16),
+        ("int8", Dtype::I8),
+    ] {
         std::fs::write(dir.join(format!("seed-2.0-{name}")), build(dtype, |_| {})).unwrap();
     }
     let biased = build(Dtype::F32, |s| s.class_logit_bias = vec![0.5, -1.25]);
