@@ -19,7 +19,7 @@ pub enum FormatError {
     #[error("not an ssmvae bundle (bad magic number)")]
     BadMagic,
     /// A format major version this reader does not know.
-    #[error("bundle is format {found}, this reader reads format {supported}: re-export it with `ssmvae export`")]
+    #[error("bundle is format {found}, this reader reads formats 1 to {supported}: re-export it with `ssmvae export`")]
     UnsupportedVersion {
         /// Major version in the file.
         found: u16,
@@ -114,7 +114,8 @@ pub enum FormatError {
     NonFinite {
         /// Tensor path (or `transform.<modality>.mean`/`std`).
         tensor: TensorName,
-        /// Element index.
+        /// Element index in stored order (panel order for a format 2 weight matrix: W[o][i] is
+        /// element (o / 8 · input + i) · 8 + o % 8).
         index: u64,
     },
     /// Degrees of freedom ν must be finite and > 2 for the Student-t latent.

@@ -20,7 +20,8 @@
 //!             line; a memory map is page-aligned), in the header's dtype; zero padding between
 //!             tensors. A weight matrix `output × input` is stored in panels of 8 output
 //!             channels ([`Layout::Panels`]): panel p holds, for each input i in order, the 8
-//!             values W[8p..8p+8][i]; the last panel is zero-padded. In an int8 bundle biases
+//!             values W[8p..8p+8][i]; the last panel is zero-padded (the writer writes zeros;
+//!             readers never use the padding, so it is not checked beyond being finite). In an int8 bundle biases
 //!             stay f32, and a weight matrix of C = 8·⌈output/8⌉ channels is C f32 scales (0 for
 //!             the padding), zero padding to the next 64-byte boundary, then the int8 values
 //!             (channel o ≈ scale_o · q_o, symmetric per output channel)

@@ -163,7 +163,8 @@ pub struct Mlp {
     pub layers: Vec<Layer>,
 }
 
-/// One linear layer, y = W x + b with W row-major `output × input`.
+/// One linear layer, y = W x + b with W `output × input`, stored in the bundle's layout (panels
+/// of 8 output channels in format 2, row-major in 1.x; see [`crate::Layout`]).
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[rkyv(as = a::ArchivedLayer)]
 pub struct Layer {
@@ -184,6 +185,7 @@ pub struct Layer {
 pub struct TensorRef {
     /// Byte offset from the start of the weight section.
     pub offset: u64,
-    /// Number of elements.
+    /// Number of stored elements (for a format 2 weight matrix, 8·⌈output/8⌉·input: the padded
+    /// channels count).
     pub len: u64,
 }

@@ -64,8 +64,8 @@ impl<B: BundleBytes> Model<B> {
         let bundle = self.bundle();
         let schema = bundle.schema();
         // The engine is done with its scratch: the decoders reuse it for their layer buffers.
-        let (widened, rest) = ws.split_at_mut(self.widened_len());
-        let (a, b) = rest.split_at_mut(self.max_width());
+        // One sample: the decoders' panels are read in place (nothing to widen).
+        let (a, b) = ws.split_at_mut(self.max_width());
         let b = &mut b[..self.max_width()];
         let mu = &*mu;
         for (j, out) in outputs.iter_mut().enumerate() {
@@ -77,7 +77,7 @@ impl<B: BundleBytes> Model<B> {
                 1,
                 Some(&|_| y),
                 (&mut *a, &mut *b),
-                widened,
+                &mut [],
                 out,
             );
             let spec = &schema.modalities[j];

@@ -135,12 +135,15 @@ impl<B: BundleBytes> Model<B> {
         self.max_width
     }
 
-    /// Workspace floats where a batch widens f16 or int8 weight panels to f32 once per block of
-    /// samples instead of once per tile (none for f32, read in place).
-    pub(crate) fn widened_len(&self) -> usize {
+    /// Workspace floats where a pass of `n` samples widens f16 or int8 weight panels to f32 once
+    /// per block instead of once per tile: only when a block holds more than one tile (none for
+    /// f32, read in place, and none for one sample).
+    pub(crate) fn widened_len(&self, n: usize) -> usize {
         match self.dtype {
-            Dtype::F32 => 0,
-            Dtype::F16 | Dtype::I8 => crate::gemm::WIDENED_PANELS * format::PANEL * self.max_input,
+            Dtype::F16 | Dtype::I8 if n > crate::gemm::MR => {
+                crate::gemm::WIDENED_PANELS * format::PANEL * self.max_input
+            }
+            _ => 0,
         }
     }
 

@@ -6,6 +6,7 @@
 //! caller owns, as in TensorFlow Lite Micro's arena; nothing allocates.
 
 use crate::error::RuntimeError;
+use crate::gemm::MR;
 use crate::model::{mlp, Model};
 use crate::storage::BundleBytes;
 use format::archived::ArchivedInputTransform;
@@ -34,13 +35,15 @@ impl<B: BundleBytes> Model<B> {
     /// How many `f32`s the workspace of [`Model::predict_into`] and [`Model::impute_into`]
     /// needs. The caller owns it (a static array, a stack buffer, one arena per thread).
     pub fn workspace_len(&self) -> usize {
-        self.widened_len() + self.per_sample() + self.num_classes() + 2 * self.latent_dim()
+        self.per_sample() + self.num_classes() + 2 * self.latent_dim()
     }
 
     /// How many `f32`s [`Model::predict_batch_into`] needs to run `max_batch` samples per pass
-    /// (a smaller workspace still works, in passes of as many samples as it holds).
+    /// (a smaller workspace still works, in passes of as many samples as it holds). Passes of
+    /// more than 6 samples of an f16 or int8 bundle also hold two widened weight panels.
     pub fn batch_workspace_len(&self, max_batch: usize) -> usize {
-        self.widened_len() + self.per_sample() * max_batch.max(1)
+        let n = max_batch.max(1);
+        self.widened_len(n) + self.per_sample() * n
     }
 
     /// Predicts one sample into caller-owned memory and returns the predicted class.
@@ -109,7 +112,11 @@ impl<B: BundleBytes> Model<B> {
         }
         self.check_workspace(ws, self.batch_workspace_len(1))
             .map_err(|e| (0, e))?;
-        let pass = (ws.len() - self.widened_len()) / self.per_sample();
+        // As many samples per pass as the workspace holds, with room to widen panels when a pass
+        // is more than one tile; without that room, passes read the panels in place.
+        let plain = ws.len() / self.per_sample();
+        let widening = ws.len().saturating_sub(self.widened_len(n.max(MR + 1))) / self.per_sample();
+        let pass = if widening > MR { widening } else { plain };
         let mut start = 0;
         while start < n {
             let end = n.min(start + pass);
@@ -149,7 +156,8 @@ impl<B: BundleBytes> Model<B> {
         let (mw, dims) = (self.max_width(), self.modality_dims());
         let bundle = self.bundle();
         let schema = bundle.schema();
-        let (widened, ws) = ws.split_at_mut(self.widened_len());
+        let room = self.widened_len(n) + n * self.per_sample() <= ws.len();
+        let (widened, ws) = ws.split_at_mut(if room { self.widened_len(n) } else { 0 });
         let (xs, rest) = ws.split_at_mut(n * dims.iter().sum::<usize>());
         let (a, rest) = rest.split_at_mut(n * mw);
         let (b, rest) = rest.split_at_mut(n * mw);

@@ -22,10 +22,11 @@ use half::f16;
 
 /// Most samples per tile (12 accumulators + 2 weight vectors + 1 broadcast fill the 16 ymm
 /// registers at 6 × 2 panels).
-const MR: usize = 6;
-/// Samples per block: a pair of panels stays in L1 across the block's tiles while the block's
-/// inputs stream from L2 (256 samples × 512 inputs × 4 bytes = 512 KiB), and f16/int8 panels are
-/// widened once per block, so larger blocks widen less. Measured on the 512-wide model at batch
+pub(crate) const MR: usize = 6;
+/// Samples per block: each pair of panels (64 bytes × inputs: 32 KiB at 512 f32 inputs) is read
+/// by every tile of the block from L1/L2 while the block's inputs stream from L2 (256 samples ×
+/// 512 inputs × 4 bytes = 512 KiB), and f16/int8 panels are widened once per block, so larger
+/// blocks widen less. Measured on the 512-wide model at batch
 /// 256 (this repository's bench machine): 256 beat 128 and 64 by 2-6% for int8 and f16, f32 the
 /// same, and beat a block sized to half the L2 in bytes.
 const BLOCK: usize = 256;
@@ -244,6 +245,15 @@ fn dispatch<T: Value + simd::Load>(
     y: &mut [f32],
 ) {
     let w = &w[..np * layer.panel_len];
+    // The kernel's bounds, checked once per tile (a few compares against thousands of
+    // multiply-adds): whole panels, the inputs inside a panel, mr rows in and out, class rows
+    // inside the panel, scales for these channels.
+    let (panel_len, cols) = (layer.panel_len, layer.cols);
+    assert!(cols * PANEL <= panel_len && x.len() >= mr * cols && y.len() >= mr * layer.outputs);
+    assert!(
+        classes.is_none_or(|c| c.len() >= mr && c.iter().all(|&c| (c + 1) * PANEL <= panel_len))
+    );
+    assert!(layer.scales.is_none_or(|sc| sc.len() >= (p + np) * PANEL));
     #[cfg(target_arch = "x86_64")]
     if simd::available() {
         macro_rules! shapes {

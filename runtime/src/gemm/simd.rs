@@ -70,9 +70,10 @@ pub(super) unsafe fn widen<T: Load>(src: &[T], dst: &mut [f32]) {
 }
 
 /// # Safety
-/// AVX2/FMA/F16C; `w` holds NP panels of `layer.panel_len` values, `x` holds ROWS ×
-/// `layer.cols` values and `y` ROWS × `layer.outputs`, every class row c satisfies
-/// (c + 1) · 8 ≤ panel_len, and an int8 layer's scales cover panels p0..p0+NP.
+/// AVX2/FMA/F16C; `w` holds NP panels of `layer.panel_len` values, `layer.cols · 8 ≤
+/// panel_len`, `x` holds ROWS × `layer.cols` values and `y` ROWS × `layer.outputs`, every class
+/// row c satisfies (c + 1) · 8 ≤ panel_len, and an int8 layer's scales cover panels
+/// p0..p0+NP (`dispatch` asserts all of it).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) unsafe fn tile<T: Load, const ROWS: usize, const NP: usize>(
     layer: &Layer<'_>,
@@ -136,7 +137,8 @@ pub(super) unsafe fn tile<T: Load, const ROWS: usize, const NP: usize>(
             }
             v = _mm256_add_ps(v, bias);
             if layer.relu {
-                v = _mm256_max_ps(v, _mm256_setzero_ps());
+                // max(0, v) returns v when v is NaN or −0.0, as `if v < 0 { 0 }` does.
+                v = _mm256_max_ps(_mm256_setzero_ps(), v);
             }
             let row = &mut y[s * out + o0..s * out + o0 + valid];
             if valid == PANEL {

@@ -1,14 +1,16 @@
 use super::*;
 use std::vec::Vec;
 
-const OUTPUTS: usize = 21;
+const OUTPUTS: usize = 70;
 const COLS: usize = 37;
 const CLASSES: usize = 3;
 const INPUTS: usize = COLS + CLASSES;
-const N: usize = 13;
+/// More samples than one block (256), so the batch crosses a block boundary.
+const N: usize = 260;
 
-/// A layer of 21 outputs (three panels, the last one padded) over 37 inputs and 3 class columns,
-/// packed as the format writer packs it, in every dtype; 13 samples.
+/// A layer of 70 outputs (nine panels, the last one padded) over 37 inputs and 3 class columns,
+/// packed as the format writer packs it, in every dtype (int8 with per-channel scales); 260
+/// samples.
 struct Fixture {
     f32s: Vec<f32>,
     f16s: Vec<f16>,
@@ -34,7 +36,7 @@ impl Fixture {
             f16s: f32s.iter().map(|&v| f16::from_f32(v)).collect(),
             i8s: f32s.iter().map(|&v| (v * 100.0) as i8).collect(),
             f32s,
-            scales: std::vec![0.01f32; count * PANEL],
+            scales: (0..count * PANEL).map(|o| 0.01 + o as f32 * 1e-4).collect(),
             bias: (0..OUTPUTS).map(|o| o as f32 * 0.1 - 1.0).collect(),
             x: (0..N * COLS)
                 .map(|i| (i % 13) as f32 * 0.25 - 1.0)
@@ -118,39 +120,52 @@ fn a_batch_gives_each_sample_the_bits_it_gets_alone() {
 }
 
 /// The dispatched tile (the vector one where this CPU has AVX2/FMA/F16C) agrees with the portable
-/// tile on every shape the dispatcher uses, for every dtype.
+/// tile and its epilogue on every shape the dispatcher uses, for every dtype (int8 with its
+/// scales), from every panel offset.
 #[test]
 fn vector_and_portable_tiles_agree_on_every_shape() {
     let f = Fixture::new();
     let classes = [1 + COLS, COLS, 2 + COLS, COLS, 1 + COLS, COLS];
     for w in f.weights() {
-        let panels = match w {
-            Weights::F32(v) => Panels::F32(v),
-            Weights::F16(v) => Panels::F16(v),
-            Weights::I8 { values, .. } => Panels::I8(values),
+        let (panels, scales) = match w {
+            Weights::F32(v) => (Panels::F32(v), None),
+            Weights::F16(v) => (Panels::F16(v), None),
+            Weights::I8 { values, scales } => (Panels::I8(values), Some(scales)),
         };
         let layer = Layer {
             panels,
             panel_len: INPUTS * PANEL,
             cols: COLS,
             outputs: OUTPUTS,
-            scales: None,
+            scales,
             bias: Weights::F32(&f.bias),
             relu: false,
         };
+        let count = OUTPUTS.div_ceil(PANEL);
         for mr in 1..=MR {
-            for np in 1..=2 {
+            for np in 1..=max_panels(mr) {
+                // The last np panels: the padded one is always included.
+                let p0 = count - np;
                 let (xs, cls) = (&f.x[..mr * COLS], Some(&classes[..mr]));
+                let from = p0 * INPUTS * PANEL;
                 let want = match panels {
-                    Panels::F32(v) => portable_tile(v, INPUTS * PANEL, xs, COLS, mr, np, cls),
-                    Panels::F16(v) => portable_tile(v, INPUTS * PANEL, xs, COLS, mr, np, cls),
-                    Panels::I8(v) => portable_tile(v, INPUTS * PANEL, xs, COLS, mr, np, cls),
+                    Panels::F32(v) => {
+                        portable_tile(&v[from..], INPUTS * PANEL, xs, COLS, mr, np, cls)
+                    }
+                    Panels::F16(v) => {
+                        portable_tile(&v[from..], INPUTS * PANEL, xs, COLS, mr, np, cls)
+                    }
+                    Panels::I8(v) => {
+                        portable_tile(&v[from..], INPUTS * PANEL, xs, COLS, mr, np, cls)
+                    }
                 };
                 let mut y = std::vec![0f32; mr * OUTPUTS];
-                tile_at(&layer, 0, 0, np, xs, cls, &mut y);
+                tile_at(&layer, p0, p0, np, xs, cls, &mut y);
                 for s in 0..mr {
-                    for o in 0..np * PANEL {
-                        let want = want[s][o / PANEL][o % PANEL] + f.bias[o];
+                    for o in p0 * PANEL..OUTPUTS {
+                        let (p, l) = (o / PANEL - p0, o % PANEL);
+                        let scale = scales.map_or(1.0, |sc| sc[o]);
+                        let want = scale * want[s][p][l] + f.bias[o];
                         let have = y[s * OUTPUTS + o];
                         let close = (have - want).abs() <= 1e-4 * (1.0 + want.abs());
                         assert!(close, "{mr}x{np}: {have} vs {want}");
