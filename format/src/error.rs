@@ -114,7 +114,7 @@ pub enum FormatError {
     NonFinite {
         /// Tensor path (or `transform.<modality>.mean`/`std`).
         tensor: TensorName,
-        /// Element index in stored order (panel order for a format 2 weight matrix: W[o][i] is
+        /// Element index in stored order (panel order for a format 2 weight matrix: `W[o][i]` is
         /// element (o / 8 · input + i) · 8 + o % 8).
         index: u64,
     },
