@@ -60,22 +60,14 @@ impl<B: BundleBytes> Model<B> {
         for (d, md) in dims.iter_mut().zip(schema.modalities.iter()) {
             *d = md.input_dim.to_native() as usize;
         }
-        let max_width = schema
-            .experts
-            .iter()
-            .chain(schema.classifiers)
-            .chain(schema.decoders)
-            .flat_map(|mlp| mlp.layers.iter().map(|l| l.output.to_native() as usize))
-            .max()
-            .unwrap_or(0);
-        let max_input = schema
-            .experts
-            .iter()
-            .chain(schema.classifiers)
-            .chain(schema.decoders)
-            .flat_map(|mlp| mlp.layers.iter().map(|l| l.input.to_native() as usize))
-            .max()
-            .unwrap_or(0);
+        let layers = || {
+            let nets = schema.experts.iter().chain(schema.classifiers);
+            nets.chain(schema.decoders)
+                .flat_map(|mlp| mlp.layers.iter())
+        };
+        let max_width = layers().map(|l| l.output.to_native() as usize).max();
+        let max_input = layers().map(|l| l.input.to_native() as usize).max();
+        let (max_width, max_input) = (max_width.unwrap_or(0), max_input.unwrap_or(0));
         let (dtype, k, m) = (bundle.dtype(), schema.num_classes(), schema.latent_dim());
         let has_decoders = !schema.decoders.is_empty();
         Ok(Model {

@@ -39,6 +39,22 @@ fn load<B: BundleBytes>(model: &Model<B>) -> Golden {
     }
 }
 
+impl Golden {
+    /// Row r's raw values, one vector per modality.
+    fn row(&self, r: usize) -> Vec<Vec<f32>> {
+        self.inputs.iter().map(|x| x.row(r).to_vec()).collect()
+    }
+
+    /// Row r as the runtime takes it: `None` where the row does not observe the modality.
+    fn inputs<'a>(&self, r: usize, rows: &'a [Vec<f32>]) -> Vec<Option<&'a [f32]>> {
+        let present = |j: usize| self.present[[r, j]];
+        rows.iter()
+            .enumerate()
+            .map(|(j, x)| present(j).then_some(x.as_slice()))
+            .collect()
+    }
+}
+
 /// (max |Δprobs|, max |Δmu|, max |Δscale|, fraction of rows with the same class).
 fn compare(file: &str) -> (f32, f32, f32, f64) {
     let model = Model::open(golden().join(file)).unwrap();
@@ -48,12 +64,8 @@ fn compare(file: &str) -> (f32, f32, f32, f64) {
     let (mut dp, mut dm, mut ds, mut same) = (0f32, 0f32, 0f32, 0usize);
     let n = g.present.nrows();
     for r in 0..n {
-        let rows: Vec<Vec<f32>> = g.inputs.iter().map(|x| x.row(r).to_vec()).collect();
-        let inputs: Vec<Option<&[f32]>> = rows
-            .iter()
-            .enumerate()
-            .map(|(j, x)| g.present[[r, j]].then_some(x.as_slice()))
-            .collect();
+        let rows = g.row(r);
+        let inputs = g.inputs(r, &rows);
         model.predict(&mut ws, &inputs, &mut out).unwrap();
         let want_class = (0..out.probs.len()).fold(0, |b, c| {
             if g.probs[[r, c]] > g.probs[[r, b]] {
@@ -134,12 +146,8 @@ fn imputations_match_the_trainer() {
         .collect();
     let mut worst = 0f32;
     for r in 0..g.present.nrows() {
-        let rows: Vec<Vec<f32>> = g.inputs.iter().map(|x| x.row(r).to_vec()).collect();
-        let inputs: Vec<Option<&[f32]>> = rows
-            .iter()
-            .enumerate()
-            .map(|(j, x)| g.present[[r, j]].then_some(x.as_slice()))
-            .collect();
+        let rows = g.row(r);
+        let inputs = g.inputs(r, &rows);
         let mut outs: Vec<Option<&mut [f32]>> =
             bufs.iter_mut().map(|b| Some(b.as_mut_slice())).collect();
         model
@@ -221,12 +229,8 @@ fn legacy_bundles_are_repacked_or_refused_by_name() {
         let (mut a, mut b, mut c) = (new.prediction(), old.prediction(), copied.prediction());
         let mut ws = new.workspace();
         for r in 0..g.present.nrows() {
-            let rows: Vec<Vec<f32>> = g.inputs.iter().map(|x| x.row(r).to_vec()).collect();
-            let inputs: Vec<Option<&[f32]>> = rows
-                .iter()
-                .enumerate()
-                .map(|(j, x)| g.present[[r, j]].then_some(x.as_slice()))
-                .collect();
+            let rows = g.row(r);
+            let inputs = g.inputs(r, &rows);
             new.predict(&mut ws, &inputs, &mut a).unwrap();
             old.predict(&mut ws, &inputs, &mut b).unwrap();
             copied.predict(&mut ws, &inputs, &mut c).unwrap();
