@@ -115,8 +115,11 @@ pub(crate) fn linear_batch(
         let mut p0 = 0;
         while p0 < count {
             let np = group.min(count - p0);
-            let mut tiles = layer;
+            // The widened copy holds only panels p0..p0+np, so it is indexed from 0; the channel
+            // offset p0 still places the bias, the scales and the outputs.
+            let (mut tiles, mut stored) = (layer, p0);
             if widening {
+                stored = 0;
                 let dst = &mut widened[..np * layer.panel_len];
                 let src = p0 * layer.panel_len..(p0 + np) * layer.panel_len;
                 match panels {
@@ -139,13 +142,7 @@ pub(crate) fn linear_batch(
                 });
                 let xs = &x[s0 * cols..(s0 + mr) * cols];
                 let ys = &mut y[s0 * outputs..(s0 + mr) * outputs];
-                if widening {
-                    // The widened copy holds only panels p0..p0+np: index from 0, keep the
-                    // channel offset for the bias, scales and outputs.
-                    tile_at(&tiles, p0, 0, np, xs, class_rows, ys);
-                } else {
-                    tile_at(&tiles, p0, p0, np, xs, class_rows, ys);
-                }
+                tile_at(&tiles, p0, stored, np, xs, class_rows, ys);
                 s0 += mr;
             }
             p0 += np;
