@@ -1,6 +1,7 @@
 //! Hostile and damaged bundles: one case per way a file can be wrong, each rejected with its own
 //! [`FormatError`] variant, never a panic. Valid bundles round-trip. (Just over 500 lines on
-//! purpose: the cases read as one list of what the validator rejects, in its order.)
+//! purpose: the cases read as one list of what the validator rejects, in its order; the ignored
+//! fuzz-seed writer at the end reuses this file's small valid model.)
 
 use format::*;
 
