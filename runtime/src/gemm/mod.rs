@@ -193,37 +193,17 @@ fn tile_at(
         let left = (np - done).min(cap);
         let take = [8, 4, 2, 1].into_iter().find(|&t| t <= left).unwrap_or(1);
         let (p, at) = (p0 + done, stored + done);
+        let from = at * layer.panel_len;
+        // One call per dtype (`dispatch` is generic over the stored value).
+        macro_rules! call {
+            ($w:expr) => {
+                dispatch(layer, &$w[from..], p, take, mr, x, classes, y)
+            };
+        }
         match layer.panels {
-            Panels::F32(w) => dispatch(
-                layer,
-                &w[at * layer.panel_len..],
-                p,
-                take,
-                mr,
-                x,
-                classes,
-                y,
-            ),
-            Panels::F16(w) => dispatch(
-                layer,
-                &w[at * layer.panel_len..],
-                p,
-                take,
-                mr,
-                x,
-                classes,
-                y,
-            ),
-            Panels::I8(w) => dispatch(
-                layer,
-                &w[at * layer.panel_len..],
-                p,
-                take,
-                mr,
-                x,
-                classes,
-                y,
-            ),
+            Panels::F32(w) => call!(w),
+            Panels::F16(w) => call!(w),
+            Panels::I8(w) => call!(w),
         }
         done += take;
     }
