@@ -114,6 +114,7 @@ mod tests {
 
     #[test]
     fn image_shifts_move_pixels_and_keep_their_values() {
+        let _rng = crate::torch_rng_lock();
         tch::manual_seed(3);
         let mut v = vec![0f32; 2 * 784];
         v[14 * 28 + 14] = 1.0; // one bright pixel in the middle of the first plane

@@ -86,6 +86,14 @@ pub enum Command {
     /// Run an experiment grid (models × datasets × rho × beta × missing × seeds) from a TOML
     /// file, appending one JSON line per finished run; resumable and shardable.
     Bench(Box<BenchArgs>),
+    /// Time one SSMVAE-CI training step (forward, backward, Adam) next to the same objective
+    /// written as a PyTorch script (`trainer/benches/pytorch_step.py`), same shapes, batch and
+    /// threads; prints both medians and the ratio.
+    ///
+    /// Each (implementation, shape) runs in a fresh process, alternating over --rounds so drift
+    /// of a shared machine hits both, and reports its peak RSS. Run it through
+    /// `trainer/scripts/with-libtorch.sh` so `python3` is the project's venv.
+    BenchStep(BenchStepArgs),
     /// Render the paper-style Markdown tables and PNG plots from `ssmvae bench` results.
     Report(ReportArgs),
 }
@@ -398,9 +406,17 @@ pub struct BenchArgs {
     /// Device for every run (overrides the experiment): auto, cpu or cuda.
     #[arg(long, value_parser = keyword::<DeviceChoice>(DeviceChoice::NAMES))]
     pub device: Option<DeviceChoice>,
-    /// CPU threads for libtorch.
+    /// CPU threads for libtorch (per run; with --jobs, default: the machine's cores / jobs).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Independent runs at once, each in its own `ssmvae` process (libtorch's random generator
+    /// and thread pool belong to a process, so each run stays exactly what it is alone at the
+    /// same --threads). Each run appends its own line as it finishes.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Internal (--jobs): run only the grid entry with this index.
+    #[arg(long, hide = true)]
+    pub only_index: Option<usize>,
     /// Stop after this many finished runs (fill a grid over several sittings).
     #[arg(long)]
     pub max_runs: Option<usize>,
@@ -450,4 +466,45 @@ pub struct ReportArgs {
     /// committed in. The report reads either form.
     #[arg(long)]
     pub pack_epochs: bool,
+}
+
+/// `ssmvae bench-step`.
+#[derive(Debug, Args)]
+pub struct BenchStepArgs {
+    /// Shapes to time: mnist+fashion (2 × 784 pixels), mfeat (6 tabular views); all by default.
+    #[arg(long, value_parser = ["mnist+fashion", "mfeat"])]
+    pub shape: Vec<String>,
+    /// CPU threads of every implementation (libtorch's intra-op threads).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Timed steps per process (after the warm-up).
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Untimed steps first (allocator and thread pool warm-up).
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Processes per (implementation, shape), alternating between implementations.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// Python interpreter with torch (the venv's under with-libtorch.sh).
+    #[arg(long, default_value = "python3")]
+    pub python: PathBuf,
+    /// The PyTorch rival.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/pytorch_step.py"))]
+    pub script: PathBuf,
+    /// Time only ssmvae (no Python needed).
+    #[arg(long)]
+    pub no_pytorch: bool,
+    /// Append one JSON line per shape (medians, ratios, RSS, commit, machine) to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Instead of the PyTorch comparison: run --steps steps on the CPU and on this device
+    /// (`cuda`) from the same initial weights, batches and noise, and print the largest relative
+    /// difference of the losses and of the final weights, and both step times
+    /// (trainer/scripts/gpu-check.sh). Skips, with a notice, where libtorch sees no GPU.
+    #[arg(long, value_parser = ["cuda"])]
+    pub compare_device: Option<String>,
+    /// Internal: time one implementation in this process and print its JSON line.
+    #[arg(long, hide = true)]
+    pub worker: bool,
 }

@@ -24,6 +24,14 @@ pub mod run;
 pub use ssmvae_data::testing;
 pub mod train;
 
+/// libtorch's random generator is global to a process and the test harness runs tests on several
+/// threads: every unit test that draws from it, or needs a run to repeat exactly, holds this.
+#[cfg(test)]
+pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub use error::{DataError, Error, Result};
 /// The data layer (its own crate, `ssmvae-data`, free of libtorch).
 pub use ssmvae_data as data;

@@ -19,6 +19,7 @@ fn run(cli: &cli::Cli) -> anyhow::Result<()> {
         cli::Command::Demo(args) => commands::demo::run(args),
         cli::Command::Bench(args) => commands::bench::run_bench(args, cli.quiet),
         cli::Command::Report(args) => commands::bench::run_report(args),
+        cli::Command::BenchStep(args) => commands::bench_step::run(args),
     }
 }
 

@@ -217,3 +217,93 @@ fn eval_scores_a_bundle_with_the_runtime() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--bundle /nonexistent/model.ssmv"), "{err}");
 }
+
+/// `bench --jobs 2` (two processes, one run each at a time) writes the same runs, with the same
+/// scores bit for bit, as the one-process grid: a run is the same run wherever it executes.
+#[test]
+fn bench_jobs_gives_the_one_process_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = dir.path().join("tiny.toml");
+    std::fs::write(
+        &exp,
+        r#"
+name = "tiny"
+datasets = ["mfeat"]
+rho = [10]
+beta = [0.3]
+
+[base]
+device = "cpu"
+hidden = [16]
+latent_dim = 4
+
+[scales.small]
+seeds = [0, 1, 2]
+n_max = 40
+epochs = 1
+
+[[models]]
+name = "SSMVAE-CI"
+"#,
+    )
+    .unwrap();
+    let run = |jobs: &str, out: &str| {
+        let out = dir.path().join(out);
+        let o = ssmvae(&[
+            "bench",
+            exp.to_str().unwrap(),
+            "--scale",
+            "small",
+            "--data-dir",
+            "fixtures/data",
+            "--threads",
+            "1",
+            "--jobs",
+            jobs,
+            "--no-progress",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut lines: Vec<(String, Vec<u64>)> = trainer::bench::results::read_results(&out)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let mut bits = vec![r.scores.overall_acc.to_bits(), r.scores.macro_f1.to_bits()];
+                bits.extend(
+                    r.per_class_acc
+                        .iter()
+                        .map(|a| a.map_or(u64::MAX, f64::to_bits)),
+                );
+                (r.id(), bits)
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let parallel = run("2", "jobs2.jsonl");
+    assert_eq!(parallel.len(), 3);
+    assert_eq!(parallel, run("1", "jobs1.jsonl"));
+}
+
+/// `bench-step --no-pytorch` times the trainer's step alone and prints its median.
+#[test]
+fn bench_step_runs_without_python() {
+    let o = ssmvae(&[
+        "bench-step",
+        "--shape",
+        "mfeat",
+        "--no-pytorch",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--rounds",
+        "1",
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("ssmvae") && text.contains("median"), "{text}");
+}

@@ -119,6 +119,7 @@ mod tests {
 
     #[test]
     fn ema_averages_weights_and_evaluation_puts_the_raw_ones_back() {
+        let _rng = crate::torch_rng_lock();
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().zeros("w", &[1]);
         let mut ema = Ema::new(&vs, 0.5);

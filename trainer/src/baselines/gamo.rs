@@ -276,6 +276,7 @@ mod tests {
 
     #[test]
     fn generated_samples_lie_in_the_convex_hull_of_their_class() {
+        let _rng = crate::torch_rng_lock();
         // Five real samples in 2-D; class 1 = samples 1, 3, 4.
         let x = Tensor::from_slice(&[0.0f32, 0.0, 1.0, 0.0, 9.0, 9.0, 0.0, 1.0, 1.0, 1.0])
             .reshape([5, 2]);
@@ -303,6 +304,7 @@ mod tests {
 
     #[test]
     fn generated_classes_level_the_counts() {
+        let _rng = crate::torch_rng_lock();
         // Counts 10, 6, 2: deficits 0, 4, 8 → of 6 draws, 2 of class 1 and 4 of class 2.
         assert_eq!(deficit_classes(&[10, 6, 2], 6), vec![1, 1, 2, 2, 2, 2]);
         assert!(deficit_classes(&[5, 5], 4).is_empty());

@@ -1,7 +1,7 @@
 //! `ssmvae bench` and `ssmvae report`.
 
 use crate::cli::{BenchArgs, ReportArgs};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::Path;
 use trainer::bench::epoch_logs::pack;
@@ -29,8 +29,17 @@ pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| default_results_path(&args.experiment, &exp, &args.scale));
+    if let Some(i) = args.only_index {
+        runs.retain(|r| r.index == i);
+    }
     if args.list {
         return list_runs(args, &runs, &results);
+    }
+    if args.jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    if args.jobs > 1 {
+        return super::bench_jobs::run_jobs(args, &exp.name, &runs, &results, quiet);
     }
     let opts = GridOptions {
         experiment: exp.name.clone(),

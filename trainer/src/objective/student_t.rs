@@ -22,8 +22,14 @@ pub fn log_density_diag(x: &[f64], mu: &[f64], scale: &[f64], k: f64) -> f64 {
 /// the result is B×1, to be shared by every latent coordinate of its sample — otherwise z would not
 /// be multivariate t. No gradient flows through it: ν is fixed and v has no parameters.
 pub fn chi_factor(dof: &Tensor) -> Tensor {
-    let v = (dof / 2.0).internal_standard_gamma() * 2.0;
-    (dof / v).sqrt().unsqueeze(1).detach()
+    // The χ² draw on the host, as `normal_like`.
+    let host = dof.to_device(tch::Device::Cpu);
+    let v = (&host / 2.0).internal_standard_gamma() * 2.0;
+    (&host / v)
+        .sqrt()
+        .unsqueeze(1)
+        .detach()
+        .to_device(dof.device())
 }
 
 /// The t-reparameterisation (docs/model.md §4, Eq. 10):
@@ -35,7 +41,10 @@ pub fn t_reparameterize(mu: &Tensor, log_sq: &Tensor, eps: &Tensor, chi: &Tensor
 
 /// Standard normal noise of `like`'s shape, kind and device.
 pub fn normal_like(like: &Tensor) -> Tensor {
-    Tensor::randn(like.size(), (like.kind(), like.device()))
+    // Drawn by the host's generator and copied: a run on a GPU draws the very numbers a CPU run
+    // of the same seed draws (the GPU check compares the two step by step); on the CPU the copy
+    // is a no-op.
+    Tensor::randn(like.size(), (like.kind(), tch::Device::Cpu)).to_device(like.device())
 }
 
 /// A B×1 tensor of ones (the χ² factor of the Gaussian latent).

@@ -143,9 +143,11 @@ pub struct Alignment {
 pub type Constants = Vec<Tensor>;
 
 impl Ensemble {
-    /// Builds the networks on `device`.
+    /// Builds the networks on `device`. The initial weights are drawn on the host and then
+    /// moved, so a seed gives the same initial weights on every device (the GPU check starts a
+    /// CPU and a GPU run from one set of weights).
     pub fn new(spec: EnsembleSpec, device: Device) -> Self {
-        let vs = nn::VarStore::new(device);
+        let mut vs = nn::VarStore::new(Device::Cpu);
         let members = spec
             .members
             .iter()
@@ -157,6 +159,7 @@ impl Ensemble {
                     .to_device(device),
             })
             .collect();
+        vs.set_device(device);
         Ensemble { vs, members, spec }
     }
 

@@ -1,0 +1,298 @@
+//! One training step of SSMVAE-CI timed on fixed shapes (issue 11's step benchmark): forward,
+//! backward and Adam on one labeled and one unlabeled batch, exactly as [`crate::train::fit`]
+//! runs them (the same [`Ensemble::loss`], the same [`Adam`]). `ssmvae bench-step` runs this next
+//! to `trainer/benches/pytorch_step.py`, the same objective written as a PyTorch script.
+//!
+//! The inputs are random (uniform [0, 1] pixels, standard-normal tables, uniform labels): the
+//! time of a step depends on the shapes, not on the values. N_l and N_u (they only set the
+//! weights of Eq. 9 and §7.3) are 1000 and 9000.
+
+use crate::data::ModalityKind;
+use crate::model::ModalitySpec;
+use crate::train::adam::Adam;
+use crate::train::config::TrainConfig;
+use crate::train::ensemble::{ClassTerm, Ensemble, EnsembleSpec, UnlabeledControl};
+use crate::train::tensors::DataTensors;
+use std::time::Instant;
+use tch::{Device, Kind, Tensor};
+
+/// A set of modality shapes a step is timed on.
+#[derive(Debug, Clone, Copy)]
+pub struct StepShape {
+    /// The name `--shape` takes (and the PyTorch script's `--shape`).
+    pub name: &'static str,
+    /// Each modality's kind and dimension.
+    pub views: &'static [(ModalityKind, usize)],
+}
+
+/// The shapes timed: the paper's image pair and the small tabular set. The PyTorch script
+/// (`trainer/benches/pytorch_step.py`, `SHAPES`) holds the same table.
+pub const SHAPES: &[StepShape] = &[
+    StepShape {
+        name: "mnist+fashion",
+        views: &[(ModalityKind::Pixels, 784), (ModalityKind::Pixels, 784)],
+    },
+    StepShape {
+        name: "mfeat",
+        views: &[
+            (ModalityKind::Tabular, 216),
+            (ModalityKind::Tabular, 76),
+            (ModalityKind::Tabular, 64),
+            (ModalityKind::Tabular, 6),
+            (ModalityKind::Tabular, 240),
+            (ModalityKind::Tabular, 47),
+        ],
+    },
+];
+
+/// Labeled and unlabeled counts of the imagined training set (the weights N_l/N, N_u/N and
+/// α̃ = aN/N_l; they do not change the time of a step).
+const N_LABELED: usize = 1000;
+const N_UNLABELED: usize = 9000;
+/// Rows of the random pool the batches are drawn from.
+const POOL: i64 = 512;
+
+/// The shape called `name`.
+pub fn shape(name: &str) -> Option<StepShape> {
+    SHAPES.iter().copied().find(|s| s.name == name)
+}
+
+/// What [`run_steps`] measured.
+#[derive(Debug)]
+pub struct StepRun {
+    /// Seconds of each step after the warm-up (the device synchronised before the clock stops).
+    pub seconds: Vec<f64>,
+    /// The loss of every step, warm-up included.
+    pub losses: Vec<f64>,
+    /// Every variable after the first step, by name, on the host.
+    pub params_first: Vec<(String, Tensor)>,
+    /// Every variable after the last step, by name, on the host.
+    pub params: Vec<(String, Tensor)>,
+}
+
+/// The variables of `vs`, sorted by name, copied to the host.
+fn host_params(vs: &tch::nn::VarStore) -> Vec<(String, Tensor)> {
+    let mut params: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(name, t)| (name, t.detach().to_device(Device::Cpu).copy()))
+        .collect();
+    params.sort_by(|a, b| a.0.cmp(&b.0));
+    params
+}
+
+/// Runs `warmup + steps` training steps of the model `cfg` describes (its model, objective and
+/// optimiser groups; classes = 10, batches `cfg.optim.batch_labeled` + `batch_unlabeled`) on
+/// `shape` on `device`, with libtorch's current thread count. Data, batches, initial weights and
+/// the reparameterisation noise all come from the host's generator seeded with `cfg.run.seed`, so
+/// two devices run the same steps on the same numbers.
+pub fn run_steps(
+    shape: &StepShape,
+    cfg: &TrainConfig,
+    steps: usize,
+    warmup: usize,
+    device: Device,
+) -> StepRun {
+    const CLASSES: i64 = 10;
+    let host = Device::Cpu;
+    tch::manual_seed(cfg.run.seed as i64);
+    let xs: Vec<Tensor> = shape
+        .views
+        .iter()
+        .map(|&(kind, d)| match kind {
+            ModalityKind::Pixels => Tensor::rand([POOL, d as i64], (Kind::Float, host)),
+            ModalityKind::Tabular => Tensor::randn([POOL, d as i64], (Kind::Float, host)),
+        })
+        .map(|x| x.to_device(device))
+        .collect();
+    let n_views = shape.views.len();
+    let data = DataTensors {
+        xs,
+        present: Tensor::ones([POOL, n_views as i64], (Kind::Bool, device)),
+        present_rows: vec![vec![true; n_views]; POOL as usize],
+        labels: vec![None; POOL as usize],
+        dims: shape.views.iter().map(|&(_, d)| d).collect(),
+    };
+    let labels = Tensor::randint(CLASSES, [POOL], (Kind::Int64, host)).to_device(device);
+    let modalities: Vec<ModalitySpec> = shape
+        .views
+        .iter()
+        .enumerate()
+        .map(|(j, &(kind, dim))| ModalitySpec {
+            name: format!("view{j}"),
+            dim,
+            kind,
+        })
+        .collect();
+    let spec = EnsembleSpec::from_config(cfg, &modalities, CLASSES as usize);
+    let ens = Ensemble::new(spec, device);
+    let mut adam = Adam::new(&ens.vs, cfg.optim.lr);
+    let consts = ens.constants(&data, cfg);
+    let (bl, bu) = (
+        cfg.optim.batch_labeled as i64,
+        cfg.optim.batch_unlabeled as i64,
+    );
+    let sync = || {
+        if let Device::Cuda(i) = device {
+            tch::Cuda::synchronize(i as i64);
+        }
+    };
+    let mut run = StepRun {
+        seconds: Vec::with_capacity(steps),
+        losses: Vec::with_capacity(warmup + steps),
+        params_first: Vec::new(),
+        params: Vec::new(),
+    };
+    for step in 0..warmup + steps {
+        let labeled = Tensor::randint(POOL, [bl], (Kind::Int64, host)).to_device(device);
+        let unlabeled = Tensor::randint(POOL, [bu], (Kind::Int64, host)).to_device(device);
+        sync();
+        let start = Instant::now();
+        let y = labels.index_select(0, &labeled);
+        let (loss, terms) = ens.loss(
+            cfg,
+            &data,
+            &consts,
+            &labeled,
+            &y,
+            Some(&unlabeled),
+            N_LABELED,
+            N_UNLABELED,
+            None,
+            &ClassTerm::default(),
+            &mut UnlabeledControl::default(),
+        );
+        loss.backward();
+        adam.step(&ens.vs);
+        sync();
+        let seconds = start.elapsed().as_secs_f64();
+        if step >= warmup {
+            run.seconds.push(seconds);
+        }
+        run.losses.push(terms.total);
+        if step == 0 {
+            run.params_first = host_params(&ens.vs);
+        }
+    }
+    run.params = host_params(&ens.vs);
+    run
+}
+
+/// Times `warmup + steps` steps on the CPU ([`run_steps`]); returns the seconds of each timed
+/// step and the last loss.
+pub fn time_steps(
+    shape: &StepShape,
+    cfg: &TrainConfig,
+    steps: usize,
+    warmup: usize,
+) -> (Vec<f64>, f64) {
+    let run = run_steps(shape, cfg, steps, warmup, Device::Cpu);
+    let last = run.losses.last().copied().unwrap_or(f64::NAN);
+    (run.seconds, last)
+}
+
+/// Two runs of the same steps from the same weights on two devices, compared.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceComparison {
+    /// |ℓ_a − ℓ_b| / |ℓ_a| of the first step's loss (the same weights, batch and noise: only the
+    /// kernels differ).
+    pub first_loss_rel: f64,
+    /// Largest ‖θ_a − θ_b‖ / ‖θ_a‖ over the variables after the first step.
+    pub first_param_rel: f64,
+    /// Largest |ℓ_a − ℓ_b| / |ℓ_a| over the steps' losses.
+    pub loss_rel: f64,
+    /// Largest ‖θ_a − θ_b‖ / ‖θ_a‖ over the variables after the last step.
+    pub param_rel: f64,
+    /// Median step seconds on each device.
+    pub seconds: (f64, f64),
+}
+
+/// Runs the same `steps` (≥ 1; no warm-up: the comparison starts at the initial weights) on
+/// devices `a` and `b` and compares losses and weights.
+pub fn compare_devices(
+    shape: &StepShape,
+    cfg: &TrainConfig,
+    steps: usize,
+    a: Device,
+    b: Device,
+) -> DeviceComparison {
+    let ra = run_steps(shape, cfg, steps, 0, a);
+    let rb = run_steps(shape, cfg, steps, 0, b);
+    let loss_rel = ra
+        .losses
+        .iter()
+        .zip(&rb.losses)
+        .map(|(&x, &y)| (x - y).abs() / x.abs().max(f64::MIN_POSITIVE))
+        .fold(0.0, f64::max);
+    let params_rel = |a: &[(String, Tensor)], b: &[(String, Tensor)]| {
+        a.iter()
+            .zip(b)
+            .map(|((_, x), (_, y))| {
+                let diff = f64::try_from((x - y).norm()).unwrap_or(f64::NAN);
+                let scale = f64::try_from(x.norm()).unwrap_or(f64::NAN);
+                diff / scale.max(f64::MIN_POSITIVE)
+            })
+            .fold(0.0, f64::max)
+    };
+    let rel = |x: f64, y: f64| (x - y).abs() / x.abs().max(f64::MIN_POSITIVE);
+    DeviceComparison {
+        first_loss_rel: rel(ra.losses[0], rb.losses[0]),
+        first_param_rel: params_rel(&ra.params_first, &rb.params_first),
+        loss_rel,
+        param_rel: params_rel(&ra.params, &rb.params),
+        seconds: (median(&ra.seconds), median(&rb.seconds)),
+    }
+}
+
+/// The median (NaN for no values).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The step runs on a narrow model and returns one finite time and loss per timed step
+    /// (the timing itself is the bench command's business, never a test's).
+    #[test]
+    fn a_narrow_step_runs_and_reports_each_step() {
+        let _rng = crate::torch_rng_lock();
+        let mut cfg = TrainConfig::default();
+        cfg.model.hidden = vec![8];
+        cfg.model.latent_dim = 2;
+        cfg.optim.batch_labeled = 4;
+        cfg.optim.batch_unlabeled = 3;
+        let (times, loss) = time_steps(&shape("mfeat").unwrap(), &cfg, 2, 1);
+        assert_eq!(times.len(), 2);
+        assert!(times.iter().all(|t| t.is_finite() && *t >= 0.0));
+        assert!(loss.is_finite(), "loss {loss}");
+        assert!(shape("nope").is_none());
+    }
+
+    /// The device comparison's machinery, CPU against CPU: the same seed gives the same steps
+    /// bit for bit (data, batches, weights and noise all come from the host generator), so both
+    /// differences are exactly 0. A GPU run is compared by `trainer/scripts/gpu-check.sh`.
+    #[test]
+    fn the_same_device_twice_differs_by_nothing() {
+        let _rng = crate::torch_rng_lock();
+        let mut cfg = TrainConfig::default();
+        cfg.model.hidden = vec![8];
+        cfg.model.latent_dim = 2;
+        cfg.optim.batch_labeled = 4;
+        cfg.optim.batch_unlabeled = 3;
+        let c = compare_devices(&shape("mfeat").unwrap(), &cfg, 3, Device::Cpu, Device::Cpu);
+        assert_eq!((c.loss_rel, c.param_rel), (0.0, 0.0));
+        assert_eq!((c.first_loss_rel, c.first_param_rel), (0.0, 0.0));
+        assert!(c.seconds.0.is_finite() && c.seconds.1.is_finite());
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+}

@@ -1,0 +1,283 @@
+//! `ssmvae bench-step`: one training step of SSMVAE-CI against the same objective written as a
+//! PyTorch script, each (implementation, shape) in a fresh process so peak RSS is its own, the
+//! implementations alternating over rounds so a shared machine's drift hits both.
+
+use crate::cli::BenchStepArgs;
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::Command;
+use trainer::bench::results::COMMIT;
+use trainer::bench::step::{compare_devices, median, shape, time_steps, SHAPES};
+use trainer::train::config::TrainConfig;
+
+/// One process's measurement.
+#[derive(Debug, Default)]
+struct Timed {
+    seconds: Vec<f64>,
+    peak_rss: u64,
+}
+
+impl Timed {
+    fn add(&mut self, line: &Value) {
+        if let Some(v) = line["step_seconds"].as_array() {
+            self.seconds.extend(v.iter().filter_map(Value::as_f64));
+        }
+        self.peak_rss = self
+            .peak_rss
+            .max(line["peak_rss_bytes"].as_u64().unwrap_or(0));
+    }
+
+    fn median(&self) -> f64 {
+        median(&self.seconds)
+    }
+}
+
+/// Runs `ssmvae bench-step`.
+pub fn run(args: &BenchStepArgs) -> Result<()> {
+    let shapes: Vec<String> = if args.shape.is_empty() {
+        SHAPES.iter().map(|s| s.name.to_string()).collect()
+    } else {
+        args.shape.clone()
+    };
+    if args.worker {
+        return worker(args, &shapes[0]);
+    }
+    if args.compare_device.is_some() {
+        return device_check(args, &shapes);
+    }
+    if args.rounds == 0 || args.steps == 0 || args.threads == 0 {
+        bail!("--rounds, --steps and --threads must be at least 1");
+    }
+    if !args.no_pytorch && !args.script.is_file() {
+        bail!(
+            "--script {}: no such file (the PyTorch rival; --no-pytorch times ssmvae alone)",
+            args.script.display()
+        );
+    }
+    if let Some(out) = &args.out {
+        super::check_writable(out, true)?;
+    }
+    let variants: &[&str] = if args.no_pytorch {
+        &[]
+    } else {
+        &["plain", "shared"]
+    };
+    let cfg = TrainConfig::default();
+    let batch = cfg.optim.batch_labeled + cfg.optim.batch_unlabeled;
+    for name in &shapes {
+        let mut ours = Timed::default();
+        let mut rivals: Vec<Timed> = variants.iter().map(|_| Timed::default()).collect();
+        let mut torch_version = Value::Null;
+        for round in 0..args.rounds {
+            eprintln!("{name}: round {}/{}", round + 1, args.rounds);
+            ours.add(&run_ours(args, name)?);
+            for (t, v) in rivals.iter_mut().zip(variants) {
+                let line = run_pytorch(args, name, v)?;
+                torch_version = line["torch"].clone();
+                t.add(&line);
+            }
+        }
+        let ms = |t: &Timed| t.median() * 1e3;
+        let mb = |t: &Timed| t.peak_rss as f64 / 1e6;
+        println!(
+            "{name}: one step (forward, backward, Adam), batch {} + {} with K = 10 classes enumerated, 2 × 512 MLPs, m = 64, {} threads, {} steps per implementation",
+            cfg.optim.batch_labeled,
+            cfg.optim.batch_unlabeled,
+            args.threads,
+            ours.seconds.len()
+        );
+        println!(
+            "  {:<18} median {:>8.1} ms  {:>7.0} samples/s  peak RSS {:>6.0} MB",
+            "ssmvae",
+            ms(&ours),
+            batch as f64 / ours.median(),
+            mb(&ours)
+        );
+        let mut ratios = serde_json::Map::new();
+        for (t, v) in rivals.iter().zip(variants) {
+            let ratio = ours.median() / t.median();
+            println!(
+                "  {:<18} median {:>8.1} ms  {:>7.0} samples/s  peak RSS {:>6.0} MB   ssmvae / this = {ratio:.3}",
+                format!("pytorch ({v})"),
+                ms(t),
+                batch as f64 / t.median(),
+                mb(t)
+            );
+            ratios.insert(
+                (*v).into(),
+                json!({ "median_s": t.median(), "peak_rss_bytes": t.peak_rss, "ratio": ratio }),
+            );
+        }
+        if let Some(out) = &args.out {
+            let line = json!({
+                "shape": name,
+                "threads": args.threads,
+                "batch": [cfg.optim.batch_labeled, cfg.optim.batch_unlabeled],
+                "steps": ours.seconds.len(),
+                "ssmvae": { "median_s": ours.median(), "peak_rss_bytes": ours.peak_rss },
+                "pytorch": ratios,
+                "torch": torch_version,
+                "commit": COMMIT,
+                "cpu": cpu_model(),
+            });
+            append_line(out, &line)?;
+        }
+    }
+    Ok(())
+}
+
+/// `--compare-device cuda`: the same steps on the CPU and on the GPU, compared.
+fn device_check(args: &BenchStepArgs, shapes: &[String]) -> Result<()> {
+    if !tch::Cuda::is_available() {
+        eprintln!("GPU check skipped: libtorch sees no CUDA device on this machine");
+        return Ok(());
+    }
+    tch::set_num_threads(args.threads as i32);
+    let gpu = tch::Device::Cuda(0);
+    let cfg = TrainConfig::default();
+    for name in shapes {
+        let s = shape(name).with_context(|| format!("--shape {name}: unknown shape"))?;
+        let c = compare_devices(&s, &cfg, args.steps, tch::Device::Cpu, gpu);
+        println!(
+            "{name}: {} steps from the same weights, batches and noise on the CPU ({} threads) and the GPU\n  relative difference after step 1: loss {:.2e}, weights {:.2e} (largest ‖Δθ‖/‖θ‖ of a variable)\n  largest over {} steps: loss {:.2e}, weights after the last step {:.2e}\n  median step {:.1} ms (CPU) vs {:.1} ms (GPU)",
+            args.steps,
+            args.threads,
+            c.first_loss_rel,
+            c.first_param_rel,
+            args.steps,
+            c.loss_rel,
+            c.param_rel,
+            c.seconds.0 * 1e3,
+            c.seconds.1 * 1e3
+        );
+        if let Some(out) = &args.out {
+            append_line(
+                out,
+                &json!({
+                    "check": "cpu-vs-cuda",
+                    "shape": name,
+                    "steps": args.steps,
+                    "threads": args.threads,
+                    "first_loss_rel": c.first_loss_rel,
+                    "first_param_rel": c.first_param_rel,
+                    "loss_rel": c.loss_rel,
+                    "param_rel": c.param_rel,
+                    "cpu_median_s": c.seconds.0,
+                    "cuda_median_s": c.seconds.1,
+                    "commit": COMMIT,
+                    "cpu": cpu_model(),
+                }),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Times ssmvae in this process and prints one JSON line (the child side of `run_ours`).
+fn worker(args: &BenchStepArgs, name: &str) -> Result<()> {
+    let s = shape(name).with_context(|| format!("--shape {name}: unknown shape"))?;
+    tch::set_num_threads(args.threads as i32);
+    let (seconds, loss) = time_steps(&s, &TrainConfig::default(), args.steps, args.warmup);
+    let line = json!({
+        "impl": "ssmvae",
+        "shape": name,
+        "threads": args.threads,
+        "step_seconds": seconds,
+        "peak_rss_bytes": peak_rss(),
+        "loss": loss,
+    });
+    println!("{line}");
+    Ok(())
+}
+
+fn common_flags(args: &BenchStepArgs, name: &str) -> Vec<String> {
+    vec![
+        "--shape".into(),
+        name.into(),
+        "--threads".into(),
+        args.threads.to_string(),
+        "--steps".into(),
+        args.steps.to_string(),
+        "--warmup".into(),
+        args.warmup.to_string(),
+    ]
+}
+
+fn run_ours(args: &BenchStepArgs, name: &str) -> Result<Value> {
+    let exe = std::env::current_exe().context("cannot find the ssmvae executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("bench-step")
+        .arg("--worker")
+        .args(common_flags(args, name));
+    last_json_line(cmd, "ssmvae bench-step --worker")
+}
+
+fn run_pytorch(args: &BenchStepArgs, name: &str, variant: &str) -> Result<Value> {
+    let mut cmd = Command::new(&args.python);
+    cmd.arg(&args.script)
+        .args(common_flags(args, name))
+        .args(["--variant", variant]);
+    last_json_line(
+        cmd,
+        &format!("{} {}", args.python.display(), args.script.display()),
+    )
+}
+
+/// Runs `cmd` and parses the last line of its stdout as JSON.
+fn last_json_line(mut cmd: Command, what: &str) -> Result<Value> {
+    let out = cmd.output().with_context(|| {
+        format!("cannot run {what} (run through trainer/scripts/with-libtorch.sh, or --no-pytorch)")
+    })?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "{what} failed ({}): {}",
+            out.status,
+            err.lines().last().unwrap_or("no message")
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .with_context(|| format!("{what} printed nothing"))?;
+    serde_json::from_str(line).with_context(|| format!("{what} printed no JSON line: {line}"))
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), 0 where unknown.
+fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// The CPU's model name (Linux), for the result line.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn append_line(path: &std::path::Path, line: &Value) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(f, "{line}").with_context(|| format!("cannot write {}", path.display()))
+}
