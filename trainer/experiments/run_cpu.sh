@@ -2,8 +2,8 @@
 # Fills the CPU-scale tables (trainer/results/<experiment>/cpu.jsonl) and regenerates their reports,
 # in the order that makes the paper's headline tables complete first: the tuning runs, the baselines'
 # acceptance check on mfeat, Table 1 at beta 0.1, Table 4, Table 5 (reusing Table 1's shared rows),
-# the rest of Table 1, mfeat, ROSMAP. Two shards run side
-# by side with one libtorch thread each (a 2-core machine). Every bench call skips finished runs, so
+# the rest of Table 1, mfeat, ROSMAP. Two runs at a time
+# (`bench --jobs 2`), one libtorch thread each (a 2-core machine). Every bench call skips finished runs, so
 # the script can be stopped and rerun to continue.
 #
 # Usage: trainer/scripts/with-libtorch.sh trainer/experiments/run_cpu.sh [EXPERIMENT…]
@@ -20,13 +20,9 @@ res_dir="$root/trainer/results"
 
 bench() { # experiment [bench args…]
   local exp="$1"; shift
-  local pids=()
-  for i in 1 2; do
-    "$bin" bench "$exp_dir/$exp.toml" --scale cpu --data-dir "$data" --device cpu --threads 1 \
-      --shard "$i/2" --no-progress "$@" &
-    pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p"; done
+  # Two runs at a time, one process and one libtorch thread each (`bench --jobs`).
+  "$bin" bench "$exp_dir/$exp.toml" --scale cpu --data-dir "$data" --device cpu --threads 1 \
+    --jobs 2 --no-progress "$@"
 }
 
 report() { # experiment [report args…]
@@ -43,8 +39,8 @@ if has baselines_tune; then bench baselines_tune; fi
 if has baselines_mfeat; then bench baselines_mfeat; fi
 if has tune_rare; then bench tune_rare; fi
 if has rare; then bench rare; fi
-# From a fresh start, each shard's half of the beta 0.1 block (4 rho × 14 models × 3 seeds).
-if has table1; then bench table1 --max-runs 84; fi
+# From a fresh start, the beta 0.1 block first (4 rho × 16 models × 3 seeds).
+if has table1; then bench table1 --max-runs 192; fi
 if has table4; then bench table4; fi
 if has table5; then bench table5 --reuse "$res_dir/table1/cpu.jsonl"; fi
 if has table1; then bench table1; fi

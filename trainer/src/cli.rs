@@ -1,4 +1,6 @@
 //! Command-line interface of `ssmvae` (clap derive). Doc comments here are the `--help` text.
+//! (Just over 500 lines: every subcommand's flags with their help text form one clap tree, which
+//! reads top-down as the `--help` a user sees; split up, it would scatter that text.)
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, Parser, Subcommand};

@@ -1,5 +1,5 @@
 //! One training step of SSMVAE-CI timed on fixed shapes (issue 11's step benchmark): forward,
-//! backward and Adam on one labeled and one unlabeled batch, exactly as [`crate::train::fit`]
+//! backward and Adam on one labeled and one unlabeled batch, exactly as [`crate::train::fit()`]
 //! runs them (the same [`Ensemble::loss`], the same [`Adam`]). `ssmvae bench-step` runs this next
 //! to `trainer/benches/pytorch_step.py`, the same objective written as a PyTorch script.
 //!
