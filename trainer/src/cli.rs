@@ -503,7 +503,7 @@ pub struct BenchStepArgs {
     /// Instead of the PyTorch comparison: run --steps steps on the CPU and on this device
     /// (`cuda`) from the same initial weights, batches and noise, and print the largest relative
     /// difference of the losses and of the final weights, and both step times
-    /// (trainer/scripts/gpu-check.sh). Skips, with a notice, where libtorch sees no GPU.
+    /// (trainer/scripts/gpu-check.sh). An error where libtorch sees no GPU.
     #[arg(long, value_parser = ["cuda"])]
     pub compare_device: Option<String>,
     /// Internal: time one implementation in this process and print its JSON line.

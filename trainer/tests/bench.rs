@@ -289,6 +289,7 @@ drw_start = 0.0
         shard: "1/2".parse().unwrap(),
         threads: Some(1),
         max_runs: None,
+        trust_pending: false,
         reuse: vec![],
     };
     assert_eq!(run_grid(&runs, &opts, |_| {}).unwrap(), 2);

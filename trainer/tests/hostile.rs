@@ -553,6 +553,15 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             &["bench_unknown_key.toml", "bogus"],
         ),
         case(&["bench", &p("bad_syntax.toml")], &["bad_syntax.toml"]),
+        // bench-step
+        case(
+            &["bench-step", "--script", &p("nope.py"), "--steps", "1"],
+            &["--script", "nope.py", "no such file"],
+        ),
+        case(
+            &["bench-step", "--rounds", "0"],
+            &["--rounds", "at least 1"],
+        ),
         case(
             &["report", &p("truncated.jsonl")],
             &["truncated.jsonl", "line 1"],

@@ -26,6 +26,10 @@ pub struct GridOptions {
     pub threads: Option<usize>,
     /// Stop after this many finished runs (None = all).
     pub max_runs: Option<usize>,
+    /// The caller already knows every given run is unfinished (a `bench --jobs` child, handed one
+    /// pending run): the results file is not read, so a line a sibling process is appending at
+    /// that moment is never read half-written.
+    pub trust_pending: bool,
     /// Other results files whose runs may stand in for runs of this grid: same id and the same
     /// configuration (data folder and device aside), so the shared rows of two tables (e.g.
     /// Table 5's SSMVAE-CI and Table 1's) are trained once.
@@ -218,7 +222,11 @@ pub fn run_grid(
     opts: &GridOptions,
     mut events: impl FnMut(Event),
 ) -> Result<usize> {
-    let done = read_results(&opts.results)?;
+    let done = if opts.trust_pending {
+        Vec::new()
+    } else {
+        read_results(&opts.results)?
+    };
     let todo = shard_pending(runs, opts.shard, &done);
     events(Event::Plan {
         grid: runs.len(),

@@ -218,30 +218,53 @@ pub fn compare_devices(
 ) -> DeviceComparison {
     let ra = run_steps(shape, cfg, steps, 0, a);
     let rb = run_steps(shape, cfg, steps, 0, b);
-    let loss_rel = ra
-        .losses
-        .iter()
-        .zip(&rb.losses)
-        .map(|(&x, &y)| (x - y).abs() / x.abs().max(f64::MIN_POSITIVE))
-        .fold(0.0, f64::max);
-    let params_rel = |a: &[(String, Tensor)], b: &[(String, Tensor)]| {
-        a.iter()
-            .zip(b)
-            .map(|((_, x), (_, y))| {
-                let diff = f64::try_from((x - y).norm()).unwrap_or(f64::NAN);
-                let scale = f64::try_from(x.norm()).unwrap_or(f64::NAN);
-                diff / scale.max(f64::MIN_POSITIVE)
-            })
-            .fold(0.0, f64::max)
-    };
-    let rel = |x: f64, y: f64| (x - y).abs() / x.abs().max(f64::MIN_POSITIVE);
     DeviceComparison {
-        first_loss_rel: rel(ra.losses[0], rb.losses[0]),
+        first_loss_rel: losses_rel(&ra.losses[..1], &rb.losses[..1]),
         first_param_rel: params_rel(&ra.params_first, &rb.params_first),
-        loss_rel,
+        loss_rel: losses_rel(&ra.losses, &rb.losses),
         param_rel: params_rel(&ra.params, &rb.params),
         seconds: (median(&ra.seconds), median(&rb.seconds)),
     }
+}
+
+/// The larger of two values, NaN if either is (`f64::max` would drop a NaN, and a run that blew
+/// up would then read as a perfect match).
+fn max_nan(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// Largest |x − y| / |x| over paired losses (NaN if any is not finite).
+pub fn losses_rel(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            if x.is_finite() && y.is_finite() {
+                (x - y).abs() / x.abs().max(f64::MIN_POSITIVE)
+            } else {
+                f64::NAN
+            }
+        })
+        .fold(0.0, max_nan)
+}
+
+/// Largest ‖x − y‖ / ‖x‖ over paired variables (NaN if any norm is not finite).
+pub fn params_rel(a: &[(String, Tensor)], b: &[(String, Tensor)]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|((_, x), (_, y))| {
+            let diff = f64::try_from((x - y).norm()).unwrap_or(f64::NAN);
+            let scale = f64::try_from(x.norm()).unwrap_or(f64::NAN);
+            if diff.is_finite() && scale.is_finite() {
+                diff / scale.max(f64::MIN_POSITIVE)
+            } else {
+                f64::NAN
+            }
+        })
+        .fold(0.0, max_nan)
 }
 
 /// The median (NaN for no values).
@@ -294,5 +317,23 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    /// The metrics see a difference, and a NaN or infinite value is never read as a match.
+    #[test]
+    fn the_metrics_see_differences_and_never_hide_nan() {
+        assert!((losses_rel(&[2.0, 4.0], &[2.0, 5.0]) - 0.25).abs() < 1e-15);
+        assert!(losses_rel(&[1.0, 1.0], &[f64::NAN, 1.0]).is_nan());
+        assert!(losses_rel(&[1.0, 1.0], &[1.0, f64::INFINITY]).is_nan());
+        let t = |v: &[f32]| Tensor::from_slice(v);
+        let a = vec![("a".to_string(), t(&[3.0, 4.0])), ("b".into(), t(&[1.0]))];
+        let b = vec![("a".to_string(), t(&[3.0, 4.0])), ("b".into(), t(&[1.5]))];
+        assert!((params_rel(&a, &b) - 0.5).abs() < 1e-7);
+        assert_eq!(params_rel(&a, &a), 0.0);
+        let nan = vec![
+            ("a".to_string(), t(&[3.0, f32::NAN])),
+            ("b".into(), t(&[1.0])),
+        ];
+        assert!(params_rel(&a, &nan).is_nan());
     }
 }

@@ -48,6 +48,7 @@ pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
         shard: args.shard,
         threads: args.threads,
         max_runs: args.max_runs,
+        trust_pending: args.only_index.is_some(),
         reuse: args.reuse.clone(),
     };
     let show_bar = !args.no_progress && !quiet;

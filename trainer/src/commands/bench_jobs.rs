@@ -23,6 +23,7 @@ pub fn run_jobs(
 ) -> Result<()> {
     let done = read_results(results)?;
     let mut todo: Vec<&RunSpec> = shard_pending(runs, args.shard, &done);
+    // With --jobs, --max-runs counts the runs handed out, lines copied by --reuse included.
     if let Some(m) = args.max_runs {
         todo.truncate(m);
     }
@@ -40,11 +41,11 @@ pub fn run_jobs(
     }
     let exe = std::env::current_exe().context("cannot find the ssmvae executable")?;
     let mut queue = todo.into_iter();
-    let mut running: Vec<(Child, &RunSpec)> = Vec::new();
+    let mut running = Running(Vec::new());
     let mut failed: Vec<String> = Vec::new();
     let mut finished = 0usize;
     loop {
-        while running.len() < args.jobs {
+        while running.0.len() < args.jobs {
             let Some(spec) = queue.next() else { break };
             let child = child_command(&exe, args, results, spec.index, threads)
                 .spawn()
@@ -52,15 +53,15 @@ pub fn run_jobs(
             if !quiet {
                 eprintln!("start #{} {}", spec.index, spec.id());
             }
-            running.push((child, spec));
+            running.0.push((child, spec));
         }
-        if running.is_empty() {
+        if running.0.is_empty() {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
         let mut i = 0;
-        while i < running.len() {
-            let status = running[i]
+        while i < running.0.len() {
+            let status = running.0[i]
                 .0
                 .try_wait()
                 .context("cannot wait for a bench process")?;
@@ -68,7 +69,7 @@ pub fn run_jobs(
                 i += 1;
                 continue;
             };
-            let (_, spec) = running.swap_remove(i);
+            let (_, spec) = running.0.swap_remove(i);
             if status.success() {
                 finished += 1;
                 if !quiet {
@@ -91,6 +92,19 @@ pub fn run_jobs(
         );
     }
     Ok(())
+}
+
+/// The children still running. Leaving `run_jobs` early (an error) stops them, so no run keeps
+/// training and appending after the command has ended.
+struct Running<'a>(Vec<(Child, &'a RunSpec)>);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        for (child, _) in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// The child: the same grid and options, one run, its own thread count, no progress bar.

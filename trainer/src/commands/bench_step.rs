@@ -43,11 +43,11 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
     if args.worker {
         return worker(args, &shapes[0]);
     }
-    if args.compare_device.is_some() {
-        return device_check(args, &shapes);
-    }
     if args.rounds == 0 || args.steps == 0 || args.threads == 0 {
         bail!("--rounds, --steps and --threads must be at least 1");
+    }
+    if args.compare_device.is_some() {
+        return device_check(args, &shapes);
     }
     if !args.no_pytorch && !args.script.is_file() {
         bail!(
@@ -71,11 +71,17 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
         let mut torch_version = Value::Null;
         for round in 0..args.rounds {
             eprintln!("{name}: round {}/{}", round + 1, args.rounds);
-            ours.add(&run_ours(args, name)?);
+            // Odd rounds run PyTorch first, so neither side always goes first.
+            if round % 2 == 0 {
+                ours.add(&run_ours(args, name)?);
+            }
             for (t, v) in rivals.iter_mut().zip(variants) {
                 let line = run_pytorch(args, name, v)?;
                 torch_version = line["torch"].clone();
                 t.add(&line);
+            }
+            if round % 2 == 1 {
+                ours.add(&run_ours(args, name)?);
             }
         }
         let ms = |t: &Timed| t.median() * 1e3;
@@ -130,8 +136,9 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
 /// `--compare-device cuda`: the same steps on the CPU and on the GPU, compared.
 fn device_check(args: &BenchStepArgs, shapes: &[String]) -> Result<()> {
     if !tch::Cuda::is_available() {
-        eprintln!("GPU check skipped: libtorch sees no CUDA device on this machine");
-        return Ok(());
+        // An error, not a skip: on a machine with a GPU this is the symptom of a binary whose
+        // CUDA backend was not linked (trainer/build.rs). gpu-check.sh skips machines without one.
+        bail!("--compare-device cuda: libtorch sees no CUDA device (is this machine's GPU visible, and was ssmvae built against a CUDA libtorch?)");
     }
     tch::set_num_threads(args.threads as i32);
     let gpu = tch::Device::Cuda(0);
