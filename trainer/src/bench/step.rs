@@ -282,16 +282,22 @@ pub fn median(values: &[f64]) -> f64 {
 mod tests {
     use super::*;
 
-    /// The step runs on a narrow model and returns one finite time and loss per timed step
-    /// (the timing itself is the bench command's business, never a test's).
-    #[test]
-    fn a_narrow_step_runs_and_reports_each_step() {
-        let _rng = crate::torch_rng_lock();
+    /// The default configuration shrunk to a few units, for tests that only need a step to run.
+    fn narrow() -> TrainConfig {
         let mut cfg = TrainConfig::default();
         cfg.model.hidden = vec![8];
         cfg.model.latent_dim = 2;
         cfg.optim.batch_labeled = 4;
         cfg.optim.batch_unlabeled = 3;
+        cfg
+    }
+
+    /// The step runs on a narrow model and returns one finite time and loss per timed step
+    /// (the timing itself is the bench command's business, never a test's).
+    #[test]
+    fn a_narrow_step_runs_and_reports_each_step() {
+        let _rng = crate::torch_rng_lock();
+        let cfg = narrow();
         let (times, loss) = time_steps(&shape("mfeat").unwrap(), &cfg, 2, 1);
         assert_eq!(times.len(), 2);
         assert!(times.iter().all(|t| t.is_finite() && *t >= 0.0));
@@ -305,11 +311,7 @@ mod tests {
     #[test]
     fn the_same_device_twice_differs_by_nothing() {
         let _rng = crate::torch_rng_lock();
-        let mut cfg = TrainConfig::default();
-        cfg.model.hidden = vec![8];
-        cfg.model.latent_dim = 2;
-        cfg.optim.batch_labeled = 4;
-        cfg.optim.batch_unlabeled = 3;
+        let cfg = narrow();
         let c = compare_devices(&shape("mfeat").unwrap(), &cfg, 3, Device::Cpu, Device::Cpu);
         assert_eq!((c.loss_rel, c.param_rel), (0.0, 0.0));
         assert_eq!((c.first_loss_rel, c.first_param_rel), (0.0, 0.0));

@@ -253,28 +253,26 @@ fn last_json_line(mut cmd: Command, what: &str) -> Result<Value> {
     serde_json::from_str(line).with_context(|| format!("{what} printed no JSON line: {line}"))
 }
 
-/// Peak resident set size of this process (Linux `VmHWM`), 0 where unknown.
+/// The value after `key` (and its colon) on the first line of a Linux `/proc` file that starts
+/// with it.
+fn proc_field(path: &str, key: &str) -> Option<String> {
+    std::fs::read_to_string(path).ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim_start_matches([' ', '\t', ':']).trim().to_string())
+    })
+}
+
+/// Peak resident set size of this process (`VmHWM`), 0 where unknown.
 fn peak_rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
+    proc_field("/proc/self/status", "VmHWM")
+        .and_then(|v| v.trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kib| kib * 1024)
 }
 
-/// The CPU's model name (Linux), for the result line.
+/// The CPU's model name, for the result line.
 fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
+    proc_field("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".into())
 }
 
 fn append_line(path: &std::path::Path, line: &Value) -> Result<()> {
