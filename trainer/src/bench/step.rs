@@ -64,9 +64,9 @@ pub struct StepRun {
     pub seconds: Vec<f64>,
     /// The loss of every step, warm-up included.
     pub losses: Vec<f64>,
-    /// Every variable after the first step, by name, on the host.
+    /// Every variable after the first step, by name, on the host (empty without `keep_params`).
     pub params_first: Vec<(String, Tensor)>,
-    /// Every variable after the last step, by name, on the host.
+    /// Every variable after the last step, by name, on the host (empty without `keep_params`).
     pub params: Vec<(String, Tensor)>,
 }
 
@@ -85,13 +85,16 @@ fn host_params(vs: &tch::nn::VarStore) -> Vec<(String, Tensor)> {
 /// optimiser groups; classes = 10, batches `cfg.optim.batch_labeled` + `batch_unlabeled`) on
 /// `shape` on `device`, with libtorch's current thread count. Data, batches, initial weights and
 /// the reparameterisation noise all come from the host's generator seeded with `cfg.run.seed`, so
-/// two devices run the same steps on the same numbers.
+/// two devices run the same steps on the same numbers. With `keep_params` the weights after the
+/// first and the last step are copied to the host (the device comparison needs them; the step
+/// benchmark does not, and the copies would count in its peak RSS).
 pub fn run_steps(
     shape: &StepShape,
     cfg: &TrainConfig,
     steps: usize,
     warmup: usize,
     device: Device,
+    keep_params: bool,
 ) -> StepRun {
     const CLASSES: i64 = 10;
     let host = Device::Cpu;
@@ -170,11 +173,13 @@ pub fn run_steps(
             run.seconds.push(seconds);
         }
         run.losses.push(terms.total);
-        if step == 0 {
+        if keep_params && step == 0 {
             run.params_first = host_params(&ens.vs);
         }
     }
-    run.params = host_params(&ens.vs);
+    if keep_params {
+        run.params = host_params(&ens.vs);
+    }
     run
 }
 
@@ -186,7 +191,7 @@ pub fn time_steps(
     steps: usize,
     warmup: usize,
 ) -> (Vec<f64>, f64) {
-    let run = run_steps(shape, cfg, steps, warmup, Device::Cpu);
+    let run = run_steps(shape, cfg, steps, warmup, Device::Cpu, false);
     let last = run.losses.last().copied().unwrap_or(f64::NAN);
     (run.seconds, last)
 }
@@ -216,8 +221,8 @@ pub fn compare_devices(
     a: Device,
     b: Device,
 ) -> DeviceComparison {
-    let ra = run_steps(shape, cfg, steps, 0, a);
-    let rb = run_steps(shape, cfg, steps, 0, b);
+    let ra = run_steps(shape, cfg, steps, 0, a, true);
+    let rb = run_steps(shape, cfg, steps, 0, b, true);
     DeviceComparison {
         first_loss_rel: losses_rel(&ra.losses[..1], &rb.losses[..1]),
         first_param_rel: params_rel(&ra.params_first, &rb.params_first),
