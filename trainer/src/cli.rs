@@ -220,6 +220,10 @@ pub struct TrainArgs {
     /// Confidence a weak-view prediction needs to become a consistency target.
     #[arg(long)]
     pub consistency_threshold: Option<f64>,
+    /// Let the unlabeled term train the classifier only where its class agrees with the
+    /// generative model's best class (true/false).
+    #[arg(long)]
+    pub agreement_gate: Option<bool>,
     /// Prior expert of the latent PoE: prior, alt-prior or none.
     #[arg(long, value_parser = keyword::<PriorExpert>(PriorExpert::NAMES))]
     pub prior_expert: Option<PriorExpert>,

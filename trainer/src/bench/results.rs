@@ -114,6 +114,9 @@ fn migrate(line: &mut serde_json::Value) {
     let Some(cfg) = line.get_mut("config").and_then(|c| c.as_object_mut()) else {
         return;
     };
+    // The agreement gate (docs/model.md §12.5) came after the other §12 keys: a line without it
+    // ran without it, whatever the default is now.
+    cfg.entry("agreement_gate").or_insert(Value::Bool(false));
     if cfg.contains_key("objective") {
         return;
     }

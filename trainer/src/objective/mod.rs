@@ -145,6 +145,8 @@ pub struct RareClass {
     pub consistency: f64,
     /// Confidence threshold of the consistency targets.
     pub consistency_threshold: f64,
+    /// U trains q only where the classifier and the generative model agree on the class.
+    pub agreement_gate: bool,
 }
 
 impl RareClass {
@@ -155,5 +157,6 @@ impl RareClass {
         unlabeled_rampup: 0.0,
         consistency: 0.0,
         consistency_threshold: 0.95,
+        agreement_gate: false,
     };
 }

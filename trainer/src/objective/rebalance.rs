@@ -21,6 +21,15 @@
 //!   (aligned as in U when alignment is on) is the target of q on a strongly augmented one
 //!   ([`confident_targets`], [`consistency_term`]). The classifier then learns the rare classes'
 //!   neighbourhoods from the unlabeled data, not only from their one or two labels.
+//! - **Agreement gate on U's pull on q** (the agreement condition of co-training and
+//!   tri-training: Blum & Mitchell, "Combining labeled and unlabeled data with co-training", COLT
+//!   1998; Zhou & Li, "Tri-training", IEEE TKDE 2005): U trains q(y|x) only on the unlabeled
+//!   samples where the classifier's most probable class is also the class the generative model
+//!   explains best, argmax_y q(y|x) = argmin_y L_γ(x, y) ([`agreement_gate`]). Elsewhere q enters
+//!   U as a constant: the decoders and experts still learn from the sample under q's weights, but
+//!   a decoder that has seen one or two labels of a rare class can no longer pull that class's
+//!   samples to a better-trained neighbour. U's value is unchanged; only its gradient into the
+//!   classifier is gated.
 //! - **Ramp-up of the unlabeled term** (Laine & Aila, "Temporal ensembling for semi-supervised
 //!   learning", ICLR 2017, §3.1): U is weighted by exp(−5(1 − t)²) over the first part of training
 //!   ([`rampup`]), so the first pseudo-labels come from a classifier and decoders that have seen
@@ -102,6 +111,17 @@ pub fn consistency_term(log_q_strong: &Tensor, target: &Tensor, keep: &Tensor) -
         .gather(1, &target.unsqueeze(1), false)
         .squeeze_dim(1)
         * keep
+}
+
+/// ln q for U under the agreement gate (docs/model.md §12.5): `log_q` (B×K) where the classifier's
+/// most probable class equals the class of lowest γ-loss in `losses` (B×K, the L_γ(x, y) of every
+/// class), and the same values with no gradient elsewhere.
+pub fn agreement_gate(log_q: &Tensor, losses: &Tensor) -> Tensor {
+    let agree = log_q
+        .argmax(1, false)
+        .eq_tensor(&losses.argmin(1, false))
+        .unsqueeze(1);
+    log_q.where_self(&agree, &log_q.detach())
 }
 
 /// The weight of U at training progress `t` (epochs done / ramp length): exp(−5(1 − t)²) for
@@ -214,6 +234,51 @@ mod tests {
         let (target, keep) = confident_targets(&weak, 0.5);
         let got = v(&consistency_term(&strong, &target, &keep));
         assert!((got[1] - 1.203_972_8).abs() < 1e-6, "{got:?}");
+    }
+
+    #[test]
+    fn agreement_gate_keeps_u_and_stops_its_pull_where_the_two_disagree() {
+        // Two samples with the same logits (1, 0, −1): q = (0.665241, 0.244728, 0.090031), so
+        // the classifier says class 0. The γ-losses (0.5, 2, 3) agree with it; (3, 0.5, 2) say
+        // class 1. With c = 0.1, U = Σ q L − c H(q): 1.008930 and 2.214909 (H = 0.832396), by
+        // hand below, and the gate leaves both values as they are.
+        let logits = Tensor::from_slice(&[1.0f64, 0.0, -1.0, 1.0, 0.0, -1.0])
+            .view([2, 3])
+            .set_requires_grad(true);
+        let losses = Tensor::from_slice(&[0.5f64, 2.0, 3.0, 3.0, 0.5, 2.0]).view([2, 3]);
+        let c = Tensor::from_slice(&[0.1f64, 0.1]);
+        let log_q = logits.log_softmax(1, Kind::Double);
+        let u = crate::objective::gamma::gamma_loss_unlabeled(
+            &losses,
+            &agreement_gate(&log_q, &losses),
+            &c,
+        );
+        let z: f64 = [1.0f64, 0.0, -1.0].iter().map(|a| a.exp()).sum();
+        let q: Vec<f64> = [1.0f64, 0.0, -1.0].iter().map(|a| a.exp() / z).collect();
+        let h: f64 = -q.iter().map(|p| p * p.ln()).sum::<f64>();
+        let hand = |l: [f64; 3]| q.iter().zip(l).map(|(p, l)| p * l).sum::<f64>() - 0.1 * h;
+        let got = v(&u);
+        assert!((got[0] - hand([0.5, 2.0, 3.0])).abs() < 1e-12, "{got:?}");
+        assert!((got[1] - hand([3.0, 0.5, 2.0])).abs() < 1e-12, "{got:?}");
+        assert!((got[0] - 1.008_930).abs() < 1e-6 && (got[1] - 2.214_909).abs() < 1e-6);
+        // dU/d logit_k = q_k (g_k − Σ_y q_y g_y) with g_y = L_y + c (ln q_y + 1) on the agreeing
+        // sample; nothing on the other.
+        u.sum(Kind::Double).backward();
+        let grad = v(&logits.grad());
+        let g: Vec<f64> = [0.5, 2.0, 3.0]
+            .iter()
+            .zip(&q)
+            .map(|(l, p)| l + 0.1 * (p.ln() + 1.0))
+            .collect();
+        let mean: f64 = g.iter().zip(&q).map(|(g, p)| g * p).sum();
+        for k in 0..3 {
+            assert!((grad[k] - q[k] * (g[k] - mean)).abs() < 1e-12, "{grad:?}");
+            assert_eq!(grad[3 + k], 0.0, "{grad:?}");
+        }
+        assert!(
+            grad[0] < 0.0,
+            "the agreeing sample is pulled further toward class 0"
+        );
     }
 
     #[test]

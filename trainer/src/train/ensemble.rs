@@ -12,7 +12,7 @@ use crate::objective::gamma::{
 };
 use crate::objective::ldam::ldam_loss;
 use crate::objective::rebalance::{
-    adjust_probs, aligned_log_q, confident_targets, consistency_term, RunningMean,
+    adjust_probs, agreement_gate, aligned_log_q, confident_targets, consistency_term, RunningMean,
 };
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
@@ -334,15 +334,20 @@ impl Ensemble {
                 &k,
             )
         } else {
-            let l = gamma_loss_labeled(
+            let l = per_class(gamma_loss_labeled(
                 &t.recon,
                 &t.posterior.mu,
                 &t.posterior.log_sq,
                 &ys,
                 &kt,
                 m.model.spec().latent,
-            );
-            gamma_loss_unlabeled(&per_class(l), &log_q, &k.c)
+            ));
+            let log_q = if cfg.rare_class().agreement_gate {
+                agreement_gate(&log_q, &l)
+            } else {
+                log_q
+            };
+            gamma_loss_unlabeled(&l, &log_q, &k.c)
         };
         u * valid
     }

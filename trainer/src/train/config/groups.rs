@@ -137,6 +137,10 @@ pub struct ObjectiveConfig {
     pub consistency: f64,
     /// Confidence a weak-view prediction needs to become a consistency target (FixMatch's τ).
     pub consistency_threshold: f64,
+    /// U trains the classifier q(y|x) only on the unlabeled samples where its most probable class
+    /// is the class of lowest γ-loss (docs/model.md §12.5); false = the paper's U everywhere.
+    /// Needs `unlabeled_form = entropy`.
+    pub agreement_gate: bool,
 }
 
 impl Default for ObjectiveConfig {
@@ -162,6 +166,7 @@ impl Default for ObjectiveConfig {
             unlabeled_rampup: 0.0,
             consistency: 0.0,
             consistency_threshold: 0.95,
+            agreement_gate: false,
         }
     }
 }
@@ -186,6 +191,13 @@ impl ObjectiveConfig {
                 "must be a fraction of the epochs in [0, 1]",
             );
         }
+        if self.agreement_gate && self.unlabeled_form == UnlabeledForm::ExactGamma {
+            return bad(
+                "agreement_gate",
+                "true".into(),
+                "needs unlabeled_form = entropy (U2 has no per-class γ-loss to compare)",
+            );
+        }
         non_negative("ldam_max_margin", self.ldam_max_margin)?;
         if !(0.0..1.0).contains(&self.drw_beta) {
             return bad("drw_beta", self.drw_beta.to_string(), "must be in [0, 1)");
@@ -207,6 +219,7 @@ impl ObjectiveConfig {
                 unlabeled_rampup: self.unlabeled_rampup,
                 consistency: self.consistency,
                 consistency_threshold: self.consistency_threshold,
+                agreement_gate: self.agreement_gate,
             },
         }
     }
