@@ -161,6 +161,7 @@ fn result(spec: &RunSpec, overall: f64, minority: f64) -> RunResult {
         per_class_acc: vec![Some(overall), Some(minority)],
         minority_classes: vec![1],
         validation: None,
+        last_validation: None,
         train_seconds: 2.0,
         epochs: spec.config.optim.epochs,
         selected_epoch: spec.config.optim.epochs,

@@ -78,6 +78,8 @@ pub struct Cell {
     pub macro_f1: Stat,
     /// Validation balanced accuracy, over the seeds that have one.
     pub validation_balanced: Option<Stat>,
+    /// Validation balanced accuracy at the last epoch, over the seeds that have one.
+    pub validation_last: Option<Stat>,
     /// Mean per-class accuracy over seeds (classes absent from a seed's test set skipped).
     pub per_class: Vec<Option<f64>>,
     /// Mean training seconds per run.
@@ -136,6 +138,10 @@ pub fn summarise(results: &[RunResult], expected: Option<&[RunSpec]>) -> Vec<Cel
                 .iter()
                 .filter_map(|r| r.validation.as_ref().map(|v| v.balanced_acc))
                 .collect();
+            let last: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.last_validation.as_ref().map(|v| v.balanced_acc))
+                .collect();
             let classes = runs
                 .iter()
                 .map(|r| r.per_class_acc.len())
@@ -158,6 +164,7 @@ pub fn summarise(results: &[RunResult], expected: Option<&[RunSpec]>) -> Vec<Cel
                 balanced: col(|r| r.scores.balanced_acc),
                 macro_f1: col(|r| r.scores.macro_f1),
                 validation_balanced: (!vals.is_empty()).then(|| Stat::of(&vals)),
+                validation_last: (!last.is_empty()).then(|| Stat::of(&last)),
                 per_class,
                 train_seconds: if runs.is_empty() {
                     f64::NAN

@@ -194,6 +194,15 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
                 None if c.seeds.is_empty() => missing_cell(c),
                 None => "no validation split".into(),
             });
+            let _ = writeln!(
+                out,
+                "\n## {ds}: validation balanced accuracy at the last epoch (the model a run without a validation split keeps)\n"
+            );
+            table(&mut out, &dc, &|c: &Cell| match c.validation_last {
+                Some(v) => format!("{}{}", pct(v), coverage(c)),
+                None if c.seeds.is_empty() => missing_cell(c),
+                None => "no validation split".into(),
+            });
         }
         if let Some(reference) = page.reference {
             let _ = writeln!(

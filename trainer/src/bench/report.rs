@@ -93,6 +93,15 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
         }
     };
     results.retain(|r| r.scale == scale);
+    // Lines written before `last_validation` was recorded: read it from their epoch logs.
+    let mut logs = EpochLogs::default();
+    for r in results.iter_mut() {
+        if r.last_validation.is_none() && r.config.run.validation_fraction > 0.0 {
+            r.last_validation = logs
+                .records(Path::new(&r.epoch_log))?
+                .and_then(|recs| recs.last().and_then(|e| e.validation.clone()));
+        }
+    }
     let dir = opts
         .out
         .clone()

@@ -39,6 +39,11 @@ pub struct RunResult {
     pub minority_classes: Vec<usize>,
     /// Scores on the validation split at the selected epoch (when the config carves one).
     pub validation: Option<Scores>,
+    /// Scores on the validation split at the last epoch: the model a run without a validation
+    /// split ships, so the score that predicts it (docs/model.md §12.5). Absent in lines written
+    /// before it was recorded; `report` reads it from their epoch logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_validation: Option<Scores>,
     /// Wall seconds of the whole run: loading and splitting the data, training, and the per-epoch
     /// evaluations (the sum of the epoch logs' `seconds` is the optimisation alone).
     pub train_seconds: f64,
@@ -114,7 +119,7 @@ fn migrate(line: &mut serde_json::Value) {
     let Some(cfg) = line.get_mut("config").and_then(|c| c.as_object_mut()) else {
         return;
     };
-    // The agreement gate (docs/model.md §12.5) came after the other §12 keys: a line without it
+    // The agreement gate (docs/model.md §12.7) came after the other §12 keys: a line without it
     // ran without it, whatever the default is now.
     cfg.entry("agreement_gate").or_insert(Value::Bool(false));
     if cfg.contains_key("objective") {
@@ -181,4 +186,29 @@ pub fn slug(id: &str) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::migrate;
+    use serde_json::json;
+
+    #[test]
+    fn old_lines_read_as_what_they_ran() {
+        // Before the §12 keys: the paper's objective, every key at its paper value.
+        let mut v = json!({"config": {"alpha_a": 0.3}});
+        migrate(&mut v);
+        assert_eq!(v["config"]["objective"], "paper");
+        assert_eq!(v["config"]["logit_adjust"], 0.0);
+        assert_eq!(v["config"]["agreement_gate"], false);
+        // With `objective` but before the agreement gate: no gate, whatever the default is now.
+        let mut v = json!({"config": {"objective": "rare-class", "logit_adjust": 1.0}});
+        migrate(&mut v);
+        assert_eq!(v["config"]["agreement_gate"], false);
+        assert_eq!(v["config"]["logit_adjust"], 1.0);
+        // A line that has the key keeps it.
+        let mut v = json!({"config": {"objective": "rare-class", "agreement_gate": true}});
+        migrate(&mut v);
+        assert_eq!(v["config"]["agreement_gate"], true);
+    }
 }

@@ -200,6 +200,7 @@ pub fn run_one(
         per_class_acc: m.per_class_acc.clone(),
         minority_classes: m.minority_classes.clone(),
         validation: selected.and_then(|r| r.validation.clone()),
+        last_validation: outcome.history.last().and_then(|r| r.validation.clone()),
         train_seconds,
         epochs: spec.config.optim.epochs,
         selected_epoch: outcome.selected_epoch,

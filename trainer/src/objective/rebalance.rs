@@ -113,7 +113,7 @@ pub fn consistency_term(log_q_strong: &Tensor, target: &Tensor, keep: &Tensor) -
         * keep
 }
 
-/// ln q for U under the agreement gate (docs/model.md §12.5): `log_q` (B×K) where the classifier's
+/// ln q for U under the agreement gate (docs/model.md §12.7): `log_q` (B×K) where the classifier's
 /// most probable class equals the class of lowest γ-loss in `losses` (B×K, the L_γ(x, y) of every
 /// class), and the same values with no gradient elsewhere.
 pub fn agreement_gate(log_q: &Tensor, losses: &Tensor) -> Tensor {

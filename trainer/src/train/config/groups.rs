@@ -138,7 +138,7 @@ pub struct ObjectiveConfig {
     /// Confidence a weak-view prediction needs to become a consistency target (FixMatch's τ).
     pub consistency_threshold: f64,
     /// U trains the classifier q(y|x) only on the unlabeled samples where its most probable class
-    /// is the class of lowest γ-loss (docs/model.md §12.5); false = the paper's U everywhere.
+    /// is the class of lowest γ-loss (docs/model.md §12.7); false = the paper's U everywhere.
     /// Needs `unlabeled_form = entropy`.
     pub agreement_gate: bool,
 }
