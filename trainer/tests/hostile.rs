@@ -428,6 +428,18 @@ fn cases(f: &Fixtures) -> Vec<Case> {
                 "train",
                 "--dataset",
                 &p("one_labeled.npz"),
+                "--agreement-gate",
+                "true",
+                "--unlabeled-form",
+                "exact-gamma",
+            ],
+            &["agreement_gate", "needs unlabeled_form = entropy"],
+        ),
+        case(
+            &[
+                "train",
+                "--dataset",
+                &p("one_labeled.npz"),
                 "--checkpoint",
                 &p("t1.st"),
             ],
