@@ -93,7 +93,8 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
         }
     };
     results.retain(|r| r.scale == scale);
-    // Lines written before `last_validation` was recorded: read it from their epoch logs.
+    // Lines written before `last_validation` was recorded: read it from their epoch logs (read
+    // once per report: the training curves below reuse them).
     let mut logs = EpochLogs::default();
     for r in results.iter_mut() {
         if r.last_validation.is_none() && r.config.run.validation_fraction > 0.0 {
@@ -132,7 +133,7 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
     let mut images: Vec<(String, String)> = Vec::new();
     let mut written = Vec::new();
     if opts.plots {
-        for (caption, file) in plots(&dir, &scale, &cells, &results, opts)? {
+        for (caption, file) in plots(&dir, &scale, &cells, &results, opts, &mut logs)? {
             written.push(dir.join(&file));
             images.push((caption, file));
         }
@@ -220,6 +221,7 @@ fn plots(
     cells: &[Cell],
     results: &[RunResult],
     opts: &ReportOptions,
+    logs: &mut EpochLogs,
 ) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let missings = unique(cells.iter().map(|c| c.key.missing)).len();
@@ -309,7 +311,7 @@ fn plots(
                 format!("{ds}, rho {rho}, beta {beta}: per-class accuracy"),
                 file,
             ));
-            let curves = training_curves(results, &chosen, missings)?;
+            let curves = training_curves(results, &chosen, missings, logs)?;
             if !curves.0.is_empty() {
                 let file = format!("{scale}-curves-{tag}.png");
                 line_panels(
@@ -338,8 +340,8 @@ fn training_curves(
     results: &[RunResult],
     cells: &[&Cell],
     missings: usize,
+    logs: &mut EpochLogs,
 ) -> Result<(Vec<Series>, Vec<Series>)> {
-    let mut logs = EpochLogs::default();
     let (mut overall, mut minority) = (Vec::new(), Vec::new());
     for c in cells {
         let runs = results.iter().filter(|r| {
