@@ -185,24 +185,25 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
         let _ = writeln!(out, "\n## {ds}: balanced accuracy / macro-F1\n");
         table(&mut out, &dc, &balanced_f1);
         if dc.iter().any(|c| c.validation_balanced.is_some()) {
-            let _ = writeln!(
-                out,
-                "\n## {ds}: validation balanced accuracy (what hyperparameters are chosen on)\n"
-            );
-            table(&mut out, &dc, &|c: &Cell| match c.validation_balanced {
-                Some(v) => format!("{}{}", pct(v), coverage(c)),
-                None if c.seeds.is_empty() => missing_cell(c),
-                None => "no validation split".into(),
-            });
-            let _ = writeln!(
-                out,
-                "\n## {ds}: validation balanced accuracy at the last epoch (the model a run without a validation split keeps)\n"
-            );
-            table(&mut out, &dc, &|c: &Cell| match c.validation_last {
-                Some(v) => format!("{}{}", pct(v), coverage(c)),
-                None if c.seeds.is_empty() => missing_cell(c),
-                None => "no validation split".into(),
-            });
+            type Field = fn(&Cell) -> Option<Stat>;
+            let tables: [(&str, Field); 2] = [
+                (
+                    "validation balanced accuracy (what hyperparameters are chosen on)",
+                    |c| c.validation_balanced,
+                ),
+                (
+                    "validation balanced accuracy at the last epoch (the model a run without a validation split keeps)",
+                    |c| c.validation_last,
+                ),
+            ];
+            for (heading, field) in tables {
+                let _ = writeln!(out, "\n## {ds}: {heading}\n");
+                table(&mut out, &dc, &|c: &Cell| match field(c) {
+                    Some(v) => format!("{}{}", pct(v), coverage(c)),
+                    None if c.seeds.is_empty() => missing_cell(c),
+                    None => "no validation split".into(),
+                });
+            }
         }
         if let Some(reference) = page.reference {
             let _ = writeln!(
