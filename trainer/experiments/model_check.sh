@@ -27,7 +27,8 @@ run() { # dataset model seed args...
   local tag="$ds.$model.seed$seed"
   [ -f "$out/$tag.metrics.json" ] && { echo "skip $tag"; return; }
   echo "run $tag"
-  /usr/bin/time -v "$bin" train --no-progress --threads 2 --device cpu --seed "$seed" \
+  # --hidden 512,512: the width these runs were made with, before hidden = auto (docs/model.md §11.1).
+  /usr/bin/time -v "$bin" train --no-progress --threads 2 --device cpu --seed "$seed" --hidden 512,512 \
     ${MODELS[$model]} "$@" --checkpoint "/tmp/ssmvae-$tag.safetensors" \
     --log "$out/$tag.epochs.jsonl" --metrics-out "$out/$tag.metrics.tmp" \
     >"$out/$tag.stdout" 2>"$out/$tag.time"

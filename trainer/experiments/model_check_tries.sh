@@ -18,7 +18,8 @@ for model in ssmvae-ci-val ssmvae-ci-a1; do for seed in 0 1 2 3 4; do
   tag="mfeat.$model.seed$seed"
   [ -f "$out/$tag.metrics.json" ] && { echo "skip $tag"; continue; }
   echo "run $tag"
-  /usr/bin/time -v "$bin" train --no-progress --threads 2 --device cpu --seed "$seed" ${MODELS[$model]} \
+  # --hidden 512,512: the width these runs were made with, before hidden = auto (docs/model.md §11.1).
+  /usr/bin/time -v "$bin" train --no-progress --threads 2 --device cpu --seed "$seed" --hidden 512,512 ${MODELS[$model]} \
     --dataset mfeat --n-max 140 --rho 10 --beta 0.1 --epochs 100 \
     --checkpoint "/tmp/ssmvae-$tag.safetensors" --log "$out/$tag.epochs.jsonl" \
     --metrics-out "$out/$tag.metrics.tmp" >"$out/$tag.stdout" 2>"$out/$tag.time"

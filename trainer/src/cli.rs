@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use trainer::objective::{Latent, PriorExpert, UnlabeledForm};
 use trainer::protocol::Missing;
 use trainer::train::config::{
-    ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, LabelPrior, Method, Mode, Objective,
+    ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, Hidden, LabelPrior, Method, Mode, Objective,
     TrainConfig,
 };
 
@@ -179,9 +179,9 @@ pub struct TrainArgs {
     /// Latent dimension m.
     #[arg(long)]
     pub latent_dim: Option<usize>,
-    /// Hidden widths, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub hidden: Option<Vec<usize>>,
+    /// Hidden widths: auto (two layers of the power of two nearest N/4 in [64, 512], N the training samples: docs/model.md §11.1), comma-separated widths, or none (linear networks).
+    #[arg(long)]
+    pub hidden: Option<Hidden>,
     /// a in the classification weight α̃ = a·N/N_l (Eq. 9).
     #[arg(long)]
     pub alpha_a: Option<f64>,

@@ -63,7 +63,9 @@ pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
     let labeled_data = DataTensors::new(&labeled_ds, device);
     let test = DataTensors::new(&test_ds, device);
     let val = val_ds.as_ref().map(|v| DataTensors::new(v, device));
+    let hidden = cfg.model.hidden.resolve(train_ds.len());
     Ok(Prepared {
+        hidden,
         split,
         train_sizes,
         train_ds,

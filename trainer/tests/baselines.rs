@@ -4,8 +4,8 @@
 use std::sync::Mutex;
 use trainer::run::train;
 use trainer::train::config::{
-    CrestConfig, DataConfig, DeviceChoice, Fusion, Method, ModelConfig, OptimConfig, RunConfig,
-    TrainConfig,
+    CrestConfig, DataConfig, DeviceChoice, Fusion, Hidden, Method, ModelConfig, OptimConfig,
+    RunConfig, TrainConfig,
 };
 use trainer::train::TrainOptions;
 
@@ -17,7 +17,7 @@ fn tiny(method: Method, fusion: Fusion) -> TrainConfig {
         method,
         model: ModelConfig {
             fusion,
-            hidden: vec![16],
+            hidden: Hidden::Widths(vec![16]),
             ..Default::default()
         },
         optim: OptimConfig {

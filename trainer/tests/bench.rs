@@ -169,6 +169,7 @@ fn result(spec: &RunSpec, overall: f64, minority: f64) -> RunResult {
         threads: 1,
         epoch_log: String::new(),
         config: spec.config.clone(),
+        hidden: None,
         commit: None,
         reused_from: None,
     }

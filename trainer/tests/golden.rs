@@ -21,7 +21,7 @@ use trainer::data::{Modality, MultimodalDataset};
 use trainer::export::{export_bundle, reference_imputations, reference_outputs};
 use trainer::run::train;
 use trainer::train::config::{
-    DataConfig, DeviceChoice, ModelConfig, OptimConfig, RunConfig, TrainConfig,
+    DataConfig, DeviceChoice, Hidden, ModelConfig, OptimConfig, RunConfig, TrainConfig,
 };
 use trainer::train::{TrainOptions, TrainedModel};
 
@@ -87,7 +87,7 @@ fn generate_golden_fixtures() {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = mfeat_on_cpu(
         ModelConfig {
-            hidden: vec![64],
+            hidden: Hidden::Widths(vec![64]),
             latent_dim: 8,
             ..Default::default()
         },
@@ -154,7 +154,7 @@ fn export_refuses_models_the_runtime_cannot_run() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = mfeat_on_cpu(
         ModelConfig {
-            hidden: vec![8],
+            hidden: Hidden::Widths(vec![8]),
             latent_dim: 2,
             fusion: trainer::train::config::Fusion::Late,
             ..Default::default()

@@ -283,6 +283,7 @@ fn fixtures() -> Fixtures {
     std::fs::write(d("a_file"), b"a file, not a folder").unwrap();
     std::fs::write(d("unknown_key.toml"), "epochs = 1\nlearning_rate = 0.1\n").unwrap();
     std::fs::write(d("bad_syntax.toml"), "epochs = = 1\n").unwrap();
+    std::fs::write(d("bad_hidden.toml"), "hidden = \"wide\"\n").unwrap();
     std::fs::write(d("bench_unknown_key.toml"), "name = \"x\"\nbogus = 1\n").unwrap();
     std::fs::write(d("truncated.jsonl"), "{\"model\": \"ssmvae\", \"seed\": ").unwrap();
     std::fs::write(d("empty.jsonl"), "").unwrap();
@@ -464,6 +465,17 @@ fn cases(f: &Fixtures) -> Vec<Case> {
         case(
             &["train", "--config", &p("bad_syntax.toml")],
             &["bad_syntax.toml"],
+        ),
+        case(
+            &["train", "--config", &p("bad_hidden.toml")],
+            &[
+                "bad_hidden.toml",
+                "hidden must be \"auto\" or a list of widths",
+            ],
+        ),
+        case(
+            &["train", "--hidden", "512,0"],
+            &["--hidden", "comma-separated widths ≥ 1, not `512,0`"],
         ),
         case(
             &["train", "--config", &p("nope.toml")],

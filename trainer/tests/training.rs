@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 use trainer::run::train;
-use trainer::train::config::{DataConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig};
+use trainer::train::config::{
+    DataConfig, Hidden, ModelConfig, OptimConfig, RunConfig, TrainConfig,
+};
 use trainer::train::{TrainOptions, TrainedModel};
 use trainer::{DataError, Error};
 
@@ -102,7 +104,7 @@ fn two_threads_repeat_exactly() {
     let run = || {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = mfeat_config(3, 2);
-        cfg.model.hidden = vec![256, 256];
+        cfg.model.hidden = Hidden::Widths(vec![256, 256]);
         cfg.model.latent_dim = 32;
         train(&cfg, &opts(dir.path()), |_| {}).unwrap()
     };
@@ -128,7 +130,7 @@ fn resume_repeats_an_uninterrupted_run() {
     let _rng = lock();
     let small = |epochs| {
         let mut c = mfeat_config(5, epochs);
-        c.model.hidden = vec![32];
+        c.model.hidden = Hidden::Widths(vec![32]);
         c.model.latent_dim = 8;
         c
     };
@@ -164,7 +166,7 @@ fn tiny(dir: &Path) -> (TrainConfig, TrainOptions) {
     (
         {
             let mut c = mfeat_config(0, 1);
-            c.model.hidden = vec![16];
+            c.model.hidden = Hidden::Widths(vec![16]);
             c.model.latent_dim = 4;
             c
         },
@@ -180,7 +182,7 @@ fn checkpoint_of_another_model_shape_is_rejected() {
     train(&cfg, &o, |_| {}).unwrap();
     let wider = {
         let mut c = cfg;
-        c.model.hidden = vec![24];
+        c.model.hidden = Hidden::Widths(vec![24]);
         c.optim.epochs = 2;
         c
     };
@@ -205,7 +207,10 @@ fn config_with_unknown_keys_is_rejected() {
     );
     std::fs::write(&p, "nu = 5.0\nentropy_coef = \"tau2\"\nhidden = [64]\n").unwrap();
     let ok = TrainConfig::from_file(&p).unwrap();
-    assert_eq!((ok.model.nu, ok.model.hidden.clone()), (5.0, vec![64]));
+    assert_eq!(
+        (ok.model.nu, ok.model.hidden.clone()),
+        (5.0, Hidden::Widths(vec![64]))
+    );
 }
 
 #[test]
@@ -270,7 +275,7 @@ fn no_hidden_layer_is_the_linear_floor_and_baselines_refuse_it() {
     let dir = tempfile::tempdir().unwrap();
     let linear = {
         let mut c = mfeat_config(0, 30);
-        c.model.hidden = vec![];
+        c.model.hidden = Hidden::Widths(vec![]);
         c.model.fusion = Fusion::Early;
         c.model.mode = Mode::Supervised;
         c

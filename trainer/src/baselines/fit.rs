@@ -169,7 +169,7 @@ impl<R: Recipe> BaselineLearner<R> {
         let net = Backbone::new(
             device,
             &p.data.dims,
-            &cfg.model.hidden,
+            &p.hidden,
             p.train_ds.num_classes(),
             cfg.method == Method::Cmml,
         );

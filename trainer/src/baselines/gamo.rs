@@ -96,7 +96,7 @@ impl Gamo {
     /// The networks (one hidden layer of the configuration's first width) for `classes` classes.
     pub fn new(cfg: &TrainConfig, p: &Prepared, classes: usize) -> Self {
         let device = p.device;
-        let h: Vec<i64> = cfg.model.hidden.iter().map(|&w| w as i64).collect();
+        let h: Vec<i64> = p.hidden.iter().map(|&w| w as i64).collect();
         let n_l = p.labeled_rows.len();
         let gen_vs = nn::VarStore::new(device);
         let gen = Mlp::new(

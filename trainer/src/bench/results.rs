@@ -59,6 +59,11 @@ pub struct RunResult {
     pub epoch_log: String,
     /// The full configuration.
     pub config: TrainConfig,
+    /// The hidden widths the networks were built with: `config.hidden` resolved for the training
+    /// set's size (docs/model.md §11.1). Absent in lines written before `hidden = auto` existed,
+    /// whose `config.hidden` lists the widths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<usize>>,
     /// The commit of the code that produced the line (`git describe --dirty` at build time);
     /// absent in lines written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]

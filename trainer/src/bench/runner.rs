@@ -211,6 +211,7 @@ pub fn run_one(
         threads: tch::get_num_threads().max(0) as usize,
         epoch_log: log_name,
         config: spec.config.clone(),
+        hidden: Some(outcome.hidden.clone()),
         commit: Some(super::results::COMMIT.to_string()),
         reused_from: None,
     })

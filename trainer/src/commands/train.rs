@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use trainer::data::npz::read_npz_inputs;
 use trainer::metrics::Metrics;
 use trainer::run::{split_of, train};
-use trainer::train::config::TrainConfig;
+use trainer::train::config::{Hidden, TrainConfig};
 use trainer::train::{evaluate, fused, TrainOptions, TrainedModel};
 
 /// Merges the config file (if any) and the flags; flags win.
@@ -143,6 +143,12 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
         write_metrics(path, &outcome.test)?;
     }
     if !json && !quiet {
+        let rule = if cfg.model.hidden == Hidden::Auto {
+            " (hidden = auto: the size rule of docs/model.md §11.1)"
+        } else {
+            ""
+        };
+        println!("networks: hidden {:?}{rule}", outcome.hidden);
         print_scores(
             &format!("test (epoch {})", outcome.selected_epoch),
             &outcome.test,

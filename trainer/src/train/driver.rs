@@ -71,6 +71,8 @@ pub struct Outcome {
     pub selected_epoch: usize,
     /// The split trained on.
     pub split: Split,
+    /// The hidden widths the networks were built with (the size rule's when `hidden = auto`).
+    pub hidden: Vec<usize>,
 }
 
 /// What every learner starts from, prepared once by [`crate::run::prepare`]: the split, the fused
@@ -96,6 +98,9 @@ pub struct Prepared {
     pub val: Option<DataTensors>,
     /// Where the tensors live.
     pub device: tch::Device,
+    /// The hidden widths of every network of the run: `hidden` resolved for the training set's
+    /// size (docs/model.md §11.1).
+    pub hidden: Vec<usize>,
 }
 
 impl Prepared {
@@ -285,6 +290,7 @@ pub fn drive(
         test,
         selected_epoch: selected,
         split: p.split,
+        hidden: p.hidden,
     })
 }
 

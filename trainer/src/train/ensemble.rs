@@ -41,13 +41,19 @@ pub struct EnsembleSpec {
 }
 
 impl EnsembleSpec {
-    /// The members a configuration asks for, over (already fused) modalities.
-    pub fn from_config(cfg: &TrainConfig, modalities: &[ModalitySpec], classes: usize) -> Self {
+    /// The members a configuration asks for, over (already fused) modalities, with `hidden` the
+    /// configuration's widths resolved for the run (docs/model.md §11.1).
+    pub fn from_config(
+        cfg: &TrainConfig,
+        hidden: &[usize],
+        modalities: &[ModalitySpec],
+        classes: usize,
+    ) -> Self {
         let spec = |mods: Vec<ModalitySpec>| ModelSpec {
             modalities: mods,
             classes,
             latent_dim: cfg.model.latent_dim,
-            hidden: cfg.model.hidden.clone(),
+            hidden: hidden.to_vec(),
             nu: cfg.model.nu,
             latent: cfg.model.latent,
             prior_expert: cfg.model.prior_expert,

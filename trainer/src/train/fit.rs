@@ -75,8 +75,12 @@ impl SsmvaeLearner {
         let device = p.device;
         tch::manual_seed(cfg.run.seed as i64);
         let labeled_counts = p.train_ds.labeled_counts();
-        let mut spec =
-            EnsembleSpec::from_config(cfg, &modality_specs(&p.train_ds), p.train_ds.num_classes());
+        let mut spec = EnsembleSpec::from_config(
+            cfg,
+            &p.hidden,
+            &modality_specs(&p.train_ds),
+            p.train_ds.num_classes(),
+        );
         let rare = cfg.rare_class();
         if rare.logit_adjust > 0.0 {
             spec.logit_bias = logit_bias(&labeled_counts, rare.logit_adjust);

@@ -112,3 +112,154 @@ impl DeviceChoice {
         }
     }
 }
+
+/// The hidden widths of every network (docs/model.md §11.1): `auto`, the size rule, or the
+/// widths given.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Hidden {
+    /// [`size_rule`] of the number of training samples: the paper's [512, 512] on data the size of
+    /// its benchmarks, narrower on small data.
+    #[default]
+    Auto,
+    /// These widths; `[]` makes the networks linear (the SSMVAE family only).
+    Widths(Vec<usize>),
+}
+
+/// The widest hidden layer the size rule gives: the paper's width.
+pub const SIZE_RULE_MAX: usize = 512;
+/// The narrowest: the latent dimension's default m = 64, so an expert's hidden layer is never
+/// narrower than the latent location it outputs.
+pub const SIZE_RULE_MIN: usize = 64;
+/// Training samples per hidden unit at which the rule stops narrowing.
+pub const SIZE_RULE_SAMPLES_PER_UNIT: f64 = 4.0;
+
+/// Two hidden layers of h units, h the power of two nearest N/4 clamped to [64, 512], for N
+/// training samples (labeled and unlabeled, validation rows excluded): docs/model.md §11.1.
+/// Every MNIST-sized cell (N ≥ 1449) keeps the paper's [512, 512].
+pub fn size_rule(n_train: usize) -> Vec<usize> {
+    let target = (n_train as f64 / SIZE_RULE_SAMPLES_PER_UNIT).max(1.0);
+    let h = 2f64.powf(target.log2().round()) as usize;
+    vec![h.clamp(SIZE_RULE_MIN, SIZE_RULE_MAX); 2]
+}
+
+impl Hidden {
+    /// The widths for a run on `n_train` training samples.
+    pub fn resolve(&self, n_train: usize) -> Vec<usize> {
+        match self {
+            Hidden::Auto => size_rule(n_train),
+            Hidden::Widths(w) => w.clone(),
+        }
+    }
+}
+
+impl std::str::FromStr for Hidden {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let s = s.trim();
+        if s == "auto" {
+            return Ok(Hidden::Auto);
+        }
+        if s.is_empty() || s == "none" {
+            return Ok(Hidden::Widths(Vec::new()));
+        }
+        s.split(',')
+            .map(|w| w.trim().parse::<usize>().ok().filter(|&w| w > 0))
+            .collect::<Option<Vec<_>>>()
+            .map(Hidden::Widths)
+            .ok_or_else(|| {
+                format!("hidden must be `auto`, `none` or comma-separated widths ≥ 1, not `{s}`")
+            })
+    }
+}
+
+impl std::fmt::Display for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hidden::Auto => f.write_str("auto"),
+            Hidden::Widths(w) if w.is_empty() => f.write_str("none"),
+            Hidden::Widths(w) => {
+                let w: Vec<String> = w.iter().map(usize::to_string).collect();
+                f.write_str(&w.join(","))
+            }
+        }
+    }
+}
+
+/// `"auto"` or a list of widths, as a TOML file and a results line write it.
+impl Serialize for Hidden {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Hidden::Auto => s.serialize_str("auto"),
+            Hidden::Widths(w) => w.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Hidden {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Widths(Vec<usize>),
+            Str(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Widths(w) => Ok(Hidden::Widths(w)),
+            Raw::Str(s) if s == "auto" => Ok(Hidden::Auto),
+            Raw::Str(s) => Err(serde::de::Error::custom(format!(
+                "hidden must be \"auto\" or a list of widths, not \"{s}\""
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size rule on hand-computed values: N/4 rounded to the nearest power of two in log
+    /// space, clamped to [64, 512]. 2^8.5 = 362.04, so N = 1448 (N/4 = 362) is the last 256 and
+    /// 1449 the first 512.
+    #[test]
+    fn size_rule_on_the_grids_cells() {
+        for (n, h) in [
+            (0, 64),       // no data: the floor
+            (177, 64),     // ROSMAP rho 2: 44.25 → 32 → clamped to 64
+            (343, 64),     // mfeat rho 100: 85.75 → 2^6.42 → 64
+            (568, 128),    // mfeat rho 10: 142 → 2^7.15 → 128
+            (1448, 256),   // 362 < 2^8.5
+            (1449, 512),   // 362.25 > 2^8.5
+            (2478, 512),   // MNIST + Fashion rho 100, n_max 1000: the grids' smallest image cell
+            (40_000, 512), // clamped to the paper's width
+        ] {
+            assert_eq!(size_rule(n), vec![h, h], "N = {n}");
+        }
+        assert_eq!(Hidden::Auto.resolve(568), vec![128, 128]);
+        assert_eq!(Hidden::Widths(vec![7]).resolve(568), vec![7]);
+    }
+
+    #[test]
+    fn hidden_reads_auto_widths_or_none() {
+        assert_eq!("auto".parse::<Hidden>(), Ok(Hidden::Auto));
+        assert_eq!(
+            "512, 256".parse::<Hidden>(),
+            Ok(Hidden::Widths(vec![512, 256]))
+        );
+        assert_eq!("none".parse::<Hidden>(), Ok(Hidden::Widths(vec![])));
+        for bad in ["0", "wide", "64,", "-1"] {
+            let e = bad.parse::<Hidden>().unwrap_err();
+            assert!(e.starts_with("hidden must be"), "{bad}: {e}");
+        }
+        for h in [
+            Hidden::Auto,
+            Hidden::Widths(vec![64, 32]),
+            Hidden::Widths(vec![]),
+        ] {
+            assert_eq!(h.to_string().parse::<Hidden>(), Ok(h.clone()));
+            let json = serde_json::to_string(&h).unwrap();
+            assert_eq!(serde_json::from_str::<Hidden>(&json).unwrap(), h);
+        }
+        assert_eq!(serde_json::to_string(&Hidden::Auto).unwrap(), "\"auto\"");
+        assert!(serde_json::from_str::<Hidden>("\"wide\"").is_err());
+    }
+}

@@ -3,7 +3,7 @@
 //! and the range check of each key. In a TOML file and on the command line the keys stay flat
 //! (`nu = 5`, `--nu 5`): the groups are the library's structure, not a new file format.
 
-use super::choices::{ClassifierLoss, DeviceChoice, Fusion, LabelPrior, Mode};
+use super::choices::{ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Mode};
 use crate::error::{DataError, Result};
 use crate::objective::{EntropyCoef, Latent, Objective, PriorExpert, RareClass, UnlabeledForm};
 use crate::protocol::Missing;
@@ -43,8 +43,9 @@ pub struct ModelConfig {
     pub nu: f64,
     /// Latent dimension m.
     pub latent_dim: usize,
-    /// Hidden layer widths; `[]` makes the networks linear (the SSMVAE family only).
-    pub hidden: Vec<usize>,
+    /// Hidden layer widths: `auto` (the size rule, docs/model.md §11.1) or given; `[]` makes the
+    /// networks linear (the SSMVAE family only).
+    pub hidden: Hidden,
     /// Prior expert of the latent PoE.
     pub prior_expert: PriorExpert,
     /// Class prior p(y).
@@ -64,7 +65,7 @@ impl Default for ModelConfig {
             mode: Mode::Semi,
             nu: 10.0,
             latent_dim: 64,
-            hidden: vec![512, 512],
+            hidden: Hidden::Auto,
             prior_expert: PriorExpert::Prior,
             label_prior: LabelPrior::Uniform,
             sigma: 1.0,
@@ -86,10 +87,10 @@ impl ModelConfig {
         if self.latent_dim == 0 {
             return bad("latent_dim", "0".into(), "must be ≥ 1");
         }
-        if self.hidden.contains(&0) {
+        if matches!(&self.hidden, Hidden::Widths(w) if w.contains(&0)) {
             return bad(
                 "hidden",
-                format!("{:?}", self.hidden),
+                self.hidden.to_string(),
                 "every hidden layer must be ≥ 1 wide",
             );
         }

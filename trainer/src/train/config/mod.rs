@@ -1,7 +1,7 @@
 //! Training configuration: one TOML file and/or flags, flags winning over the file, unknown keys an
 //! error. The keys are grouped by what they configure ([`groups`]: model, objective, optimiser,
 //! run, data, and one group per baseline), each group with its defaults and range checks
-//! (docs/model.md §11: ν = 10, m = 64, two hidden layers of 512, a = 3, c_S). A TOML file and
+//! (docs/model.md §11: ν = 10, m = 64, hidden widths by the size rule, a = 3, c_S). A TOML file and
 //! the flags name the keys flat (`nu`, `--nu`), as they always have.
 
 pub mod choices;
@@ -10,7 +10,7 @@ pub mod groups;
 use crate::error::{Error, Result};
 pub use crate::objective::{EntropyCoef, Objective, RareClass};
 use crate::objective::{Latent, UnlabeledForm};
-pub use choices::{ClassifierLoss, DeviceChoice, Fusion, LabelPrior, Method, Mode};
+pub use choices::{ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Method, Mode};
 use groups::bad;
 pub use groups::{
     BaselineConfig, CmmlConfig, CrestConfig, DataConfig, GamoConfig, ModelConfig, ObjectiveConfig,
@@ -135,7 +135,7 @@ impl TrainConfig {
         // supervised, fusion = early` that is the logistic-regression floor (multinomial, on the
         // concatenated views). The baselines' extra networks (CMML's attention, GAMO's
         // generator) take the first hidden width, so they need one.
-        if self.model.hidden.is_empty() && self.method != Method::Ssmvae {
+        if self.model.hidden == Hidden::Widths(Vec::new()) && self.method != Method::Ssmvae {
             return bad(
                 "hidden",
                 "[]".into(),
