@@ -7,6 +7,8 @@
 //! rho = [10, 20, 50, 100]
 //! beta = [0.1, 0.3]
 //! missing = ["none"]            # optional, default ["none"]
+//! plots = true                  # optional; false for a tuning grid (read on its validation
+//!                               # tables): its report then has no test-accuracy plots
 //!
 //! [base]                        # training keys for every run (see `ssmvae train --help`)
 //! device = "auto"
@@ -68,6 +70,15 @@ pub struct Experiment {
     /// The model the comparison table measures the others against (default: the first).
     #[serde(default)]
     pub reference: Option<String>,
+    /// Whether the report draws its plots. Every plot shows test accuracy; a tuning grid is read
+    /// on its validation tables, so its file sets `plots = false` and nothing in its report but
+    /// the tables shown for completeness is about the test set.
+    #[serde(default = "yes")]
+    pub plots: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_missing() -> Vec<Missing> {

@@ -22,7 +22,7 @@ pub struct ReportOptions {
     pub scale: Option<String>,
     /// Output folder (default: the first results file's folder).
     pub out: Option<PathBuf>,
-    /// Write PNG plots.
+    /// Write PNG plots (unless the experiment file says `plots = false`).
     pub plots: bool,
     /// A Markdown file (the README) whose `<!-- ssmvae-report NAME/SCALE -->` …
     /// `<!-- /ssmvae-report -->` block is replaced by the overall / minority table.
@@ -132,7 +132,7 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
 
     let mut images: Vec<(String, String)> = Vec::new();
     let mut written = Vec::new();
-    if opts.plots {
+    if opts.plots && experiment.as_ref().is_none_or(|(_, e)| e.plots) {
         for (caption, file) in plots(&dir, &scale, &cells, &results, opts, &mut logs)? {
             written.push(dir.join(&file));
             images.push((caption, file));
