@@ -65,11 +65,8 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     for (label, cfg) in [
         ("SSMVAE-CI (t + PoE)", base.clone()),
         (
-            // The floor as the grids run it: plain argmax, no logit adjustment, and the paper's
-            // 2 × 512 networks. `hidden = auto` (docs/model.md §11.1) was chosen for SSMVAE-CI and
-            // gives every network here 128 units (568 training samples), which lowers the floor
-            // (mfeat grid: 82.2 / 70.7 against 86.4 / 81.6 at 512); the demo compares against the
-            // stronger one.
+            // The floor as the grids run it: plain argmax, the paper's 2 × 512. At the 128 units
+            // of `hidden = auto` (docs/model.md §11.1) it is weaker (mfeat 82.2 / 70.7 vs 86.4 / 81.6).
             "supervised-only (PoE)",
             {
                 let mut c = base.clone();

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Reruns committed grid runs and checks that they repeat bit for bit (issue 14: "same seeds → same
+# results"; the guide: same seed + same thread count → the same numbers).
+#
+# Usage: trainer/scripts/rerun-check.sh EXPERIMENT RUN_ID [RUN_ID...]
+#   EXPERIMENT  a file under trainer/experiments/ (its committed lines are trainer/results/<name>/cpu.jsonl)
+#   RUN_ID      a run as `ssmvae bench --list` prints it, e.g.
+#               'GAMO + early fusion|mnist+fashion|rho=100|beta=0.3|missing=none|seed=0'
+# Environment: SSMVAE (default target/release/ssmvae), DATA_DIR (default ../shared/data), JOBS (2).
+#
+# Each run trains again into a scratch results file, at the thread count its committed line records,
+# and every score of the new line (the five metrics, per-class accuracies, validation scores) is
+# compared with the committed one for exact equality. Exits 1 if any differs. The committed line must
+# come from the same code path and the same kind of CPU: libtorch's kernels differ across instruction
+# sets, so a line produced on another machine can differ in the last bits and is reported as such.
+set -euo pipefail
+[ "$#" -ge 2 ] || { sed -n 2,17p "$0" >&2; exit 2; }
+exp="$1"; shift
+name="$(basename "$exp" .toml)"
+committed="trainer/results/$name/cpu.jsonl"
+[ -f "$committed" ] || { echo "rerun-check: no committed results $committed" >&2; exit 2; }
+bin="${SSMVAE:-target/release/ssmvae}"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+listing="$("$bin" bench "$exp" --scale cpu --list --out "$scratch/none.jsonl" --data-dir "${DATA_DIR:-../shared/data}")"
+for id in "$@"; do
+  index="$(printf '%s\n' "$listing" | awk -v id="$id" '{ line = $0; sub(/^[a-z]+ +#[0-9]+ +/, "", line); if (line == id) { sub(/^#/, "", $2); print $2 } }')"
+  [ -n "$index" ] || { echo "rerun-check: $id is not a run of $exp" >&2; exit 2; }
+  threads="$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    rid = "%s|%s|rho=%g|beta=%g|missing=%s|seed=%d" % (d["model"], d["dataset"], d["rho"], d["beta"], d["missing"], d["seed"])
+    if rid == sys.argv[2]: print(d.get("threads", 1)); break' "$committed" "$id")"
+  [ -n "$threads" ] || { echo "rerun-check: $id has no committed line in $committed" >&2; exit 2; }
+  echo "$index $threads"
+done > "$scratch/todo"
+# One process per run, at most JOBS at once (each run is alone in its process, as in `bench --jobs`).
+while read -r index threads; do
+  while [ "$(jobs -rp | wc -l)" -ge "${JOBS:-2}" ]; do wait -n; done
+  "$bin" bench "$exp" --scale cpu --only-index "$index" --threads "$threads" --no-progress \
+    --out "$scratch/run-$index.jsonl" --data-dir "${DATA_DIR:-../shared/data}" >"$scratch/log-$index" 2>&1 &
+done < "$scratch/todo"
+wait
+cat "$scratch"/run-*.jsonl > "$scratch/new.jsonl"
+python3 - "$committed" "$scratch/new.jsonl" <<'PY'
+import json, sys
+KEYS = ["overall_acc", "minority_acc", "balanced_acc", "macro_f1", "g_mean", "per_class_acc", "validation"]
+def rid(d):
+    return "%s|%s|rho=%g|beta=%g|missing=%s|seed=%d" % (d["model"], d["dataset"], d["rho"], d["beta"], d["missing"], d["seed"])
+old = {rid(d): d for d in map(json.loads, open(sys.argv[1]))}
+bad = 0
+for new in map(json.loads, open(sys.argv[2])):
+    ref = old[rid(new)]
+    diff = [k for k in KEYS if k in ref and ref[k] != new.get(k)]
+    state = "identical" if not diff else "DIFFERS in " + ", ".join(diff)
+    print(f"{rid(new)}: {state} (overall {ref['overall_acc']:.6f} → {new['overall_acc']:.6f}, "
+          f"minority {ref['minority_acc']:.6f} → {new['minority_acc']:.6f}; committed at "
+          f"{ref.get('commit', 'an unrecorded commit')}, rerun at {new.get('commit')})")
+    bad += bool(diff)
+sys.exit(1 if bad else 0)
+PY
