@@ -6,13 +6,15 @@
 #   EXPERIMENT  a file under trainer/experiments/ (its committed lines are trainer/results/<name>/cpu.jsonl)
 #   RUN_ID      a run as `ssmvae bench --list` prints it, e.g.
 #               'GAMO + early fusion|mnist+fashion|rho=100|beta=0.3|missing=none|seed=0'
-# Environment: SSMVAE (default target/release/ssmvae), DATA_DIR (default ../shared/data), JOBS (2).
+# Environment: SSMVAE (default target/release/ssmvae), DATA_DIR (default ../shared/data), JOBS (2),
+#   CPU_KERNELS: the kernel set for lines that do not record theirs (default: this CPU's best).
 #
-# Each run trains again into a scratch results file, at the thread count its committed line records,
-# and every score of the new line (the five metrics, per-class accuracies, validation scores) is
-# compared with the committed one for exact equality. Exits 1 if any differs. The committed line must
-# come from the same code path and the same kind of CPU: libtorch's kernels differ across instruction
-# sets, so a line produced on another machine can differ in the last bits and is reported as such.
+# Each run trains again into a scratch results file, at the thread count and under the libtorch CPU
+# kernel set (ATEN_CPU_CAPABILITY: avx2, avx512, ...) its committed line records, and every score of
+# the new line (the five metrics, per-class accuracies, validation scores) is compared with the
+# committed one for exact equality. Exits 1 if any differs. The kernel sets sum in different orders,
+# so a line made on an AVX2-only machine repeats on an AVX-512 one only with the set pinned; lines
+# written before `cpu_kernels` was recorded came from both kinds of VM (try CPU_KERNELS=avx2).
 set -euo pipefail
 [ "$#" -ge 2 ] || { sed -n 2,17p "$0" >&2; exit 2; }
 exp="$1"; shift
@@ -26,18 +28,19 @@ listing="$("$bin" bench "$exp" --scale cpu --list --out "$scratch/none.jsonl" --
 for id in "$@"; do
   index="$(printf '%s\n' "$listing" | awk -v id="$id" '{ line = $0; sub(/^[a-z]+ +#[0-9]+ +/, "", line); if (line == id) { sub(/^#/, "", $2); print $2 } }')"
   [ -n "$index" ] || { echo "rerun-check: $id is not a run of $exp" >&2; exit 2; }
-  threads="$(python3 -c 'import json,sys
+  recorded="$(python3 -c 'import json,sys
 for l in open(sys.argv[1]):
     d = json.loads(l)
     rid = "%s|%s|rho=%g|beta=%g|missing=%s|seed=%d" % (d["model"], d["dataset"], d["rho"], d["beta"], d["missing"], d["seed"])
-    if rid == sys.argv[2]: print(d.get("threads", 1)); break' "$committed" "$id")"
-  [ -n "$threads" ] || { echo "rerun-check: $id has no committed line in $committed" >&2; exit 2; }
-  echo "$index $threads"
+    if rid == sys.argv[2]: print(d.get("threads", 1), d.get("cpu_kernels") or sys.argv[3]); break' "$committed" "$id" "${CPU_KERNELS:--}")"
+  [ -n "$recorded" ] || { echo "rerun-check: $id has no committed line in $committed" >&2; exit 2; }
+  echo "$index $recorded"
 done > "$scratch/todo"
 # One process per run, at most JOBS at once (each run is alone in its process, as in `bench --jobs`).
-while read -r index threads; do
+while read -r index threads kernels; do
   while [ "$(jobs -rp | wc -l)" -ge "${JOBS:-2}" ]; do wait -n; done
-  "$bin" bench "$exp" --scale cpu --only-index "$index" --threads "$threads" --no-progress \
+  if [ "$kernels" = - ]; then pin=(); else pin=(ATEN_CPU_CAPABILITY="$kernels"); fi
+  env "${pin[@]}" "$bin" bench "$exp" --scale cpu --only-index "$index" --threads "$threads" --no-progress \
     --out "$scratch/run-$index.jsonl" --data-dir "${DATA_DIR:-../shared/data}" >"$scratch/log-$index" 2>&1 &
 done < "$scratch/todo"
 wait
@@ -55,7 +58,8 @@ for new in map(json.loads, open(sys.argv[2])):
     state = "identical" if not diff else "DIFFERS in " + ", ".join(diff)
     print(f"{rid(new)}: {state} (overall {ref['overall_acc']:.6f} → {new['overall_acc']:.6f}, "
           f"minority {ref['minority_acc']:.6f} → {new['minority_acc']:.6f}; committed at "
-          f"{ref.get('commit', 'an unrecorded commit')}, rerun at {new.get('commit')})")
+          f"{ref.get('commit', 'an unrecorded commit')}, rerun at {new.get('commit')} "
+          f"on {new.get('cpu_kernels')} kernels)")
     bad += bool(diff)
 sys.exit(1 if bad else 0)
 PY

@@ -185,6 +185,11 @@ pub struct TrainArgs {
     /// a in the classification weight α̃ = a·N/N_l (Eq. 9).
     #[arg(long)]
     pub alpha_a: Option<f64>,
+    /// Candidate values of a, e.g. 3,10,30: each trains on 70 % of the labels, the one with the best
+    /// last-epoch balanced accuracy on the other 30 % wins, and the run trains again with it on
+    /// all labels (docs/model.md §12.8; about (candidates + 1)× the time).
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub alpha_a_candidates: Option<Vec<f64>>,
     /// Entropy weight of the unlabeled term: c (c_S), tau2 (τ_S²) or a number.
     #[arg(long)]
     pub entropy_coef: Option<EntropyCoef>,

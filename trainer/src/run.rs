@@ -10,14 +10,95 @@ use crate::error::{DataError, Result};
 use crate::protocol::{build_split, Protocol, Split};
 use crate::train::config::{Method, TrainConfig};
 use crate::train::tensors::DataTensors;
-use crate::train::{fused, EpochRecord, Outcome, Prepared, TrainOptions};
+use crate::train::{fused, EpochRecord, Outcome, Prepared, Selection, TrainOptions};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// Prepares the run a config describes (split, validation carve-out, fusion view, tensors, once)
-/// and trains it with its method's loop, calling `on_epoch` after every epoch.
+/// and trains it with its method's loop, calling `on_epoch` after every epoch. With
+/// `alpha_a_candidates`, the classification weight is chosen first ([`select_alpha_a`]) and only
+/// the final run's epochs reach `on_epoch`.
 pub fn train(
+    cfg: &TrainConfig,
+    opts: &TrainOptions,
+    on_epoch: impl FnMut(&EpochRecord),
+) -> Result<Outcome> {
+    if cfg.objective.alpha_a_candidates.is_empty() {
+        return train_once(cfg, opts, on_epoch);
+    }
+    let selection = select_alpha_a(cfg, opts)?;
+    let mut chosen = cfg.clone();
+    chosen.objective.alpha_a = selection.chosen;
+    chosen.objective.alpha_a_candidates.clear();
+    let mut outcome = train_once(&chosen, opts, on_epoch)?;
+    outcome.selection = Some(selection);
+    Ok(outcome)
+}
+
+/// The share of each class's labels the candidates of a are scored on (docs/model.md §12.8): the
+/// tuning grids' mfeat share (`tune_rare_mfeat.toml`), fixed a priori; every class with two or
+/// more labels keeps at least one for training and gives at least one.
+pub const SELECTION_HOLDOUT: f64 = 0.3;
+
+/// Chooses a (docs/model.md §12.8): each candidate trains the run's configuration on the labels
+/// less a [`SELECTION_HOLDOUT`] share, seeded as the run, and is scored by balanced accuracy on
+/// the held-out labels at its last epoch (the epoch a run without a validation split ships,
+/// §12.5). The best wins; ties go to the earlier candidate. No test sample is read.
+pub fn select_alpha_a(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Selection> {
+    let candidates = cfg.objective.alpha_a_candidates.clone();
+    let mut scores = Vec::with_capacity(candidates.len());
+    for &a in &candidates {
+        let mut c = cfg.clone();
+        c.objective.alpha_a = a;
+        c.objective.alpha_a_candidates.clear();
+        c.run.validation_fraction = SELECTION_HOLDOUT;
+        // Its own checkpoint files (removed after), never resumed: a resumed run chooses again,
+        // deterministically, the same a.
+        let checkpoint = opts
+            .checkpoint
+            .with_extension(format!("select-a{a}.safetensors"));
+        let o = TrainOptions {
+            checkpoint: checkpoint.clone(),
+            resume: false,
+            ..opts.clone()
+        };
+        let mut last = None;
+        let result = train_once(&c, &o, |r| {
+            last = r.validation.as_ref().map(|v| v.balanced_acc)
+        });
+        for f in [checkpoint.with_extension("best.safetensors"), checkpoint] {
+            let _ = std::fs::remove_file(f);
+        }
+        result?;
+        scores.push(last.ok_or_else(|| {
+            DataError::Empty(
+                "alpha_a_candidates: no class has two labels to hold one out; set alpha_a instead"
+                    .into(),
+            )
+        })?);
+    }
+    let best = first_best(&scores);
+    Ok(Selection {
+        chosen: candidates[best],
+        candidates,
+        validation_balanced_acc: scores,
+    })
+}
+
+/// The index of the highest score, the earliest among equals.
+fn first_best(scores: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, s) in scores.iter().enumerate() {
+        if *s > scores[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// One run of one configuration, prepared and trained by its method's loop.
+fn train_once(
     cfg: &TrainConfig,
     opts: &TrainOptions,
     on_epoch: impl FnMut(&EpochRecord),
@@ -125,4 +206,18 @@ fn carve_validation(ds: &MultimodalDataset, fraction: f64, seed: u64) -> (Vec<us
 
 fn subset(ds: &MultimodalDataset, rows: &[usize]) -> MultimodalDataset {
     ds.select(rows, rows.iter().map(|&i| ds.labels()[i]).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_best;
+
+    /// The highest validation score wins; a tie keeps the earlier candidate.
+    #[test]
+    fn selection_takes_the_first_best() {
+        assert_eq!(first_best(&[0.8, 0.9, 0.85]), 1);
+        assert_eq!(first_best(&[0.8, 0.8, 0.7]), 0);
+        assert_eq!(first_best(&[0.7, 0.9, 0.9]), 1);
+        assert_eq!(first_best(&[0.5]), 0);
+    }
 }

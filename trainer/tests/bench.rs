@@ -171,6 +171,8 @@ fn result(spec: &RunSpec, overall: f64, minority: f64) -> RunResult {
         config: spec.config.clone(),
         hidden: None,
         commit: None,
+        cpu_kernels: None,
+        selection: None,
         reused_from: None,
     }
 }

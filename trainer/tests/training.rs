@@ -162,6 +162,58 @@ fn resume_repeats_an_uninterrupted_run() {
     assert_eq!(resumed.test.confusion, full.test.confusion);
 }
 
+/// docs/model.md §12.8: each candidate of a is the run's configuration trained on 70 % of the
+/// labels and scored at its last epoch on the rest; the run then trains, on all labels, exactly
+/// the configuration with the chosen a, and leaves no candidate checkpoint behind.
+#[test]
+fn alpha_a_selection_scores_on_held_out_labels_and_retrains_the_winner() {
+    let _rng = lock();
+    let small = || {
+        let mut c = mfeat_config(1, 3);
+        c.model.hidden = Hidden::Widths(vec![32]);
+        c.model.latent_dim = 8;
+        c
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small();
+    cfg.objective.alpha_a_candidates = vec![0.3, 30.0];
+    let chosen = train(&cfg, &opts(dir.path()), |_| {}).unwrap();
+    let s = chosen.selection.clone().expect("a selection");
+    assert_eq!(s.candidates, vec![0.3, 30.0]);
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1, "only the run's checkpoint stays: {files:?}");
+    // Each score is the candidate's own held-out run, at its last epoch.
+    for (a, score) in s.candidates.iter().zip(&s.validation_balanced_acc) {
+        let mut c = small();
+        c.objective.alpha_a = *a;
+        c.run.validation_fraction = trainer::run::SELECTION_HOLDOUT;
+        let d = tempfile::tempdir().unwrap();
+        let held_out = train(&c, &opts(d.path()), |_| {}).unwrap();
+        let last = held_out.history.last().unwrap().validation.clone().unwrap();
+        assert_eq!(last.balanced_acc.to_bits(), score.to_bits(), "a = {a}");
+    }
+    let best = if s.validation_balanced_acc[1] > s.validation_balanced_acc[0] {
+        30.0
+    } else {
+        0.3
+    };
+    assert_eq!(s.chosen, best);
+    // The final model is the plain run with the chosen a.
+    let mut direct = small();
+    direct.objective.alpha_a = s.chosen;
+    let d = tempfile::tempdir().unwrap();
+    let plain = train(&direct, &opts(d.path()), |_| {}).unwrap();
+    let bits = |o: &trainer::train::driver::Outcome| {
+        o.history
+            .iter()
+            .map(|h| h.loss_total.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&chosen), bits(&plain));
+    assert_eq!(chosen.test.confusion, plain.test.confusion);
+    assert!(plain.selection.is_none());
+}
+
 fn tiny(dir: &Path) -> (TrainConfig, TrainOptions) {
     (
         {

@@ -68,6 +68,15 @@ pub struct RunResult {
     /// absent in lines written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The CPU kernel set libtorch dispatched to ([`aten_cpu_capability`]): the same seed and
+    /// thread count repeat a run bit for bit only under the same kernel set, so a rerun pins it.
+    /// Absent in lines written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_kernels: Option<String>,
+    /// How the run chose its classification weight a, when its config asks to
+    /// (`alpha_a_candidates`, docs/model.md §12.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<crate::train::Selection>,
     /// When the line was copied from another experiment's results (`--reuse`), that file's
     /// experiment and scale, `experiment/scale`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +123,48 @@ pub fn read_results(path: &Path) -> Result<Vec<RunResult>> {
 
 /// The commit this build was made from (see `trainer/build.rs`).
 pub const COMMIT: &str = env!("SSMVAE_COMMIT");
+
+/// The vectorised CPU kernel set libtorch's ATen dispatches to in this process, as ATen computes
+/// it: the `ATEN_CPU_CAPABILITY` environment variable when it names a known set, else the best
+/// set the CPU supports (AVX-512 needs F, VL, BW and DQ; AVX2 needs FMA too). The sets sum in
+/// different orders, so a run's last bits depend on it: the same run on an AVX2-only VM and on
+/// an AVX-512 VM agrees to a few ulps per step and drifts apart over an epoch
+/// (`trainer/scripts/rerun-check.sh` pins the committed line's set with the same variable).
+pub fn aten_cpu_capability() -> String {
+    capability_from(std::env::var("ATEN_CPU_CAPABILITY").ok().as_deref())
+}
+
+/// [`aten_cpu_capability`] given the variable's value; ATen ignores (and warns about) a name it
+/// does not know, and so does this.
+fn capability_from(var: Option<&str>) -> String {
+    match var.map(str::to_ascii_lowercase) {
+        Some(v) if ["default", "avx2", "avx512", "avx512_256"].contains(&v.as_str()) => v,
+        _ => detected_cpu_capability().to_string(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detected_cpu_capability() -> &'static str {
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
+        "avx512"
+    } else if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
+        "avx2"
+    } else {
+        "default"
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn detected_cpu_capability() -> &'static str {
+    std::env::consts::ARCH
+}
 
 /// Lines written before the `objective` key existed say which objective they ran once read, so
 /// they are never taken for runs of the current default: without any §12 key (docs/model.md
@@ -195,8 +246,17 @@ pub fn slug(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::migrate;
+    use super::{capability_from, detected_cpu_capability, migrate};
     use serde_json::json;
+
+    /// The variable wins when ATen knows its value, in any case; otherwise the CPU decides.
+    #[test]
+    fn cpu_kernels_follow_aten_rule() {
+        assert_eq!(capability_from(Some("AVX2")), "avx2");
+        assert_eq!(capability_from(Some("avx512")), "avx512");
+        assert_eq!(capability_from(Some("sse9")), detected_cpu_capability());
+        assert_eq!(capability_from(None), detected_cpu_capability());
+    }
 
     #[test]
     fn old_lines_read_as_what_they_ran() {

@@ -213,6 +213,8 @@ pub fn run_one(
         config: spec.config.clone(),
         hidden: Some(outcome.hidden.clone()),
         commit: Some(super::results::COMMIT.to_string()),
+        cpu_kernels: Some(super::results::aten_cpu_capability()),
+        selection: outcome.selection.clone(),
         reused_from: None,
     })
 }

@@ -25,7 +25,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(
         model { latent, fusion, mode, nu, latent_dim, hidden, prior_expert, label_prior, sigma, shared_first_layer }
         objective {
-            alpha_a, entropy_coef, unlabeled_form, classifier_loss, ldam_max_margin, drw_beta,
+            alpha_a, alpha_a_candidates, entropy_coef, unlabeled_form, classifier_loss, ldam_max_margin, drw_beta,
             drw_start, logit_adjust, align_unlabeled, unlabeled_rampup, consistency,
             consistency_threshold, agreement_gate
         }
@@ -149,6 +149,16 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
             ""
         };
         println!("networks: hidden {:?}{rule}", outcome.hidden);
+        if let Some(s) = &outcome.selection {
+            let tried: Vec<String> = (s.candidates.iter().zip(&s.validation_balanced_acc))
+                .map(|(a, v)| format!("a = {a}: {:.2} %", 100.0 * v))
+                .collect();
+            println!(
+                "classification weight a = {} (held-out labels, balanced accuracy: {})",
+                s.chosen,
+                tried.join(", ")
+            );
+        }
         print_scores(
             &format!("test (epoch {})", outcome.selected_epoch),
             &outcome.test,

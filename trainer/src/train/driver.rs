@@ -73,6 +73,20 @@ pub struct Outcome {
     pub split: Split,
     /// The hidden widths the networks were built with (the size rule's when `hidden = auto`).
     pub hidden: Vec<usize>,
+    /// How the classification weight a was chosen, when the run chose it
+    /// ([`crate::run::train`], docs/model.md §12.8).
+    pub selection: Option<Selection>,
+}
+
+/// A per-run choice of the classification weight a on a held-out part of the labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// The candidates, in the order tried (ties go to the earlier one).
+    pub candidates: Vec<f64>,
+    /// Each candidate's last-epoch balanced accuracy on the held-out labels.
+    pub validation_balanced_acc: Vec<f64>,
+    /// The value the run was trained with.
+    pub chosen: f64,
 }
 
 /// What every learner starts from, prepared once by [`crate::run::prepare`]: the split, the fused
@@ -291,6 +305,7 @@ pub fn drive(
         selected_epoch: selected,
         split: p.split,
         hidden: p.hidden,
+        selection: None,
     })
 }
 

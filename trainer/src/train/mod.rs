@@ -12,7 +12,9 @@ pub mod fit;
 pub mod tensors;
 pub mod trained;
 
-pub use driver::{epoch_rng, score_probs, EpochRecord, Outcome, Prepared, StepTerms, TrainOptions};
+pub use driver::{
+    epoch_rng, score_probs, EpochRecord, Outcome, Prepared, Selection, StepTerms, TrainOptions,
+};
 pub use fit::fit;
 pub use trained::TrainedModel;
 

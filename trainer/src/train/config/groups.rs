@@ -111,6 +111,9 @@ pub struct ObjectiveConfig {
     pub kind: Objective,
     /// a in α̃ = a N/N_l, the classification weight per labeled sample (Eq. 9).
     pub alpha_a: f64,
+    /// Candidate values of a, one chosen per run on a held-out part of the labels
+    /// (docs/model.md §12.8); empty = `alpha_a` as given.
+    pub alpha_a_candidates: Vec<f64>,
     /// Entropy weight of U.
     pub entropy_coef: EntropyCoef,
     /// Form of the unlabeled objective.
@@ -153,6 +156,7 @@ impl Default for ObjectiveConfig {
             // balanced accuracy on MNIST + Fashion-MNIST and 91.4 % against 74.7 % on mfeat
             // (docs/model.md §12.6). The paper's rows pin 0.3, the value they were run with.
             alpha_a: 3.0,
+            alpha_a_candidates: Vec::new(),
             entropy_coef: EntropyCoef::C,
             unlabeled_form: UnlabeledForm::Entropy,
             classifier_loss: ClassifierLoss::Ce,
@@ -176,6 +180,9 @@ impl ObjectiveConfig {
     /// The range of each key of the group.
     pub fn validate(&self) -> Result<()> {
         non_negative("alpha_a", self.alpha_a)?;
+        for &a in &self.alpha_a_candidates {
+            non_negative("alpha_a_candidates", a)?;
+        }
         non_negative("logit_adjust", self.logit_adjust)?;
         non_negative("consistency", self.consistency)?;
         if !(self.consistency_threshold > 0.0 && self.consistency_threshold <= 1.0) {

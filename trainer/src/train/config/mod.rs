@@ -143,6 +143,13 @@ impl TrainConfig {
             );
         }
         self.objective.validate()?;
+        if !self.objective.alpha_a_candidates.is_empty() && self.method != Method::Ssmvae {
+            return bad(
+                "alpha_a_candidates",
+                format!("{:?}", self.objective.alpha_a_candidates),
+                "chooses SSMVAE-CI's classification weight; the baselines have none (use method = ssmvae)",
+            );
+        }
         self.optim.validate()?;
         self.validate_baselines()?;
         self.run.validate()
