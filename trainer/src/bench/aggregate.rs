@@ -84,6 +84,8 @@ pub struct Cell {
     pub per_class: Vec<Option<f64>>,
     /// Mean training seconds per run.
     pub train_seconds: f64,
+    /// Each run's commit and CPU kernel set, as its line records them (None: not recorded).
+    pub provenance: Vec<(Option<String>, Option<String>)>,
 }
 
 /// Summarises results by cell. With `expected` (the experiment's runs), every expected cell
@@ -171,6 +173,10 @@ pub fn summarise(results: &[RunResult], expected: Option<&[RunSpec]>) -> Vec<Cel
                 } else {
                     runs.iter().map(|r| r.train_seconds).sum::<f64>() / runs.len() as f64
                 },
+                provenance: runs
+                    .iter()
+                    .map(|r| (r.commit.clone(), r.cpu_kernels.clone()))
+                    .collect(),
                 key,
             }
         })

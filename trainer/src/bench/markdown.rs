@@ -63,6 +63,34 @@ fn unique<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
     v
 }
 
+/// "a (2), b (1)": each value with its count, in first-appearance order; None reads "not recorded"
+/// (lines written before the field existed).
+fn tally(values: impl Iterator<Item = Option<String>>) -> String {
+    let mut counts: Vec<(Option<String>, usize)> = Vec::new();
+    for x in values {
+        match counts.iter_mut().find(|(v, _)| *v == x) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((x, 1)),
+        }
+    }
+    let parts: Vec<String> = counts
+        .into_iter()
+        .map(|(v, n)| format!("{} ({n})", v.as_deref().unwrap_or("not recorded")))
+        .collect();
+    parts.join(", ")
+}
+
+/// A commit as `git log --oneline` shows it (7 hex digits), keeping a `-dirty` mark.
+fn short_commit(c: &str) -> String {
+    let (hash, rest) = c.split_once('-').map_or((c, ""), |(h, r)| (h, r));
+    let mark = if rest.is_empty() {
+        String::new()
+    } else {
+        format!("-{rest}")
+    };
+    format!("{}{mark}", hash.chars().take(7).collect::<String>())
+}
+
 /// The cells of one dataset.
 fn of_dataset(cells: &[Cell], dataset: &str) -> Vec<Cell> {
     cells
@@ -249,9 +277,9 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
     }
     let secs: Vec<&Cell> = cells.iter().filter(|c| !c.seeds.is_empty()).collect();
     if !secs.is_empty() {
-        let _ = writeln!(out, "## Mean wall time per run (seconds: data, training and per-epoch evaluation; machines and load differ)\n");
+        let _ = writeln!(out, "## Runs: mean wall time (seconds: data, training and per-epoch evaluation; machines and load differ), commits and CPU kernel sets\n");
         let models = unique(secs.iter().map(|c| c.key.model.clone()));
-        out.push_str("| model | runs | mean s |\n|---|---|---|\n");
+        out.push_str("| model | runs | mean s | commits | CPU kernels |\n|---|---|---|---|---|\n");
         for m in models {
             let mc: Vec<&&Cell> = secs.iter().filter(|c| c.key.model == m).collect();
             let runs: usize = mc.iter().map(|c| c.seeds.len()).sum();
@@ -259,7 +287,18 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
                 .iter()
                 .map(|c| c.train_seconds * c.seeds.len() as f64)
                 .sum();
-            let _ = writeln!(out, "| {m} | {runs} | {:.1} |", total / runs as f64);
+            let provenance = mc.iter().flat_map(|c| c.provenance.iter());
+            let commits = tally(
+                provenance
+                    .clone()
+                    .map(|(c, _)| c.as_deref().map(short_commit)),
+            );
+            let kernels = tally(provenance.map(|(_, k)| k.as_deref().map(str::to_string)));
+            let _ = writeln!(
+                out,
+                "| {m} | {runs} | {:.1} | {commits} | {kernels} |",
+                total / runs as f64
+            );
         }
         out.push('\n');
     }
@@ -270,4 +309,18 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
         out.pop();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{short_commit, tally};
+
+    #[test]
+    fn provenance_reads_as_counts() {
+        let v = [Some("b"), None, Some("b"), Some("a")].map(|x| x.map(str::to_string));
+        assert_eq!(tally(v.into_iter()), "b (2), not recorded (1), a (1)");
+        assert_eq!(short_commit("34fd86e9a8a8"), "34fd86e");
+        assert_eq!(short_commit("b12d00010f2e-dirty"), "b12d000-dirty");
+        assert_eq!(short_commit("4163b38"), "4163b38");
+    }
 }
