@@ -147,6 +147,8 @@ pub struct RareClass {
     pub consistency_threshold: f64,
     /// U trains q only where the classifier and the generative model agree on the class.
     pub agreement_gate: bool,
+    /// Labeled batches drawn class-balanced (a class uniformly, then one of its labels).
+    pub balanced_labeled: bool,
 }
 
 impl RareClass {
@@ -158,5 +160,6 @@ impl RareClass {
         consistency: 0.0,
         consistency_threshold: 0.95,
         agreement_gate: false,
+        balanced_labeled: false,
     };
 }

@@ -173,6 +173,8 @@ pub struct Schedule {
     pub batch_unlabeled: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Draw labeled batches class-balanced (docs/model.md §12.9).
+    pub balanced_labeled: bool,
 }
 
 /// What a model must do to be trained by [`drive`].
@@ -234,7 +236,11 @@ pub fn drive(
         lab.shuffle(&mut rng);
         let mut unl = p.unlabeled_rows.clone();
         unl.shuffle(&mut rng);
-        let mut lab = LabeledCycle::new(lab);
+        let mut lab = if schedule.balanced_labeled {
+            LabeledCycle::balanced(lab, p.train_ds.labels())
+        } else {
+            LabeledCycle::new(lab)
+        };
         let bar = progress_bar(schedule.progress, steps as u64, epoch, schedule.epochs);
         let started = Instant::now();
         let mut sum = StepTerms::default();

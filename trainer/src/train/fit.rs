@@ -39,6 +39,7 @@ impl Schedule {
             batch_labeled: cfg.optim.batch_labeled,
             batch_unlabeled: cfg.optim.batch_unlabeled,
             progress: opts.progress,
+            balanced_labeled: cfg.rare_class().balanced_labeled,
         }
     }
 }

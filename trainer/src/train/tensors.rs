@@ -152,31 +152,103 @@ pub fn index_tensor(idx: &[usize], device: Device) -> Tensor {
 
 /// Labeled batches drawn by cycling through a shuffled list of rows, reshuffled at each wrap, so
 /// a labeled set smaller than an epoch's steps × batch is revisited evenly (both training loops
-/// draw their labeled batches this way).
+/// draw their labeled batches this way). Class-balanced ([`LabeledCycle::balanced`]), there is
+/// one such cycle per class and each slot of a batch first draws its class.
 #[derive(Debug)]
 pub struct LabeledCycle {
-    rows: Vec<usize>,
-    pos: usize,
+    /// One cycle (rows, position) per group: one group, or one per class.
+    groups: Vec<(Vec<usize>, usize)>,
 }
 
 impl LabeledCycle {
     /// Starts from `rows`, already shuffled by the caller.
     pub fn new(rows: Vec<usize>) -> Self {
-        LabeledCycle { rows, pos: 0 }
+        LabeledCycle {
+            groups: vec![(rows, 0)],
+        }
+    }
+
+    /// Class-balanced sampling (Kang et al., "Decoupling representation and classifier for
+    /// long-tailed recognition", ICLR 2020; docs/model.md §12.9): `rows` (already shuffled) split
+    /// by their label in `labels`, keeping their order; each slot of a batch takes a class
+    /// uniformly at random, then that class's next label, so a class with one label fills 1/K of
+    /// the labeled slots instead of 1/N_l.
+    pub fn balanced(rows: Vec<usize>, labels: &[Option<usize>]) -> Self {
+        let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
+        for r in rows {
+            let y = labels.get(r).copied().flatten();
+            match groups.iter_mut().find(|(c, _)| *c == y) {
+                Some((_, g)) => g.push(r),
+                None => groups.push((y, vec![r])),
+            }
+        }
+        groups.sort_by_key(|(c, _)| *c);
+        LabeledCycle {
+            groups: groups.into_iter().map(|(_, g)| (g, 0)).collect(),
+        }
     }
 
     /// The next min(`size`, number of rows) rows.
     pub fn next_batch(&mut self, size: usize, rng: &mut impl rand::Rng) -> Vec<usize> {
         use rand::seq::SliceRandom;
+        let total: usize = self.groups.iter().map(|(g, _)| g.len()).sum();
         let mut batch = Vec::with_capacity(size);
-        while batch.len() < size.min(self.rows.len()) {
-            if self.pos == self.rows.len() {
-                self.rows.shuffle(rng);
-                self.pos = 0;
+        while batch.len() < size.min(total) {
+            // One group draws nothing here, so the uniform sampler's stream is the one it always was.
+            let k = if self.groups.len() == 1 {
+                0
+            } else {
+                rng.random_range(0..self.groups.len())
+            };
+            let (rows, pos) = &mut self.groups[k];
+            if *pos == rows.len() {
+                rows.shuffle(rng);
+                *pos = 0;
             }
-            batch.push(self.rows[self.pos]);
-            self.pos += 1;
+            batch.push(rows[*pos]);
+            *pos += 1;
         }
         batch
+    }
+}
+
+#[cfg(test)]
+mod cycle_tests {
+    use super::LabeledCycle;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// Uniform: every row once per pass. Balanced over 98 rows of class 0 and 2 of class 1: each
+    /// class fills about half of the slots, and a class's rows are cycled evenly (the two rows of
+    /// class 1 are drawn within one of each other).
+    #[test]
+    fn balanced_batches_give_each_class_an_equal_share() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut plain = LabeledCycle::new((0..10).collect());
+        let mut once = plain.next_batch(10, &mut rng);
+        once.sort_unstable();
+        assert_eq!(once, (0..10).collect::<Vec<_>>());
+
+        let labels: Vec<Option<usize>> = (0..100).map(|i| Some(usize::from(i >= 98))).collect();
+        let mut cycle = LabeledCycle::balanced((0..100).collect(), &labels);
+        let mut counts = [0usize; 100];
+        for _ in 0..100 {
+            for r in cycle.next_batch(50, &mut rng) {
+                counts[r] += 1;
+            }
+        }
+        let rare = counts[98] + counts[99];
+        assert!(
+            (2300..=2700).contains(&rare),
+            "class 1 drew {rare} of 5000 slots"
+        );
+        assert!(
+            counts[98].abs_diff(counts[99]) <= 1,
+            "{} vs {}",
+            counts[98],
+            counts[99]
+        );
+        let common = &counts[..98];
+        assert!(common.iter().max().unwrap() - common.iter().min().unwrap() <= 1);
     }
 }

@@ -145,6 +145,9 @@ pub struct ObjectiveConfig {
     /// is the class of lowest γ-loss (docs/model.md §12.7); false = the paper's U everywhere.
     /// Needs `unlabeled_form = entropy`.
     pub agreement_gate: bool,
+    /// Labeled batches drawn class-balanced: each slot a class uniformly at random, then the next
+    /// of that class's labels (docs/model.md §12.9); false = uniform over the labels (the paper).
+    pub balanced_labeled: bool,
 }
 
 impl Default for ObjectiveConfig {
@@ -172,6 +175,7 @@ impl Default for ObjectiveConfig {
             consistency: 0.0,
             consistency_threshold: 0.95,
             agreement_gate: false,
+            balanced_labeled: false,
         }
     }
 }
@@ -228,6 +232,7 @@ impl ObjectiveConfig {
                 consistency: self.consistency,
                 consistency_threshold: self.consistency_threshold,
                 agreement_gate: self.agreement_gate,
+                balanced_labeled: self.balanced_labeled,
             },
         }
     }
