@@ -178,6 +178,8 @@ fn migrate(line: &mut serde_json::Value) {
     // The agreement gate (docs/model.md §12.7) came after the other §12 keys: a line without it
     // ran without it, whatever the default is now.
     cfg.entry("agreement_gate").or_insert(Value::Bool(false));
+    // So did class-balanced labeled batches (§12.9), the default since round 5.
+    cfg.entry("balanced_labeled").or_insert(Value::Bool(false));
     if cfg.contains_key("objective") {
         return;
     }
@@ -270,6 +272,7 @@ mod tests {
         let mut v = json!({"config": {"objective": "rare-class", "logit_adjust": 1.0}});
         migrate(&mut v);
         assert_eq!(v["config"]["agreement_gate"], false);
+        assert_eq!(v["config"]["balanced_labeled"], false);
         assert_eq!(v["config"]["logit_adjust"], 1.0);
         // A line that has the key keeps it.
         let mut v = json!({"config": {"objective": "rare-class", "agreement_gate": true}});
