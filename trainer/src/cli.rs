@@ -216,7 +216,8 @@ pub struct TrainArgs {
     /// Align q inside the unlabeled term to the labeled class frequencies (true/false).
     #[arg(long)]
     pub align_unlabeled: Option<bool>,
-    /// Draw labeled batches class-balanced: a class uniformly, then one of its labels (true/false).
+    /// Draw labeled batches class-balanced: a class uniformly, then one of its labels (true/false;
+    /// SSMVAE-CI only, the baselines keep uniform batches).
     #[arg(long)]
     pub balanced_labeled: Option<bool>,
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.

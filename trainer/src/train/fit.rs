@@ -4,7 +4,7 @@
 
 use super::adam::Adam;
 use super::checkpoint::{self, CheckpointMeta, CHECKPOINT_VERSION};
-use super::config::{ClassifierLoss, LabelPrior, Mode, TrainConfig};
+use super::config::{ClassifierLoss, LabelPrior, Method, Mode, TrainConfig};
 use super::driver::{
     drive, Batch, EpochRecord, Learner, Outcome, Prepared, Schedule, Start, StepTerms, TrainOptions,
 };
@@ -39,7 +39,9 @@ impl Schedule {
             batch_labeled: cfg.optim.batch_labeled,
             batch_unlabeled: cfg.optim.batch_unlabeled,
             progress: opts.progress,
-            balanced_labeled: cfg.rare_class().balanced_labeled,
+            // §12.9 is SSMVAE-CI's: the baselines keep the uniform labeled batches they were
+            // published with, whatever the key says.
+            balanced_labeled: cfg.method == Method::Ssmvae && cfg.rare_class().balanced_labeled,
         }
     }
 }

@@ -147,7 +147,7 @@ pub struct ObjectiveConfig {
     pub agreement_gate: bool,
     /// Labeled batches drawn class-balanced: each slot a class uniformly at random, then the next
     /// of that class's labels (docs/model.md §12.9; the default); false = uniform over the labels
-    /// (the paper).
+    /// (the paper). SSMVAE-CI's only: the baselines draw uniform batches whatever it says.
     pub balanced_labeled: bool,
 }
 

@@ -143,13 +143,6 @@ impl TrainConfig {
             );
         }
         self.objective.validate()?;
-        if self.objective.balanced_labeled && self.method != Method::Ssmvae {
-            return bad(
-                "balanced_labeled",
-                "true".into(),
-                "is a mechanism of SSMVAE-CI's objective (docs/model.md §12.9); the baselines keep their own sampling",
-            );
-        }
         if !self.objective.alpha_a_candidates.is_empty() && self.method != Method::Ssmvae {
             return bad(
                 "alpha_a_candidates",
