@@ -63,6 +63,38 @@ fn unique<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
     v
 }
 
+/// Per model: runs, mean wall time, and the commits and CPU kernel sets its lines record (runs on
+/// different kernel sets differ as runs of different seeds do, so a reader should see a mix).
+fn runs_table(out: &mut String, cells: &[Cell]) {
+    let secs: Vec<&Cell> = cells.iter().filter(|c| !c.seeds.is_empty()).collect();
+    if !secs.is_empty() {
+        let _ = writeln!(out, "## Runs: mean wall time (seconds: data, training and per-epoch evaluation; machines and load differ), commits and CPU kernel sets\n");
+        let models = unique(secs.iter().map(|c| c.key.model.clone()));
+        out.push_str("| model | runs | mean s | commits | CPU kernels |\n|---|---|---|---|---|\n");
+        for m in models {
+            let mc: Vec<&&Cell> = secs.iter().filter(|c| c.key.model == m).collect();
+            let runs: usize = mc.iter().map(|c| c.seeds.len()).sum();
+            let total: f64 = mc
+                .iter()
+                .map(|c| c.train_seconds * c.seeds.len() as f64)
+                .sum();
+            let provenance = mc.iter().flat_map(|c| c.provenance.iter());
+            let commits = tally(
+                provenance
+                    .clone()
+                    .map(|(c, _)| c.as_deref().map(short_commit)),
+            );
+            let kernels = tally(provenance.map(|(_, k)| k.as_deref().map(str::to_string)));
+            let _ = writeln!(
+                out,
+                "| {m} | {runs} | {:.1} | {commits} | {kernels} |",
+                total / runs as f64
+            );
+        }
+        out.push('\n');
+    }
+}
+
 /// "a (2), b (1)": each value with its count, in first-appearance order; None reads "not recorded"
 /// (lines written before the field existed).
 fn tally(values: impl Iterator<Item = Option<String>>) -> String {
@@ -275,33 +307,7 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
         }
         out.push('\n');
     }
-    let secs: Vec<&Cell> = cells.iter().filter(|c| !c.seeds.is_empty()).collect();
-    if !secs.is_empty() {
-        let _ = writeln!(out, "## Runs: mean wall time (seconds: data, training and per-epoch evaluation; machines and load differ), commits and CPU kernel sets\n");
-        let models = unique(secs.iter().map(|c| c.key.model.clone()));
-        out.push_str("| model | runs | mean s | commits | CPU kernels |\n|---|---|---|---|---|\n");
-        for m in models {
-            let mc: Vec<&&Cell> = secs.iter().filter(|c| c.key.model == m).collect();
-            let runs: usize = mc.iter().map(|c| c.seeds.len()).sum();
-            let total: f64 = mc
-                .iter()
-                .map(|c| c.train_seconds * c.seeds.len() as f64)
-                .sum();
-            let provenance = mc.iter().flat_map(|c| c.provenance.iter());
-            let commits = tally(
-                provenance
-                    .clone()
-                    .map(|(c, _)| c.as_deref().map(short_commit)),
-            );
-            let kernels = tally(provenance.map(|(_, k)| k.as_deref().map(str::to_string)));
-            let _ = writeln!(
-                out,
-                "| {m} | {runs} | {:.1} | {commits} | {kernels} |",
-                total / runs as f64
-            );
-        }
-        out.push('\n');
-    }
+    runs_table(&mut out, cells);
     for (caption, path) in page.images {
         let _ = writeln!(out, "![{caption}]({path})\n");
     }
