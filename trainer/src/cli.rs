@@ -220,6 +220,10 @@ pub struct TrainArgs {
     /// SSMVAE-CI only, the baselines keep uniform batches).
     #[arg(long)]
     pub balanced_labeled: Option<bool>,
+    /// With --balanced-labeled, draw class y with probability ∝ n_y^q (n_y its labels): 0 =
+    /// class-balanced, 0.5 = square-root sampling, 1 = the labels' frequencies.
+    #[arg(long)]
+    pub labeled_class_power: Option<f64>,
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
     #[arg(long)]
     pub unlabeled_rampup: Option<f64>,

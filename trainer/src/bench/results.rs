@@ -180,6 +180,8 @@ fn migrate(line: &mut serde_json::Value) {
     cfg.entry("agreement_gate").or_insert(Value::Bool(false));
     // So did class-balanced labeled batches (§12.9), the default since round 5.
     cfg.entry("balanced_labeled").or_insert(Value::Bool(false));
+    // Class-balanced batches drew every class equally before the power of §12.10 existed.
+    cfg.entry("labeled_class_power").or_insert(Value::from(0.0));
     if cfg.contains_key("objective") {
         return;
     }
@@ -273,6 +275,7 @@ mod tests {
         migrate(&mut v);
         assert_eq!(v["config"]["agreement_gate"], false);
         assert_eq!(v["config"]["balanced_labeled"], false);
+        assert_eq!(v["config"]["labeled_class_power"], 0.0);
         assert_eq!(v["config"]["logit_adjust"], 1.0);
         // A line that has the key keeps it.
         let mut v = json!({"config": {"objective": "rare-class", "agreement_gate": true}});

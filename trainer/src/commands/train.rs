@@ -27,7 +27,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
         objective {
             alpha_a, alpha_a_candidates, entropy_coef, unlabeled_form, classifier_loss, ldam_max_margin, drw_beta,
             drw_start, logit_adjust, align_unlabeled, unlabeled_rampup, consistency,
-            consistency_threshold, agreement_gate, balanced_labeled
+            consistency_threshold, agreement_gate, balanced_labeled, labeled_class_power
         }
         optim { lr, epochs, batch_labeled, batch_unlabeled }
         run { seed, device, validation_fraction }

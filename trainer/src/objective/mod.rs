@@ -147,8 +147,11 @@ pub struct RareClass {
     pub consistency_threshold: f64,
     /// U trains q only where the classifier and the generative model agree on the class.
     pub agreement_gate: bool,
-    /// Labeled batches drawn class-balanced (a class uniformly, then one of its labels).
+    /// Labeled batches drawn by class (a class, then one of its labels).
     pub balanced_labeled: bool,
+    /// With `balanced_labeled`, class y is drawn with probability ∝ n_y^q (q = 0: uniform over
+    /// the classes).
+    pub labeled_class_power: f64,
 }
 
 impl RareClass {
@@ -161,5 +164,6 @@ impl RareClass {
         consistency_threshold: 0.95,
         agreement_gate: false,
         balanced_labeled: false,
+        labeled_class_power: 0.0,
     };
 }

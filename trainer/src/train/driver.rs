@@ -173,8 +173,9 @@ pub struct Schedule {
     pub batch_unlabeled: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
-    /// Draw labeled batches class-balanced (docs/model.md §12.9).
-    pub balanced_labeled: bool,
+    /// Draw labeled batches by class, class y with probability ∝ n_y^q for `Some(q)`
+    /// (docs/model.md §12.9, §12.10); None = uniform over the labels.
+    pub labeled_class_power: Option<f64>,
 }
 
 /// What a model must do to be trained by [`drive`].
@@ -236,10 +237,9 @@ pub fn drive(
         lab.shuffle(&mut rng);
         let mut unl = p.unlabeled_rows.clone();
         unl.shuffle(&mut rng);
-        let mut lab = if schedule.balanced_labeled {
-            LabeledCycle::balanced(lab, p.train_ds.labels())
-        } else {
-            LabeledCycle::new(lab)
+        let mut lab = match schedule.labeled_class_power {
+            Some(q) => LabeledCycle::by_class(lab, p.train_ds.labels(), q),
+            None => LabeledCycle::new(lab),
         };
         let bar = progress_bar(schedule.progress, steps as u64, epoch, schedule.epochs);
         let started = Instant::now();

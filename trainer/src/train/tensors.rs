@@ -152,12 +152,14 @@ pub fn index_tensor(idx: &[usize], device: Device) -> Tensor {
 
 /// Labeled batches drawn by cycling through a shuffled list of rows, reshuffled at each wrap, so
 /// a labeled set smaller than an epoch's steps × batch is revisited evenly (both training loops
-/// draw their labeled batches this way). Class-balanced ([`LabeledCycle::balanced`]), there is
-/// one such cycle per class and each slot of a batch first draws its class.
+/// draw their labeled batches this way). By class ([`LabeledCycle::by_class`]), there is one
+/// such cycle per class and each slot of a batch first draws its class.
 #[derive(Debug)]
 pub struct LabeledCycle {
     /// One cycle (rows, position) per group: one group, or one per class.
     groups: Vec<(Vec<usize>, usize)>,
+    /// Cumulative class weights Σ_{k≤j} n_k^q when the class draw is not uniform (q > 0).
+    cumulative: Option<Vec<f64>>,
 }
 
 impl LabeledCycle {
@@ -165,15 +167,17 @@ impl LabeledCycle {
     pub fn new(rows: Vec<usize>) -> Self {
         LabeledCycle {
             groups: vec![(rows, 0)],
+            cumulative: None,
         }
     }
 
-    /// Class-balanced sampling (Kang et al., "Decoupling representation and classifier for
-    /// long-tailed recognition", ICLR 2020; docs/model.md §12.9): `rows` (already shuffled) split
-    /// by their label in `labels`, keeping their order; each slot of a batch takes a class
-    /// uniformly at random, then that class's next label, so a class with one label fills 1/K of
-    /// the labeled slots instead of 1/N_l.
-    pub fn balanced(rows: Vec<usize>, labels: &[Option<usize>]) -> Self {
+    /// Sampling by class (Kang et al., "Decoupling representation and classifier for
+    /// long-tailed recognition", ICLR 2020, Eq. 1; docs/model.md §12.9, §12.10): `rows` (already
+    /// shuffled) split by their label in `labels`, keeping their order; each slot of a batch takes
+    /// class y with probability n_y^q / Σ_k n_k^q (n_y the class's rows), then that class's next
+    /// label. q = 0 is class-balanced (a class with one label fills 1/K of the labeled slots
+    /// instead of 1/N_l), q = 1/2 square-root sampling, q = 1 the labels' own frequencies.
+    pub fn by_class(rows: Vec<usize>, labels: &[Option<usize>], q: f64) -> Self {
         let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
         for r in rows {
             let y = labels.get(r).copied().flatten();
@@ -183,8 +187,19 @@ impl LabeledCycle {
             }
         }
         groups.sort_by_key(|(c, _)| *c);
+        // q = 0 draws the class with `random_range`, the stream class-balanced runs were made with.
+        let cumulative = (q != 0.0).then(|| {
+            groups
+                .iter()
+                .scan(0.0, |acc, (_, g)| {
+                    *acc += (g.len() as f64).powf(q);
+                    Some(*acc)
+                })
+                .collect()
+        });
         LabeledCycle {
             groups: groups.into_iter().map(|(_, g)| (g, 0)).collect(),
+            cumulative,
         }
     }
 
@@ -195,10 +210,13 @@ impl LabeledCycle {
         let mut batch = Vec::with_capacity(size);
         while batch.len() < size.min(total) {
             // One group draws nothing here, so the uniform sampler's stream is the one it always was.
-            let k = if self.groups.len() == 1 {
-                0
-            } else {
-                rng.random_range(0..self.groups.len())
+            let k = match &self.cumulative {
+                _ if self.groups.len() == 1 => 0,
+                None => rng.random_range(0..self.groups.len()),
+                Some(cum) => {
+                    let u = rng.random::<f64>() * cum[cum.len() - 1];
+                    cum.partition_point(|&c| c <= u).min(cum.len() - 1)
+                }
             };
             let (rows, pos) = &mut self.groups[k];
             if *pos == rows.len() {
@@ -230,7 +248,7 @@ mod cycle_tests {
         assert_eq!(once, (0..10).collect::<Vec<_>>());
 
         let labels: Vec<Option<usize>> = (0..100).map(|i| Some(usize::from(i >= 98))).collect();
-        let mut cycle = LabeledCycle::balanced((0..100).collect(), &labels);
+        let mut cycle = LabeledCycle::by_class((0..100).collect(), &labels, 0.0);
         let mut counts = [0usize; 100];
         for _ in 0..100 {
             for r in cycle.next_batch(50, &mut rng) {
@@ -250,5 +268,28 @@ mod cycle_tests {
         );
         let common = &counts[..98];
         assert!(common.iter().max().unwrap() - common.iter().min().unwrap() <= 1);
+    }
+
+    /// Square-root sampling over 81 rows of class 0 and 1 of class 1: class 1's share is
+    /// √1 / (√81 + √1) = 1/10 of the slots (uniform: 1/82, balanced: 1/2); q = 1 gives the rows'
+    /// own frequencies.
+    #[test]
+    fn class_power_draws_each_class_in_proportion_to_its_labels_to_the_q() {
+        let labels: Vec<Option<usize>> = (0..82).map(|i| Some(usize::from(i == 81))).collect();
+        for (q, expected) in [(0.5, 0.1), (1.0, 1.0 / 82.0)] {
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let mut cycle = LabeledCycle::by_class((0..82).collect(), &labels, q);
+            let draws = 20_000;
+            let rare = (0..draws / 50)
+                .flat_map(|_| cycle.next_batch(50, &mut rng))
+                .filter(|&r| r == 81)
+                .count();
+            let share = rare as f64 / draws as f64;
+            let sd = (expected * (1.0 - expected) / draws as f64).sqrt();
+            assert!(
+                (share - expected).abs() < 4.0 * sd,
+                "q = {q}: class 1 share {share}, expected {expected}"
+            );
+        }
     }
 }

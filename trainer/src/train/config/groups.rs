@@ -149,6 +149,10 @@ pub struct ObjectiveConfig {
     /// of that class's labels (docs/model.md §12.9; the default); false = uniform over the labels
     /// (the paper). SSMVAE-CI's only: the baselines draw uniform batches whatever it says.
     pub balanced_labeled: bool,
+    /// With `balanced_labeled`, each slot draws class y with probability ∝ n_y^q, n_y its labels
+    /// (Kang et al. 2020, Eq. 1): 0 = class-balanced (the default), 0.5 = square-root sampling,
+    /// 1 = the labels' own frequencies (docs/model.md §12.10).
+    pub labeled_class_power: f64,
 }
 
 impl Default for ObjectiveConfig {
@@ -180,6 +184,7 @@ impl Default for ObjectiveConfig {
             // balanced accuracy 78.0 / 92.6 % against 70.1 / 90.7 % (MNIST + Fashion / mfeat),
             // docs/model.md §12.9.
             balanced_labeled: true,
+            labeled_class_power: 0.0,
         }
     }
 }
@@ -193,6 +198,13 @@ impl ObjectiveConfig {
         }
         non_negative("logit_adjust", self.logit_adjust)?;
         non_negative("consistency", self.consistency)?;
+        if !(0.0..=1.0).contains(&self.labeled_class_power) {
+            return bad(
+                "labeled_class_power",
+                self.labeled_class_power.to_string(),
+                "must be in [0, 1] (0 = class-balanced, 1 = the labels' frequencies)",
+            );
+        }
         if !(self.consistency_threshold > 0.0 && self.consistency_threshold <= 1.0) {
             return bad(
                 "consistency_threshold",
@@ -237,6 +249,7 @@ impl ObjectiveConfig {
                 consistency_threshold: self.consistency_threshold,
                 agreement_gate: self.agreement_gate,
                 balanced_labeled: self.balanced_labeled,
+                labeled_class_power: self.labeled_class_power,
             },
         }
     }
