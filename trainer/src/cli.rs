@@ -270,6 +270,12 @@ pub struct TrainArgs {
     /// Fraction of each class's labeled samples held out to select the best epoch.
     #[arg(long)]
     pub validation_fraction: Option<f64>,
+    /// k-fold validation over the labels: hold out fold --validation-fold of k (0 = off).
+    #[arg(long)]
+    pub validation_folds: Option<usize>,
+    /// The fold (0-based) held out with --validation-folds.
+    #[arg(long)]
+    pub validation_fold: Option<usize>,
     /// Reuse each expert's first-layer x-part across the K classes of the unlabeled term.
     #[arg(long)]
     pub shared_first_layer: Option<bool>,

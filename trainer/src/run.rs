@@ -8,7 +8,7 @@ use crate::data::source::{default_data_dir, load, DatasetName};
 use crate::data::MultimodalDataset;
 use crate::error::{DataError, Result};
 use crate::protocol::{build_split, Protocol, Split};
-use crate::train::config::{Method, TrainConfig};
+use crate::train::config::{Method, RunConfig, TrainConfig};
 use crate::train::tensors::DataTensors;
 use crate::train::{fused, EpochRecord, Outcome, Prepared, Selection, TrainOptions};
 use rand::seq::SliceRandom;
@@ -53,6 +53,8 @@ pub fn select_alpha_a(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Selectio
         c.objective.alpha_a = a;
         c.objective.alpha_a_candidates.clear();
         c.run.validation_fraction = SELECTION_HOLDOUT;
+        c.run.validation_folds = 0;
+        c.run.validation_fold = 0;
         // Its own checkpoint files (removed after), never resumed: a resumed run chooses again,
         // deterministically, the same a.
         let checkpoint = opts
@@ -128,8 +130,7 @@ pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
     }
     let train_sizes = split.train_class_sizes();
     let (train_raw, test_raw) = split.preprocessed();
-    let (train_rows, val_rows) =
-        carve_validation(&train_raw, cfg.run.validation_fraction, cfg.run.seed);
+    let (train_rows, val_rows) = carve_validation(&train_raw, &cfg.run);
     let train_ds = fused(&subset(&train_raw, &train_rows), cfg.model.fusion);
     let val_ds =
         (!val_rows.is_empty()).then(|| fused(&subset(&train_raw, &val_rows), cfg.model.fusion));
@@ -182,16 +183,27 @@ pub fn split_of(cfg: &TrainConfig) -> Result<Split> {
     )
 }
 
-/// Holds out `fraction` of each class's labeled training samples (at least one, never the last)
-/// as a validation set, seeded. Returns (train rows, validation rows).
-fn carve_validation(ds: &MultimodalDataset, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+/// The validation rows of a run, seeded by its seed; a class with one label always keeps it.
+/// With `validation_fraction`, that share of each class's labels (at least one, never the last).
+/// With fold i of k (docs/model.md §12.11), each class's labels are shuffled (the same order for
+/// every fold of a seed) and dealt round-robin into k folds, and fold i is held out: across the k
+/// runs every label of a class with two or more is held out exactly once, and a fold never holds
+/// a whole class (it takes at most ⌈n/2⌉ of n ≥ 2). Returns (train rows, validation rows).
+fn carve_validation(ds: &MultimodalDataset, run: &RunConfig) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(run.seed);
     rng.set_stream(101);
     let mut val = Vec::new();
-    if fraction > 0.0 {
+    if let Some((fold, k)) = run.fold() {
         for mut pool in ds.indices_by_class() {
             pool.shuffle(&mut rng);
-            let n = ((fraction * pool.len() as f64).round() as usize).max(1);
+            if pool.len() >= 2 {
+                val.extend(pool.iter().skip(fold).step_by(k));
+            }
+        }
+    } else if run.validation_fraction > 0.0 {
+        for mut pool in ds.indices_by_class() {
+            pool.shuffle(&mut rng);
+            let n = ((run.validation_fraction * pool.len() as f64).round() as usize).max(1);
             if pool.len() >= 2 {
                 val.extend_from_slice(&pool[..n.min(pool.len() - 1)]);
             }
@@ -210,7 +222,49 @@ fn subset(ds: &MultimodalDataset, rows: &[usize]) -> MultimodalDataset {
 
 #[cfg(test)]
 mod tests {
-    use super::first_best;
+    use super::{carve_validation, first_best};
+    use crate::data::{Modality, ModalityKind, MultimodalDataset};
+    use crate::train::config::RunConfig;
+
+    /// Three folds over classes of 7, 2 and 1 labels and 3 unlabeled rows: across the folds every
+    /// label of classes 0 and 1 is held out exactly once, no fold holds a whole class, the
+    /// one-label class and the unlabeled rows are never held out, and each fold's train and
+    /// validation rows partition the dataset.
+    #[test]
+    fn folds_hold_every_label_out_exactly_once() {
+        let mut labels: Vec<Option<usize>> =
+            [0; 7].iter().chain(&[1, 1, 2]).map(|&y| Some(y)).collect();
+        labels.extend([None, None, None]);
+        let n = labels.len();
+        let x = ndarray::Array2::<f32>::zeros((n, 2));
+        let ds = MultimodalDataset::new(
+            vec![Modality::new("m", ModalityKind::Tabular, x)],
+            labels.clone(),
+            vec!["a".into(), "b".into(), "c".into()],
+        )
+        .unwrap();
+        let mut held = vec![0usize; n];
+        for fold in 0..3 {
+            let run = RunConfig {
+                seed: 4,
+                validation_folds: 3,
+                validation_fold: fold,
+                ..RunConfig::default()
+            };
+            let (train, val) = carve_validation(&ds, &run);
+            assert_eq!(train.len() + val.len(), n);
+            for y in 0..3 {
+                assert!(
+                    train.iter().any(|&i| labels[i] == Some(y)),
+                    "fold {fold} holds all of class {y}"
+                );
+            }
+            for i in val {
+                held[i] += 1;
+            }
+        }
+        assert_eq!(held, [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
+    }
 
     /// The highest validation score wins; a tie keeps the earlier candidate.
     #[test]

@@ -14,7 +14,7 @@
 //! device = "auto"
 //!
 //! [scales.cpu]                  # `seeds` plus any training keys; picked with --scale
-//! seeds = [0, 1, 2]
+//! seeds = [0, 1, 2]               # with `validation_folds = k` (any layer), k runs per seed
 //! n_max = 1000
 //! epochs = 20
 //!
@@ -125,11 +125,13 @@ impl RunSpec {
             self.beta,
             self.missing,
             self.seed,
+            self.config.run.fold(),
         )
     }
 }
 
-/// `model|dataset|rho=…|beta=…|missing=…|seed=…`.
+/// `model|dataset|rho=…|beta=…|missing=…|seed=…`, then `|fold=i/k` for fold i (0-based) of a
+/// k-fold validation run.
 pub fn run_id(
     model: &str,
     dataset: &str,
@@ -137,8 +139,13 @@ pub fn run_id(
     beta: f64,
     missing: Missing,
     seed: u64,
+    fold: Option<(usize, usize)>,
 ) -> String {
-    format!("{model}|{dataset}|rho={rho}|beta={beta}|missing={missing}|seed={seed}")
+    let id = format!("{model}|{dataset}|rho={rho}|beta={beta}|missing={missing}|seed={seed}");
+    match fold {
+        Some((i, k)) => format!("{id}|fold={i}/{k}"),
+        None => id,
+    }
 }
 
 fn config_error(file: &Path, message: String) -> Error {
@@ -324,29 +331,45 @@ impl Experiment {
                                 t.insert("rho".into(), rho.into());
                                 t.insert("seed".into(), (seed as i64).into());
                                 t.extend(model.keys.clone());
-                                let config: TrainConfig =
-                                    toml::Value::Table(t).try_into().map_err(|e| {
-                                        config_error(
-                                            path,
-                                            format!("model `{}` (scale {scale}): {e}", model.name),
-                                        )
-                                    })?;
-                                config.validate().map_err(|e| {
+                                let err = |e: String| {
                                     config_error(
                                         path,
                                         format!("model `{}` (scale {scale}): {e}", model.name),
                                     )
-                                })?;
-                                runs.push(RunSpec {
-                                    index: runs.len(),
-                                    model: model.name.clone(),
-                                    dataset: dataset.clone(),
-                                    rho,
-                                    beta,
-                                    missing: config.data.missing,
-                                    seed: config.run.seed,
-                                    config,
-                                });
+                                };
+                                if [&self.base, &scale_keys, &model.keys]
+                                    .iter()
+                                    .any(|k| k.contains_key("validation_fold"))
+                                {
+                                    return Err(err("`validation_fold` is the grid's: with \
+                                        `validation_folds = k` it runs every fold"
+                                        .into()));
+                                }
+                                let folds = t
+                                    .get("validation_folds")
+                                    .and_then(toml::Value::as_integer)
+                                    .unwrap_or(0);
+                                // k-fold validation (docs/model.md §12.11): one run per fold.
+                                for fold in 0..folds.max(1) {
+                                    let mut t = t.clone();
+                                    if folds >= 2 {
+                                        t.insert("validation_fold".into(), fold.into());
+                                    }
+                                    let config: TrainConfig = toml::Value::Table(t)
+                                        .try_into()
+                                        .map_err(|e: toml::de::Error| err(e.to_string()))?;
+                                    config.validate().map_err(|e| err(e.to_string()))?;
+                                    runs.push(RunSpec {
+                                        index: runs.len(),
+                                        model: model.name.clone(),
+                                        dataset: dataset.clone(),
+                                        rho,
+                                        beta,
+                                        missing: config.data.missing,
+                                        seed: config.run.seed,
+                                        config,
+                                    });
+                                }
                             }
                         }
                     }

@@ -97,7 +97,7 @@ pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
     // once per report: the training curves below reuse them).
     let mut logs = EpochLogs::default();
     for r in results.iter_mut() {
-        if r.last_validation.is_none() && r.config.run.validation_fraction > 0.0 {
+        if r.last_validation.is_none() && r.config.run.holds_out() {
             r.last_validation = logs
                 .records(Path::new(&r.epoch_log))?
                 .and_then(|recs| recs.last().and_then(|e| e.validation.clone()));

@@ -93,6 +93,7 @@ impl RunResult {
             self.beta,
             self.missing,
             self.seed,
+            self.config.run.fold(),
         )
     }
 }

@@ -311,6 +311,12 @@ pub struct RunConfig {
     pub device: DeviceChoice,
     /// Fraction of each class's labeled samples held out for model selection (0 = none).
     pub validation_fraction: f64,
+    /// k-fold validation over the labels (docs/model.md §12.11): 0 = off, k ≥ 2 = hold out fold
+    /// `validation_fold` of k. Each class's labels are dealt into k folds, so the k runs of a
+    /// seed hold every label of a class with two or more out exactly once.
+    pub validation_folds: usize,
+    /// Which fold (0-based) the run holds out, with `validation_folds`.
+    pub validation_fold: usize,
 }
 
 impl RunConfig {
@@ -323,7 +329,36 @@ impl RunConfig {
                 "must be in [0, 0.9)",
             );
         }
-        Ok(())
+        match self.validation_folds {
+            0 if self.validation_fold != 0 => bad(
+                "validation_fold",
+                self.validation_fold.to_string(),
+                "needs validation_folds = k ≥ 2",
+            ),
+            0 => Ok(()),
+            1 => bad("validation_folds", "1".into(), "must be 0 (off) or k ≥ 2"),
+            k if self.validation_fold >= k => bad(
+                "validation_fold",
+                self.validation_fold.to_string(),
+                &format!("must be below validation_folds ({k}); folds count from 0"),
+            ),
+            _ if self.validation_fraction > 0.0 => bad(
+                "validation_folds",
+                self.validation_folds.to_string(),
+                "and validation_fraction both hold labels out: set one of them",
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the run holds labels out for validation (a fraction or a fold).
+    pub fn holds_out(&self) -> bool {
+        self.validation_fraction > 0.0 || self.validation_folds >= 2
+    }
+
+    /// (fold, k) when the run holds out a fold of k.
+    pub fn fold(&self) -> Option<(usize, usize)> {
+        (self.validation_folds >= 2).then_some((self.validation_fold, self.validation_folds))
     }
 }
 
