@@ -216,8 +216,8 @@ pub struct TrainArgs {
     /// Align q inside the unlabeled term to the labeled class frequencies (true/false).
     #[arg(long)]
     pub align_unlabeled: Option<bool>,
-    /// Draw labeled batches class-balanced: a class uniformly, then one of its labels (true/false;
-    /// SSMVAE-CI only, the baselines keep uniform batches).
+    /// Draw labeled batches by class: a class (see --labeled-class-power), then one of its labels
+    /// (true/false; SSMVAE-CI only, the baselines keep uniform batches).
     #[arg(long)]
     pub balanced_labeled: Option<bool>,
     /// With --balanced-labeled, draw class y with probability ∝ n_y^q (n_y its labels): 0 =

@@ -145,9 +145,10 @@ pub struct ObjectiveConfig {
     /// is the class of lowest γ-loss (docs/model.md §12.7); false = the paper's U everywhere.
     /// Needs `unlabeled_form = entropy`.
     pub agreement_gate: bool,
-    /// Labeled batches drawn class-balanced: each slot a class uniformly at random, then the next
-    /// of that class's labels (docs/model.md §12.9; the default); false = uniform over the labels
-    /// (the paper). SSMVAE-CI's only: the baselines draw uniform batches whatever it says.
+    /// Labeled batches drawn by class: each slot a class at random (by `labeled_class_power`),
+    /// then the next of that class's labels (docs/model.md §12.9; the default); false = uniform
+    /// over the labels (the paper). SSMVAE-CI's only: the baselines draw uniform batches whatever
+    /// it says.
     pub balanced_labeled: bool,
     /// With `balanced_labeled`, each slot draws class y with probability ∝ n_y^q, n_y its labels
     /// (Kang et al. 2020, Eq. 1): 0 = class-balanced (the default), 0.5 = square-root sampling,
