@@ -32,6 +32,8 @@ for id in "$@"; do
 for l in open(sys.argv[1]):
     d = json.loads(l)
     rid = "%s|%s|rho=%g|beta=%g|missing=%s|seed=%d" % (d["model"], d["dataset"], d["rho"], d["beta"], d["missing"], d["seed"])
+    c = d["config"]
+    if c.get("validation_folds", 0) >= 2: rid += "|fold=%d/%d" % (c["validation_fold"], c["validation_folds"])
     if rid == sys.argv[2]: print(d.get("threads", 1), d.get("cpu_kernels") or sys.argv[3]); break' "$committed" "$id" "${CPU_KERNELS:--}")"
   [ -n "$recorded" ] || { echo "rerun-check: $id has no committed line in $committed" >&2; exit 2; }
   echo "$index $recorded"
@@ -49,7 +51,9 @@ python3 - "$committed" "$scratch/new.jsonl" <<'PY'
 import json, sys
 KEYS = ["overall_acc", "minority_acc", "balanced_acc", "macro_f1", "g_mean", "per_class_acc", "validation"]
 def rid(d):
-    return "%s|%s|rho=%g|beta=%g|missing=%s|seed=%d" % (d["model"], d["dataset"], d["rho"], d["beta"], d["missing"], d["seed"])
+    r = "%s|%s|rho=%g|beta=%g|missing=%s|seed=%d" % (d["model"], d["dataset"], d["rho"], d["beta"], d["missing"], d["seed"])
+    c = d["config"]  # a k-fold validation run's id ends in its fold
+    return r + ("|fold=%d/%d" % (c["validation_fold"], c["validation_folds"]) if c.get("validation_folds", 0) >= 2 else "")
 old = {rid(d): d for d in map(json.loads, open(sys.argv[1]))}
 bad = 0
 for new in map(json.loads, open(sys.argv[2])):
