@@ -346,7 +346,7 @@ impl RunConfig {
             _ if self.validation_fraction > 0.0 => bad(
                 "validation_folds",
                 self.validation_folds.to_string(),
-                "and validation_fraction both hold labels out: set one of them",
+                "cannot be combined with validation_fraction (both hold labels out): set one of them",
             ),
             _ => Ok(()),
         }
