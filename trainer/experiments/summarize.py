@@ -1,11 +1,11 @@
 """Aggregates trainer/results/model-check/: mean ± standard error (sample sd / sqrt(n)) over seeds
 of the final test metrics, mean seconds per epoch and peak resident memory per run. Each run's
-epoch log and `time -v` output are read loose or from logs.tar.gz (where model_check.sh packs them)."""
+epoch log and `time -v` output are read loose or from logs.tar.xz (where model_check.sh packs them)."""
 import glob, json, math, os, re, sys, tarfile
 from collections import defaultdict
 
 out = sys.argv[1]
-archive = os.path.join(out, "logs.tar.gz")
+archive = os.path.join(out, "logs.tar.xz")
 packed = {}
 if os.path.exists(archive):
     with tarfile.open(archive) as t:
