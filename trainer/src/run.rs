@@ -193,19 +193,18 @@ fn carve_validation(ds: &MultimodalDataset, run: &RunConfig) -> (Vec<usize>, Vec
     let mut rng = ChaCha8Rng::seed_from_u64(run.seed);
     rng.set_stream(101);
     let mut val = Vec::new();
-    if let Some((fold, k)) = run.fold() {
+    if run.holds_out() {
         for mut pool in ds.indices_by_class() {
             pool.shuffle(&mut rng);
-            if pool.len() >= 2 {
-                val.extend(pool.iter().skip(fold).step_by(k));
+            if pool.len() < 2 {
+                continue;
             }
-        }
-    } else if run.validation_fraction > 0.0 {
-        for mut pool in ds.indices_by_class() {
-            pool.shuffle(&mut rng);
-            let n = ((run.validation_fraction * pool.len() as f64).round() as usize).max(1);
-            if pool.len() >= 2 {
-                val.extend_from_slice(&pool[..n.min(pool.len() - 1)]);
+            match run.fold() {
+                Some((fold, k)) => val.extend(pool.iter().skip(fold).step_by(k)),
+                None => {
+                    let n = ((run.validation_fraction * pool.len() as f64).round() as usize).max(1);
+                    val.extend_from_slice(&pool[..n.min(pool.len() - 1)]);
+                }
             }
         }
     }

@@ -314,6 +314,19 @@ impl Experiment {
                     format!("model `{}` (scale {scale}): {message}", model.name),
                 ));
             }
+            if [&self.base, &scale_keys, &model.keys]
+                .iter()
+                .any(|k| k.contains_key("validation_fold"))
+            {
+                return Err(config_error(
+                    path,
+                    format!(
+                        "model `{}` (scale {scale}): `validation_fold` is the grid's: with \
+                         `validation_folds = k` it runs every fold",
+                        model.name
+                    ),
+                ));
+            }
         }
         let mut runs = Vec::new();
         for dataset in &self.datasets {
@@ -337,14 +350,6 @@ impl Experiment {
                                         format!("model `{}` (scale {scale}): {e}", model.name),
                                     )
                                 };
-                                if [&self.base, &scale_keys, &model.keys]
-                                    .iter()
-                                    .any(|k| k.contains_key("validation_fold"))
-                                {
-                                    return Err(err("`validation_fold` is the grid's: with \
-                                        `validation_folds = k` it runs every fold"
-                                        .into()));
-                                }
                                 let folds = t
                                     .get("validation_folds")
                                     .and_then(toml::Value::as_integer)
