@@ -1,21 +1,20 @@
 //! Training configuration: one TOML file and/or flags, flags winning over the file, unknown keys an
 //! error. The keys are grouped by what they configure ([`groups`]: model, objective, optimiser,
-//! run, data, and one group per baseline), each group with its defaults and range checks
+//! run, data; [`methods`]: one group per baseline), each group with its defaults and range checks
 //! (docs/model.md §11: ν = 10, m = 64, hidden widths by the size rule, a = 3, c_S). A TOML file and
 //! the flags name the keys flat (`nu`, `--nu`), as they always have.
 
 pub mod choices;
 pub mod groups;
+pub mod methods;
 
 use crate::error::{Error, Result};
 pub use crate::objective::{EntropyCoef, Objective, RareClass};
 use crate::objective::{Latent, UnlabeledForm};
 pub use choices::{ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Method, Mode};
 use groups::bad;
-pub use groups::{
-    BaselineConfig, CmmlConfig, CrestConfig, DataConfig, GamoConfig, ModelConfig, ObjectiveConfig,
-    OptimConfig, RunConfig, SmlnConfig,
-};
+pub use groups::{DataConfig, ModelConfig, ObjectiveConfig, OptimConfig, RunConfig};
+pub use methods::{BaselineConfig, CmmlConfig, CrestConfig, GamoConfig, SmlnConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -164,7 +163,7 @@ impl TrainConfig {
     /// caught by the first run that reads it).
     fn validate_baselines(&self) -> Result<()> {
         self.baseline.validate()?;
-        groups::validate_methods(&self.crest, &self.cmml, &self.smln, &self.gamo)?;
+        methods::validate_methods(&self.crest, &self.cmml, &self.smln, &self.gamo)?;
         if self.method == Method::Crest
             && (self.crest.generations == 0 || self.crest.generations > self.optim.epochs)
         {
