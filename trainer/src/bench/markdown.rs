@@ -237,6 +237,18 @@ pub fn render(page: &Page, cells: &[Cell]) -> String {
         "Cells: test accuracy in %, mean ± standard error over seeds; `(n/m seeds)` marks a cell with \
          runs still missing (finish them with the same `ssmvae bench` command: it skips finished runs).\n"
     );
+    // A k-fold grid (docs/model.md §12.11) has several runs per seed; `seeds` is sorted.
+    if cells
+        .iter()
+        .any(|c| c.seeds.windows(2).any(|w| w[0] == w[1]))
+    {
+        let _ = writeln!(
+            out,
+            "This grid validates by k folds over the labels (docs/model.md §12.11): a cell's runs are \
+             its seeds × folds, and mean ± standard error are over those runs taken as independent \
+             (the folds of one seed share its split, so it understates the uncertainty).\n"
+        );
+    }
     let datasets = unique(cells.iter().map(|c| c.key.dataset.clone()));
     for ds in &datasets {
         let dc = of_dataset(cells, ds);
