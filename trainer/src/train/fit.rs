@@ -41,9 +41,9 @@ impl Schedule {
             progress: opts.progress,
             // §12.9 is SSMVAE-CI's: the baselines keep the uniform labeled batches they were
             // published with, whatever the key says.
-            labeled_class_power: (cfg.method == Method::Ssmvae
-                && cfg.rare_class().balanced_labeled)
-                .then(|| cfg.rare_class().labeled_class_power),
+            labeled_class_power: Some(cfg.rare_class())
+                .filter(|rc| cfg.method == Method::Ssmvae && rc.balanced_labeled)
+                .map(|rc| rc.labeled_class_power),
         }
     }
 }
