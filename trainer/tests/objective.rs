@@ -20,6 +20,15 @@ use trainer::train::tensors::constant_table;
 
 const D: Kind = Kind::Double;
 
+/// libtorch's RNG is process-global and the test harness runs tests on parallel threads: every
+/// oracle takes its turn, so its seeded draws are the ones its seed gives (without the lock another
+/// test's draws interleave and an oracle checks inputs nobody chose).
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn rng_turn() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn t(v: &[f64], shape: &[i64]) -> Tensor {
     Tensor::from_slice(v).reshape(shape)
 }
@@ -45,6 +54,7 @@ fn consts(nu: f64, n_s: f64, m: f64, batch: i64) -> (SubsetConstants, BatchConst
 /// 9.2: ln t_m(z|0,I,ν) + ln t_{n_S}(x_S | μ, (ν+‖z‖²)/(ν+m) D_S, ν+m) equals the ln of (G1).
 #[test]
 fn oracle_9_2_joint_power_form() {
+    let _turn = rng_turn();
     let (nu, m) = (7.0, 3usize);
     let z = [0.3, -1.2, 0.8];
     let (x1, x2) = ([0.5, -0.1], [1.4, 0.2, -0.7]);
@@ -96,6 +106,7 @@ fn d_gamma(mu: &[f64], sq: &[f64], tau2: f64, k: f64) -> f64 {
 /// 9.3: R_S is κ_S times the γ-divergence to the alternative prior t_m(0, τ_S² I, ν + n_S).
 #[test]
 fn oracle_9_3_regularizer_is_a_gamma_divergence() {
+    let _turn = rng_turn();
     tch::manual_seed(3);
     let (nu, n_s, m) = (10.0, 6.0, 3.0);
     let (k, b) = consts(nu, n_s, m, 4);
@@ -124,6 +135,7 @@ fn oracle_9_3_regularizer_is_a_gamma_divergence() {
 /// 9.4: R_S(0, τ̃ I) = 0, R_S ≥ 0, and the gradient vanishes at the optimum.
 #[test]
 fn oracle_9_4_minimum() {
+    let _turn = rng_turn();
     tch::manual_seed(4);
     let (nu, n_s, m) = (10.0, 50.0, 4.0);
     let (k, b) = consts(nu, n_s, m, 1);
@@ -185,6 +197,7 @@ fn model(s: ModelSpec, seed: i64) -> (nn::VarStore, Ssmvae) {
 /// and ε with the χ² factor fixed to 1).
 #[test]
 fn oracle_9_5_gaussian_limit() {
+    let _turn = rng_turn();
     tch::manual_seed(5);
     let (_, b) = consts(1e6, 10.0, 3.0, 8);
     let mu = rand(&[8, 3]);
@@ -255,6 +268,7 @@ fn oracle_9_5_gaussian_limit() {
 /// from t³VAE's own (non-cancellation-free) formulas for the same (mu, logvar).
 #[test]
 fn oracle_9_6_t3vae_reduction() {
+    let _turn = rng_turn();
     let (nu, n, sigma) = (5.0, 6.0, 0.7);
     let (_, m) = model(
         spec(&[6], 1, Latent::StudentT, PriorExpert::None, nu, sigma),
@@ -301,6 +315,7 @@ fn oracle_9_6_t3vae_reduction() {
 /// 9.7: the t-reparameterisation's moments, and one χ² draw shared by the coordinates.
 #[test]
 fn oracle_9_7_reparameterisation_moments() {
+    let _turn = rng_turn();
     tch::manual_seed(7);
     let n = 400_000;
     let k = 20.0; // ν + n_S
@@ -349,6 +364,7 @@ fn oracle_9_7_reparameterisation_moments() {
 /// 9.8: the latent PoE.
 #[test]
 fn oracle_9_8_product_of_experts() {
+    let _turn = rng_turn();
     tch::manual_seed(8);
     let all = |b: i64, m: i64| Tensor::ones([b, m], (Kind::Bool, Device::Cpu));
     let zero = Tensor::zeros([3, 1], (D, Device::Cpu));
@@ -432,6 +448,7 @@ fn oracle_9_8_product_of_experts() {
 /// 9.9: the classifier PoE.
 #[test]
 fn oracle_9_9_classifier_poe() {
+    let _turn = rng_turn();
     tch::manual_seed(9);
     let (a1, a2) = (rand(&[4, 5]), rand(&[4, 5]));
     let both = Tensor::ones([4, 2], (Kind::Bool, Device::Cpu));
@@ -452,6 +469,7 @@ fn oracle_9_9_classifier_poe() {
 /// 9.10: the unlabeled objective against the labeled one.
 #[test]
 fn oracle_9_10_unlabeled_versus_labeled() {
+    let _turn = rng_turn();
     tch::manual_seed(10);
     let (kk, b) = (4i64, 3i64);
     let (k, c) = consts(10.0, 30.0, 3.0, b);
@@ -506,6 +524,7 @@ fn oracle_9_10_unlabeled_versus_labeled() {
 /// per-sample constants come from the three subsets.
 #[test]
 fn oracle_9_11_missing_modalities() {
+    let _turn = rng_turn();
     let (nu, dims) = (10.0, [4usize, 6]);
     let s = spec(&dims, 2, Latent::StudentT, PriorExpert::Prior, nu, 1.0);
     let (_, m) = model(s.clone(), 12);
@@ -594,6 +613,7 @@ fn oracle_9_11_missing_modalities() {
 /// natural-scale ones, so the optimum is the same.
 #[test]
 fn oracle_9_12_scale_convention() {
+    let _turn = rng_turn();
     let (nu, alpha) = (10.0, 3.0);
     let (vs, m) = model(
         spec(&[4, 6], 3, Latent::StudentT, PriorExpert::Prior, nu, 1.0),
