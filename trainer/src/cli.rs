@@ -9,7 +9,7 @@ use trainer::objective::{Latent, PriorExpert, UnlabeledForm};
 use trainer::protocol::Missing;
 use trainer::train::config::{
     ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, Hidden, LabelPrior, Method, Mode, Objective,
-    TrainConfig,
+    Precision, TrainConfig,
 };
 
 /// A flag parser for one of the library's keyword enums: clap checks the word against its `NAMES`
@@ -267,6 +267,10 @@ pub struct TrainArgs {
     /// auto, cpu or cuda.
     #[arg(long, value_parser = keyword::<DeviceChoice>(DeviceChoice::NAMES))]
     pub device: Option<DeviceChoice>,
+    /// Precision of the training step's matrix products: f32, or bf16 (f32 weights, Adam and
+    /// loss; fast only on CPUs with AMX or AVX512-BF16, and on GPUs). Prediction is always f32.
+    #[arg(long, value_parser = keyword::<Precision>(Precision::NAMES))]
+    pub precision: Option<Precision>,
     /// Fraction of each class's labeled samples held out to select the best epoch.
     #[arg(long)]
     pub validation_fraction: Option<f64>,
@@ -517,6 +521,11 @@ pub struct BenchStepArgs {
     /// The PyTorch rival.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/pytorch_step.py"))]
     pub script: PathBuf,
+    /// Precisions of ssmvae's step to time (comma-separated): f32, bf16 (f32 weights, Adam and
+    /// loss; bfloat16 matrix products, fast only with AMX or AVX512-BF16). PyTorch runs in f32.
+    #[arg(long, value_delimiter = ',', default_value = "f32,bf16",
+          value_parser = keyword::<Precision>(Precision::NAMES))]
+    pub precision: Vec<Precision>,
     /// Time only ssmvae (no Python needed).
     #[arg(long)]
     pub no_pytorch: bool,

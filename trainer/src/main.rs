@@ -4,6 +4,7 @@
 // The CLI's doc comments are clap's --help text, where `<modality>` names a placeholder, not HTML.
 #![allow(rustdoc::invalid_html_tags)]
 
+mod allocator;
 mod cli;
 mod commands;
 
@@ -72,6 +73,7 @@ fn one_line(err: &anyhow::Error) -> String {
 }
 
 fn main() -> ExitCode {
+    allocator::tune_for_training();
     install_panic_hook();
     let parsed = cli::command()
         .try_get_matches()

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use trainer::run::train;
 use trainer::train::config::{
-    DataConfig, Hidden, ModelConfig, OptimConfig, RunConfig, TrainConfig,
+    DataConfig, Hidden, ModelConfig, OptimConfig, Precision, RunConfig, TrainConfig,
 };
 use trainer::train::{TrainOptions, TrainedModel};
 use trainer::{DataError, Error};
@@ -123,6 +123,39 @@ fn two_threads_repeat_exactly() {
     };
     assert_eq!(losses(&a), losses(&b));
     assert_eq!(a.test.confusion, b.test.confusion);
+}
+
+/// `precision = bf16` (docs/model.md §11.2) trains: it repeats bit for bit like f32 does, it does
+/// change the numbers (the products really run in bfloat16), and its epoch losses stay within 5 %
+/// of f32's on this small run.
+#[test]
+fn bf16_products_repeat_exactly_and_train_like_f32() {
+    let _rng = lock();
+    let run = |precision| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = mfeat_config(4, 3);
+        cfg.model.hidden = Hidden::Widths(vec![64]);
+        cfg.model.latent_dim = 16;
+        cfg.run.precision = precision;
+        train(&cfg, &opts(dir.path()), |_| {}).unwrap()
+    };
+    let total = |o: &trainer::train::driver::Outcome| -> Vec<u64> {
+        o.history.iter().map(|h| h.loss_total.to_bits()).collect()
+    };
+    let (a, b) = (run(Precision::Bf16), run(Precision::Bf16));
+    assert_eq!(total(&a), total(&b));
+    assert_eq!(a.test.confusion, b.test.confusion);
+    let f = run(Precision::F32);
+    assert_ne!(total(&a), total(&f), "bf16 must change the products");
+    for (x, y) in a.history.iter().zip(&f.history) {
+        let rel = (x.loss_total - y.loss_total).abs() / y.loss_total.abs();
+        assert!(
+            rel < 0.05,
+            "epoch loss {} (bf16) vs {} (f32)",
+            x.loss_total,
+            y.loss_total
+        );
+    }
 }
 
 #[test]

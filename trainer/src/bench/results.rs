@@ -183,6 +183,8 @@ fn migrate(line: &mut serde_json::Value) {
     cfg.entry("balanced_labeled").or_insert(Value::Bool(false));
     // Class-balanced batches drew every class equally before the power of §12.10 existed.
     cfg.entry("labeled_class_power").or_insert(Value::from(0.0));
+    // Every run multiplied in f32 before `precision` existed.
+    cfg.entry("precision").or_insert(Value::from("f32"));
     if cfg.contains_key("objective") {
         return;
     }
@@ -277,6 +279,7 @@ mod tests {
         assert_eq!(v["config"]["agreement_gate"], false);
         assert_eq!(v["config"]["balanced_labeled"], false);
         assert_eq!(v["config"]["labeled_class_power"], 0.0);
+        assert_eq!(v["config"]["precision"], "f32");
         assert_eq!(v["config"]["logit_adjust"], 1.0);
         // A line that has the key keeps it.
         let mut v = json!({"config": {"objective": "rare-class", "agreement_gate": true}});

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::Command;
 use trainer::bench::results::COMMIT;
 use trainer::bench::step::{compare_devices, median, shape, time_steps, SHAPES};
-use trainer::train::config::TrainConfig;
+use trainer::train::config::{Precision, TrainConfig};
 
 /// One process's measurement.
 #[derive(Debug, Default)]
@@ -46,6 +46,9 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
     if args.rounds == 0 || args.steps == 0 || args.threads == 0 {
         bail!("--rounds, --steps and --threads must be at least 1");
     }
+    if args.precision.is_empty() {
+        bail!("--precision: give at least one of f32, bf16");
+    }
     if args.compare_device.is_some() {
         return device_check(args, &shapes);
     }
@@ -66,14 +69,20 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
     let cfg = TrainConfig::default();
     let batch = cfg.optim.batch_labeled + cfg.optim.batch_unlabeled;
     for name in &shapes {
-        let mut ours = Timed::default();
+        let mut ours: Vec<Timed> = args.precision.iter().map(|_| Timed::default()).collect();
         let mut rivals: Vec<Timed> = variants.iter().map(|_| Timed::default()).collect();
         let mut torch_version = Value::Null;
         for round in 0..args.rounds {
             eprintln!("{name}: round {}/{}", round + 1, args.rounds);
             // Odd rounds run PyTorch first, so neither side always goes first.
+            let time_ours = |ours: &mut [Timed]| -> Result<()> {
+                for (t, &p) in ours.iter_mut().zip(&args.precision) {
+                    t.add(&run_ours(args, name, p)?);
+                }
+                Ok(())
+            };
             if round % 2 == 0 {
-                ours.add(&run_ours(args, name)?);
+                time_ours(&mut ours)?;
             }
             for (t, v) in rivals.iter_mut().zip(variants) {
                 let line = run_pytorch(args, name, v)?;
@@ -81,56 +90,84 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
                 t.add(&line);
             }
             if round % 2 == 1 {
-                ours.add(&run_ours(args, name)?);
+                time_ours(&mut ours)?;
             }
         }
         let ms = |t: &Timed| t.median() * 1e3;
         let mb = |t: &Timed| t.peak_rss as f64 / 1e6;
         println!(
-            "{name}: one step (forward, backward, Adam), batch {} + {} with K = 10 classes enumerated, 2 × 512 MLPs, m = 64, {} threads, {} steps per implementation",
+            "{name}: one step (forward, backward, Adam), batch {} + {} with K = 10 classes enumerated, 2 × 512 MLPs, m = 64, {} threads, {} steps per implementation; PyTorch in f32",
             cfg.optim.batch_labeled,
             cfg.optim.batch_unlabeled,
             args.threads,
-            ours.seconds.len()
+            ours[0].seconds.len()
         );
-        println!(
-            "  {:<18} median {:>8.1} ms  {:>7.0} samples/s  peak RSS {:>6.0} MB",
-            "ssmvae",
-            ms(&ours),
-            batch as f64 / ours.median(),
-            mb(&ours)
-        );
-        let mut ratios = serde_json::Map::new();
-        for (t, v) in rivals.iter().zip(variants) {
-            let ratio = ours.median() / t.median();
+        for (t, p) in ours.iter().zip(&args.precision) {
             println!(
-                "  {:<18} median {:>8.1} ms  {:>7.0} samples/s  peak RSS {:>6.0} MB   ssmvae / this = {ratio:.3}",
-                format!("pytorch ({v})"),
+                "  {:<18} median {:>8.1} ms  {:>7.0} samples/s  peak RSS {:>6.0} MB",
+                format!("ssmvae ({p})"),
                 ms(t),
                 batch as f64 / t.median(),
                 mb(t)
             );
-            ratios.insert(
-                (*v).into(),
-                json!({ "median_s": t.median(), "peak_rss_bytes": t.peak_rss, "ratio": ratio }),
+        }
+        for (t, v) in rivals.iter().zip(variants) {
+            let ratios: Vec<String> = ours
+                .iter()
+                .zip(&args.precision)
+                .map(|(o, p)| format!("ssmvae {p} / this = {:.3}", o.median() / t.median()))
+                .collect();
+            println!(
+                "  {:<18} median {:>8.1} ms  {:>7.0} samples/s  peak RSS {:>6.0} MB   {}",
+                format!("pytorch ({v})"),
+                ms(t),
+                batch as f64 / t.median(),
+                mb(t),
+                ratios.join(", ")
             );
         }
         if let Some(out) = &args.out {
-            let line = json!({
-                "shape": name,
-                "threads": args.threads,
-                "batch": [cfg.optim.batch_labeled, cfg.optim.batch_unlabeled],
-                "steps": ours.seconds.len(),
-                "ssmvae": { "median_s": ours.median(), "peak_rss_bytes": ours.peak_rss },
-                "pytorch": ratios,
-                "torch": torch_version,
-                "commit": COMMIT,
-                "cpu": cpu_model(),
-            });
-            append_line(out, &line)?;
+            // One line per precision of ours; a line without `precision` (written before the
+            // flag existed) timed f32.
+            for (o, p) in ours.iter().zip(&args.precision) {
+                let mut rival_lines = serde_json::Map::new();
+                for (t, v) in rivals.iter().zip(variants) {
+                    rival_lines.insert(
+                        (*v).into(),
+                        json!({ "median_s": t.median(), "peak_rss_bytes": t.peak_rss, "ratio": o.median() / t.median() }),
+                    );
+                }
+                let line = json!({
+                    "shape": name,
+                    "threads": args.threads,
+                    "precision": p.to_string(),
+                    "batch": [cfg.optim.batch_labeled, cfg.optim.batch_unlabeled],
+                    "steps": o.seconds.len(),
+                    "ssmvae": { "median_s": o.median(), "peak_rss_bytes": o.peak_rss },
+                    "pytorch": rival_lines,
+                    "torch": torch_version,
+                    "commit": COMMIT,
+                    "cpu": cpu_model(),
+                    "cpu_flags": bf16_flags(),
+                });
+                append_line(out, &line)?;
+            }
         }
     }
     Ok(())
+}
+
+/// The CPU's bfloat16 features (AMX tiles, AVX512-BF16) as `/proc/cpuinfo` lists them: what
+/// decides whether `--precision bf16` is fast.
+fn bf16_flags() -> Vec<String> {
+    proc_field("/proc/cpuinfo", "flags")
+        .map(|f| {
+            f.split_whitespace()
+                .filter(|x| x.starts_with("amx") || *x == "avx512_bf16")
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `--compare-device cuda`: the same steps on the CPU and on the GPU, compared.
@@ -185,9 +222,12 @@ fn device_check(args: &BenchStepArgs, shapes: &[String]) -> Result<()> {
 fn worker(args: &BenchStepArgs, name: &str) -> Result<()> {
     let s = shape(name).with_context(|| format!("--shape {name}: unknown shape"))?;
     tch::set_num_threads(args.threads as i32);
-    let (seconds, loss) = time_steps(&s, &TrainConfig::default(), args.steps, args.warmup);
+    let mut cfg = TrainConfig::default();
+    cfg.run.precision = args.precision[0];
+    let (seconds, loss) = time_steps(&s, &cfg, args.steps, args.warmup);
     let line = json!({
         "impl": "ssmvae",
+        "precision": cfg.run.precision.to_string(),
         "shape": name,
         "threads": args.threads,
         "step_seconds": seconds,
@@ -211,12 +251,13 @@ fn common_flags(args: &BenchStepArgs, name: &str) -> Vec<String> {
     ]
 }
 
-fn run_ours(args: &BenchStepArgs, name: &str) -> Result<Value> {
+fn run_ours(args: &BenchStepArgs, name: &str, precision: Precision) -> Result<Value> {
     let exe = std::env::current_exe().context("cannot find the ssmvae executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("bench-step")
         .arg("--worker")
-        .args(common_flags(args, name));
+        .args(common_flags(args, name))
+        .args(["--precision", &precision.to_string()]);
     last_json_line(cmd, "ssmvae bench-step --worker")
 }
 

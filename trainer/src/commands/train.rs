@@ -30,7 +30,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
             consistency_threshold, agreement_gate, balanced_labeled, labeled_class_power
         }
         optim { lr, epochs, batch_labeled, batch_unlabeled }
-        run { seed, device, validation_fraction, validation_folds, validation_fold }
+        run { seed, device, precision, validation_fraction, validation_folds, validation_fold }
         data { dataset, rho, beta, missing }
     );
     if let Some(v) = args.method {

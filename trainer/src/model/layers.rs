@@ -6,8 +6,9 @@
 //! enumerates all K classes (Eq. 8); this split keeps it from paying K times for what does not
 //! depend on y.
 
+use super::precision::{cast_weight, matmul_kind};
 use tch::nn::{self, Module};
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 /// Hidden-layer activation (ReLU, the paper's).
 fn act(t: &Tensor) -> Tensor {
@@ -68,12 +69,23 @@ impl Mlp {
         }
     }
 
-    /// The x-part of the first layer (pre-activation), computed once per sample.
+    /// The x-part of the first layer (pre-activation), computed once per sample; f32 whatever
+    /// the scope's precision, since the y-part (f32 columns of W_y) is added to it.
     pub fn x_part(&self, x: &Tensor) -> Tensor {
         let w = self.first.ws.narrow(1, 0, self.input);
-        match &self.first.bs {
-            Some(b) => x.linear(&w, Some(b)),
-            None => x.linear::<Tensor>(&w, None),
+        match matmul_kind() {
+            Kind::Float => match &self.first.bs {
+                Some(b) => x.linear(&w, Some(b)),
+                None => x.linear::<Tensor>(&w, None),
+            },
+            k => {
+                let w = cast_weight(&self.first.ws).narrow(1, 0, self.input);
+                let h = x.to_kind(k).linear::<Tensor>(&w, None).to_kind(Kind::Float);
+                match &self.first.bs {
+                    Some(b) => h + b,
+                    None => h,
+                }
+            }
         }
     }
 
@@ -84,13 +96,24 @@ impl Mlp {
         w.transpose(0, 1).index_select(0, y)
     }
 
-    /// Everything after the first layer's pre-activation.
+    /// Everything after the first layer's pre-activation. In a reduced-precision scope
+    /// ([`matmul_kind`]) the hidden activations stay in that kind between layers (as autocast
+    /// keeps a linear layer's output) and the output returns to f32.
     pub fn finish(&self, first_pre: &Tensor) -> Tensor {
-        let mut h = first_pre.shallow_clone();
-        for layer in &self.rest {
-            h = layer.forward(&act(&h));
+        let kind = matmul_kind();
+        if kind == Kind::Float || self.rest.is_empty() {
+            let mut h = first_pre.shallow_clone();
+            for layer in &self.rest {
+                h = layer.forward(&act(&h));
+            }
+            return h;
         }
-        h
+        let mut h = first_pre.to_kind(kind);
+        for layer in &self.rest {
+            let b = layer.bs.as_ref().map(cast_weight);
+            h = act(&h).linear(&cast_weight(&layer.ws), b.as_ref());
+        }
+        h.to_kind(Kind::Float)
     }
 
     /// The layers in order, as (weight out × in, bias): what export writes. The first layer's

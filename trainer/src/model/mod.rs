@@ -3,6 +3,7 @@
 
 pub mod layers;
 pub mod poe;
+pub mod precision;
 pub mod ssmvae;
 
 pub use poe::{latent_poe, Posterior};

@@ -5,6 +5,7 @@ use super::config::{Fusion, Mode, RareClass, TrainConfig, UnlabeledFormExt};
 use super::driver::StepTerms;
 use super::tensors::{constant_table, gather_constants, DataTensors};
 use crate::augment::{augment, Strength};
+use crate::model::precision::matmul_scope;
 use crate::model::{ModalitySpec, ModelSpec, Ssmvae};
 use crate::objective::classification::classification_loss;
 use crate::objective::gamma::{
@@ -215,6 +216,7 @@ impl Ensemble {
         class_term: &ClassTerm,
         control: &mut UnlabeledControl,
     ) -> (Tensor, StepTerms) {
+        let _precision = matmul_scope(cfg.run.precision.matmul_kind());
         let n = (n_labeled + n_unlabeled) as f64;
         let alpha = cfg.objective.alpha_a * n / n_labeled as f64;
         let (w_l, w_u) = (n_labeled as f64 / n, n_unlabeled as f64 / n);

@@ -113,6 +113,31 @@ impl DeviceChoice {
     }
 }
 
+/// The precision of the training step's matrix products (docs/model.md §11.2,
+/// [`crate::model::precision`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// f32 throughout (bit-for-bit the runs committed before the key existed).
+    #[default]
+    F32,
+    /// bfloat16 products of the linear layers with f32 master weights, Adam and loss: fast where
+    /// the CPU has AMX or AVX512-BF16 (or on a GPU), slow where libtorch must emulate it.
+    Bf16,
+}
+
+keywords!(Precision { F32 => "f32", Bf16 => "bf16" });
+
+impl Precision {
+    /// The kind the linear layers multiply in during a training step.
+    pub fn matmul_kind(self) -> tch::Kind {
+        match self {
+            Precision::F32 => tch::Kind::Float,
+            Precision::Bf16 => tch::Kind::BFloat16,
+        }
+    }
+}
+
 /// The hidden widths of every network (docs/model.md §11.1): `auto`, the size rule, or the
 /// widths given.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -3,7 +3,7 @@
 //! and the range check of each key. In a TOML file and on the command line the keys stay flat
 //! (`nu = 5`, `--nu 5`): the groups are the library's structure, not a new file format.
 
-use super::choices::{ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Mode};
+use super::choices::{ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Mode, Precision};
 use crate::error::{DataError, Result};
 use crate::objective::{EntropyCoef, Latent, Objective, PriorExpert, RareClass, UnlabeledForm};
 use crate::protocol::Missing;
@@ -310,6 +310,8 @@ pub struct RunConfig {
     pub seed: u64,
     /// Where to train.
     pub device: DeviceChoice,
+    /// The precision of the training step's matrix products (f32 or bf16).
+    pub precision: Precision,
     /// Fraction of each class's labeled samples held out for model selection (0 = none).
     pub validation_fraction: f64,
     /// k-fold validation over the labels (docs/model.md §12.11): 0 = off, k ≥ 2 = hold out fold

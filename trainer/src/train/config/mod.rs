@@ -11,7 +11,9 @@ pub mod methods;
 use crate::error::{Error, Result};
 pub use crate::objective::{EntropyCoef, Objective, RareClass};
 use crate::objective::{Latent, UnlabeledForm};
-pub use choices::{ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Method, Mode};
+pub use choices::{
+    ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Method, Mode, Precision,
+};
 use groups::bad;
 pub use groups::{DataConfig, ModelConfig, ObjectiveConfig, OptimConfig, RunConfig};
 pub use methods::{BaselineConfig, CmmlConfig, CrestConfig, GamoConfig, SmlnConfig};
