@@ -224,6 +224,11 @@ pub struct TrainArgs {
     /// class-balanced, 0.5 = square-root sampling, 1 = the labels' frequencies.
     #[arg(long)]
     pub labeled_class_power: Option<f64>,
+    /// Self-training in this many generations (≥ 2; 0 = off): each generation's first epoch adds
+    /// the unlabeled samples to the labeled batches under the predicted class, at CReST's
+    /// class-rebalanced rates (docs/model.md §12.12).
+    #[arg(long)]
+    pub self_training_generations: Option<usize>,
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
     #[arg(long)]
     pub unlabeled_rampup: Option<f64>,

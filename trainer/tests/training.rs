@@ -158,6 +158,51 @@ fn bf16_products_repeat_exactly_and_train_like_f32() {
     }
 }
 
+/// Self-training generations (docs/model.md §12.12) keep their pseudo-labels in the checkpoint: a
+/// run stopped after the epoch that pseudo-labelled (epoch 3 of 4, generations of 2 epochs) and
+/// resumed repeats the uninterrupted run bit for bit, and the pseudo-labels change the run.
+#[test]
+fn self_training_resumes_with_its_pseudo_labels() {
+    let _rng = lock();
+    let small = |epochs, generations| {
+        let mut c = mfeat_config(6, epochs);
+        c.model.hidden = Hidden::Widths(vec![32]);
+        c.model.latent_dim = 8;
+        c.objective.self_training_generations = generations;
+        c
+    };
+    let total = |o: &trainer::train::driver::Outcome| -> Vec<u64> {
+        o.history.iter().map(|h| h.loss_total.to_bits()).collect()
+    };
+    let a = tempfile::tempdir().unwrap();
+    let full = train(&small(4, 2), &opts(a.path()), |_| {}).unwrap();
+    let b = tempfile::tempdir().unwrap();
+    train(&small(3, 2), &opts(b.path()), |_| {}).unwrap();
+    let resumed = train(
+        &small(4, 2),
+        &TrainOptions {
+            resume: true,
+            ..opts(b.path())
+        },
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(total(&full)[3..], total(&resumed)[..]);
+    assert_eq!(full.test.confusion, resumed.test.confusion);
+    let c = tempfile::tempdir().unwrap();
+    let off = train(&small(4, 0), &opts(c.path()), |_| {}).unwrap();
+    assert_eq!(
+        total(&full)[..2],
+        total(&off)[..2],
+        "generation 1 is the plain run"
+    );
+    assert_ne!(
+        total(&full)[2..],
+        total(&off)[2..],
+        "generation 2 trains on pseudo-labels"
+    );
+}
+
 #[test]
 fn resume_repeats_an_uninterrupted_run() {
     let _rng = lock();

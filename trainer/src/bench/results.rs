@@ -183,6 +183,9 @@ fn migrate(line: &mut serde_json::Value) {
     cfg.entry("balanced_labeled").or_insert(Value::Bool(false));
     // Class-balanced batches drew every class equally before the power of §12.10 existed.
     cfg.entry("labeled_class_power").or_insert(Value::from(0.0));
+    // No run self-trained in generations before the key existed (§12.12).
+    cfg.entry("self_training_generations")
+        .or_insert(Value::from(0));
     // Every run multiplied in f32 before `precision` existed.
     cfg.entry("precision").or_insert(Value::from("f32"));
     if cfg.contains_key("objective") {

@@ -6,6 +6,7 @@ pub mod classification;
 pub mod constants;
 pub mod gamma;
 pub mod ldam;
+pub mod pseudo_labels;
 pub mod rebalance;
 pub mod student_t;
 
@@ -152,6 +153,8 @@ pub struct RareClass {
     /// With `balanced_labeled`, class y is drawn with probability ∝ n_y^q (q = 0: uniform over
     /// the classes).
     pub labeled_class_power: f64,
+    /// Generations of class-rebalanced self-training (0 = off).
+    pub self_training_generations: usize,
 }
 
 impl RareClass {
@@ -165,5 +168,6 @@ impl RareClass {
         agreement_gate: false,
         balanced_labeled: false,
         labeled_class_power: 0.0,
+        self_training_generations: 0,
     };
 }

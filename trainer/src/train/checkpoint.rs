@@ -45,6 +45,10 @@ pub struct CheckpointMeta {
     /// so a resumed run continues exactly.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub align_running: Vec<Vec<f32>>,
+    /// The self-training generation's pseudo-labels, (training row, class) (docs/model.md
+    /// §12.12; empty when not self-training), so a resumed run continues exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pseudo_labels: Vec<(usize, usize)>,
 }
 
 fn to_bytes(t: &Tensor) -> Result<(Vec<usize>, Vec<u8>)> {

@@ -191,6 +191,13 @@ pub trait Learner {
     /// The labeled rows this epoch's labeled batches cycle through.
     fn labeled_pool(&self, p: &Prepared) -> Vec<usize>;
 
+    /// Each training row's class as the labeled batches see it (class-balanced batches group the
+    /// pool by it): the labels, or, for a learner that pseudo-labels rows into its pool, those
+    /// too.
+    fn row_labels<'a>(&'a self, p: &'a Prepared) -> &'a [Option<usize>] {
+        p.train_ds.labels()
+    }
+
     /// One optimisation step. A non-finite `total` must leave the weights as they were: the
     /// driver stops the run with [`Error::NanLoss`].
     fn step(&mut self, p: &Prepared, batch: &Batch, rng: &mut ChaCha8Rng) -> Result<StepTerms>;
@@ -238,7 +245,7 @@ pub fn drive(
         let mut unl = p.unlabeled_rows.clone();
         unl.shuffle(&mut rng);
         let mut lab = match schedule.labeled_class_power {
-            Some(q) => LabeledCycle::by_class(lab, p.train_ds.labels(), q),
+            Some(q) => LabeledCycle::by_class(lab, learner.row_labels(&p), q),
             None => LabeledCycle::new(lab),
         };
         let bar = progress_bar(schedule.progress, steps as u64, epoch, schedule.epochs);

@@ -10,6 +10,7 @@ use super::driver::{
 };
 use super::ensemble::{Alignment, ClassTerm, Constants, Ensemble, EnsembleSpec, UnlabeledControl};
 use super::modality_specs;
+use super::self_training::SelfTraining;
 use super::tensors::{index_tensor, DataTensors};
 use crate::error::{Error, Result};
 use crate::objective::ldam::{drw_weights, ldam_margins};
@@ -68,6 +69,8 @@ struct SsmvaeLearner {
     /// This epoch's unlabeled weight and the alignment state (docs/model.md §12).
     control: UnlabeledControl,
     labels: Tensor,
+    /// Self-training generations (docs/model.md §12.12), when on.
+    self_training: Option<SelfTraining>,
     n_labeled: usize,
     n_unlabeled: usize,
     device: Device,
@@ -104,6 +107,7 @@ impl SsmvaeLearner {
             epoch: 0,
             best_validation: None,
             align_running: Vec::new(),
+            pseudo_labels: Vec::new(),
         };
         if opts.resume && opts.checkpoint.exists() {
             let loaded = checkpoint::load(&opts.checkpoint)?;
@@ -117,6 +121,7 @@ impl SsmvaeLearner {
             meta.epoch = loaded.meta.epoch;
             meta.best_validation = loaded.meta.best_validation;
             meta.align_running = loaded.meta.align_running;
+            meta.pseudo_labels = loaded.meta.pseudo_labels;
         }
         let start = Start {
             epoch: meta.epoch,
@@ -166,6 +171,18 @@ impl SsmvaeLearner {
                     .collect(),
             }
         });
+        let self_training = (semi && rare.self_training_generations >= 2).then(|| {
+            SelfTraining::new(
+                p,
+                rare.self_training_generations,
+                cfg.optim.epochs,
+                meta.pseudo_labels.clone(),
+            )
+        });
+        let labels = match &self_training {
+            Some(s) => s.label_codes(),
+            None => p.label_codes(),
+        };
         let learner = SsmvaeLearner {
             cfg: cfg.clone(),
             ens,
@@ -180,7 +197,8 @@ impl SsmvaeLearner {
             drw,
             class_term: ClassTerm::default(),
             control: UnlabeledControl { weight: 1.0, align },
-            labels: Tensor::from_slice(&p.label_codes()).to_device(device),
+            labels: Tensor::from_slice(&labels).to_device(device),
+            self_training,
             n_labeled: p.labeled_rows.len(),
             n_unlabeled: if semi { p.unlabeled_rows.len() } else { 0 },
             device,
@@ -194,7 +212,18 @@ impl Learner for SsmvaeLearner {
         self.cfg.model.mode == Mode::Semi
     }
 
-    fn begin_epoch(&mut self, _p: &Prepared, epoch: usize) -> Result<()> {
+    fn begin_epoch(&mut self, p: &Prepared, epoch: usize) -> Result<()> {
+        // §12.12: a new generation pseudo-labels the unlabeled samples with the current model.
+        if let Some(st) = self
+            .self_training
+            .as_mut()
+            .filter(|s| s.starts_generation(epoch))
+        {
+            let rows = index_tensor(&p.unlabeled_rows, self.device);
+            let probs = self.ens.predict_probs(&p.data).index_select(0, &rows);
+            st.relabel(p, &probs)?;
+            self.labels = Tensor::from_slice(&st.label_codes()).to_device(self.device);
+        }
         self.class_term = ClassTerm {
             margins: self.margins.as_ref().map(Tensor::shallow_clone),
             weights: self
@@ -214,7 +243,17 @@ impl Learner for SsmvaeLearner {
     }
 
     fn labeled_pool(&self, p: &Prepared) -> Vec<usize> {
-        p.labeled_rows.clone()
+        match &self.self_training {
+            Some(st) => st.pool(p),
+            None => p.labeled_rows.clone(),
+        }
+    }
+
+    fn row_labels<'a>(&'a self, p: &'a Prepared) -> &'a [Option<usize>] {
+        match &self.self_training {
+            Some(st) => st.row_labels(),
+            None => p.train_ds.labels(),
+        }
     }
 
     fn step(&mut self, p: &Prepared, batch: &Batch, _rng: &mut ChaCha8Rng) -> Result<StepTerms> {
@@ -253,6 +292,9 @@ impl Learner for SsmvaeLearner {
     ) -> Result<()> {
         self.meta.epoch = epoch;
         self.meta.best_validation = best_validation;
+        if let Some(st) = &self.self_training {
+            self.meta.pseudo_labels = st.pseudo_labels().to_vec();
+        }
         if let Some(a) = &self.control.align {
             self.meta.align_running = a
                 .running

@@ -9,6 +9,7 @@ pub mod config;
 pub mod driver;
 pub mod ensemble;
 pub mod fit;
+pub mod self_training;
 pub mod tensors;
 pub mod trained;
 

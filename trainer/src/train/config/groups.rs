@@ -154,6 +154,10 @@ pub struct ObjectiveConfig {
     /// (Kang et al. 2020, Eq. 1): 0 = class-balanced (the default), 0.5 = square-root sampling,
     /// 1 = the labels' own frequencies (docs/model.md §12.10).
     pub labeled_class_power: f64,
+    /// Self-training in this many generations (docs/model.md §12.12): at each generation's first
+    /// epoch the unlabeled samples join the labeled batches under the model's predicted class, at
+    /// CReST's class-rebalanced rates; 0 = off (the paper).
+    pub self_training_generations: usize,
 }
 
 impl Default for ObjectiveConfig {
@@ -186,6 +190,7 @@ impl Default for ObjectiveConfig {
             // docs/model.md §12.9.
             balanced_labeled: true,
             labeled_class_power: 0.0,
+            self_training_generations: 0,
         }
     }
 }
@@ -204,6 +209,13 @@ impl ObjectiveConfig {
                 "labeled_class_power",
                 self.labeled_class_power.to_string(),
                 "must be in [0, 1] (0 = class-balanced, 1 = the labels' frequencies)",
+            );
+        }
+        if self.self_training_generations == 1 {
+            return bad(
+                "self_training_generations",
+                "1".into(),
+                "must be 0 (off) or at least 2 (the first generation has no pseudo-labels yet)",
             );
         }
         if !(self.consistency_threshold > 0.0 && self.consistency_threshold <= 1.0) {
@@ -251,6 +263,7 @@ impl ObjectiveConfig {
                 agreement_gate: self.agreement_gate,
                 balanced_labeled: self.balanced_labeled,
                 labeled_class_power: self.labeled_class_power,
+                self_training_generations: self.self_training_generations,
             },
         }
     }

@@ -1,0 +1,65 @@
+//! Class-rebalanced pseudo-labels (Wei et al., "CReST: a class-rebalancing self-training framework
+//! for imbalanced semi-supervised learning", CVPR 2021, Eq. 4): after a generation of training,
+//! the unlabeled samples predicted as class k join the labeled set, the most confident first, at a
+//! rate that keeps every pseudo-label of the rarest class and few of the largest. Used by the CReST
+//! baseline and by SSMVAE-CI's self-training generations (docs/model.md §12.12).
+
+/// Inclusion rate of each class (index order), μ_k = (N_{K−1−r(k)} / N_0)^α where r(k) is class
+/// k's rank by labeled count (0 = largest; ties broken by class index) and N sorted descending.
+pub fn inclusion_rates(labeled_counts: &[usize], alpha: f64) -> Vec<f64> {
+    let k = labeled_counts.len();
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| labeled_counts[b].cmp(&labeled_counts[a]).then(a.cmp(&b)));
+    let sorted: Vec<f64> = order.iter().map(|&c| labeled_counts[c] as f64).collect();
+    let n0 = sorted.first().copied().unwrap_or(1.0).max(1.0);
+    let mut rates = vec![0.0; k];
+    for (rank, &class) in order.iter().enumerate() {
+        rates[class] = (sorted[k - 1 - rank] / n0).powf(alpha);
+    }
+    rates
+}
+
+/// The pseudo-labeled samples CReST adds: for each class k, the ⌊μ_k · n̂_k⌋ most confident of the
+/// n̂_k unlabeled samples predicted as k (ties by sample order). `pred[i]`, `conf[i]` are sample
+/// i's predicted class and confidence. Returns (sample, class) pairs sorted by sample.
+pub fn select_pseudo_labels(pred: &[usize], conf: &[f64], rates: &[f64]) -> Vec<(usize, usize)> {
+    let mut picked = Vec::new();
+    for (class, &rate) in rates.iter().enumerate() {
+        let mut members: Vec<usize> = (0..pred.len()).filter(|&i| pred[i] == class).collect();
+        members.sort_by(|&a, &b| conf[b].total_cmp(&conf[a]).then(a.cmp(&b)));
+        let take = (rate * members.len() as f64 + 1e-9).floor() as usize;
+        picked.extend(members.into_iter().take(take).map(|i| (i, class)));
+    }
+    picked.sort_unstable();
+    picked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inclusion_rates_keep_the_rarest_class_and_cut_the_largest() {
+        // N = (100, 10, 1) sorted already, α = 1: μ_0 = N_2/N_0 = 0.01, μ_1 = N_1/N_0 = 0.1,
+        // μ_2 = N_0/N_0 = 1.
+        let r = inclusion_rates(&[100, 10, 1], 1.0);
+        assert_eq!(r, vec![0.01, 0.1, 1.0]);
+        // α = 1/2 and classes out of order: counts (1, 100, 25) rank as 1, 2, 0.
+        let r = inclusion_rates(&[1, 100, 25], 0.5);
+        let want = [1.0, (1.0f64 / 100.0).sqrt(), (25.0f64 / 100.0).sqrt()];
+        for (a, b) in r.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12, "{r:?}");
+        }
+        // α = 0 keeps everything.
+        assert_eq!(inclusion_rates(&[9, 3, 1], 0.0), vec![1.0; 3]);
+    }
+
+    #[test]
+    fn selection_takes_the_most_confident_share_per_predicted_class() {
+        let pred = [0, 0, 0, 0, 1, 1, 0, 1];
+        let conf = [0.9, 0.5, 0.99, 0.7, 0.6, 0.8, 0.3, 0.55];
+        // Class 0: 5 predicted, rate 0.4 → 2 (samples 2 and 0); class 1: 3 predicted, rate 1 → all.
+        let picked = select_pseudo_labels(&pred, &conf, &[0.4, 1.0]);
+        assert_eq!(picked, vec![(0, 0), (2, 0), (4, 1), (5, 1), (7, 1)]);
+    }
+}
