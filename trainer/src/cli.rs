@@ -495,9 +495,9 @@ pub struct ReportArgs {
     /// (default: the first dataset's largest rho and smallest beta).
     #[arg(long, value_parser = trainer::bench::report::parse_cell)]
     pub cell: Option<(String, f64, f64)>,
-    /// Afterwards, pack the runs' per-epoch logs (`epochs/<scale>/*.jsonl`) into one gzip archive
-    /// per scale, `epochs-<scale>.jsonl.gz`, and remove the loose files: the form a grid is
-    /// committed in. The report reads either form.
+    /// Afterwards, pack the runs' per-epoch logs (`epochs/<scale>/*.jsonl`) into one zstd archive
+    /// per scale, `epochs-<scale>.jsonl.zst` (replacing an older `.jsonl.gz` one), and remove the
+    /// loose files: the form a grid is committed in. The report reads every form.
     #[arg(long)]
     pub pack_epochs: bool,
 }

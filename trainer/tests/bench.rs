@@ -455,6 +455,20 @@ drw_start = 0.0
         epoch_logs::pack(&lines, results_dir, "small").unwrap().runs,
         4
     );
+    // An archive of the earlier gzip form is read the same, and the next pack replaces it.
+    let zst = results_dir.join("epochs-small.jsonl.zst");
+    let text = zstd::decode_all(std::fs::File::open(&zst).unwrap()).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &text).unwrap();
+    let legacy = results_dir.join("epochs-small.jsonl.gz");
+    std::fs::write(&legacy, gz.finish().unwrap()).unwrap();
+    std::fs::remove_file(&zst).unwrap();
+    assert_eq!(report(&dir.path().join("legacy")), first);
+    assert_eq!(
+        epoch_logs::pack(&lines, results_dir, "small").unwrap().runs,
+        4
+    );
+    assert!(zst.exists() && !legacy.exists());
     assert!(
         first.contains("| SSMVAE-CI | 30 |") && !first.contains("/2 seeds)"),
         "{first}"

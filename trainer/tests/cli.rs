@@ -286,7 +286,7 @@ name = "SSMVAE-CI"
     assert_eq!(parallel, run("1", "jobs1.jsonl"));
 }
 
-/// `bench-step --no-pytorch` times the trainer's step alone and prints its median.
+/// `bench-step --no-pytorch` times the trainer's step alone, at f32 and bf16, and prints the medians.
 #[test]
 fn bench_step_runs_without_python() {
     let o = ssmvae(&[
@@ -306,4 +306,9 @@ fn bench_step_runs_without_python() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("ssmvae") && text.contains("median"), "{text}");
+    // Both precisions by default, each timed in its own worker.
+    assert!(
+        text.contains("ssmvae (f32)") && text.contains("ssmvae (bf16)"),
+        "{text}"
+    );
 }

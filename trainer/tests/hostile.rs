@@ -507,6 +507,18 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             &["invalid value 'sideways' for '--fusion", "poe"],
         ),
         case(&["train", "--lr=-1"], &["invalid lr = -1"]),
+        case(
+            &["train", "--self-training-generations", "1"],
+            &["invalid self_training_generations = 1", "at least 2"],
+        ),
+        case(
+            &["train", "--precision", "fp8"],
+            &["invalid value 'fp8' for '--precision", "bf16"],
+        ),
+        case(
+            &["bench-step", "--precision", "f16"],
+            &["invalid value 'f16' for '--precision", "f32"],
+        ),
         case(&["train", "--epochs", "0"], &["invalid epochs = 0"]),
         case(
             &[
