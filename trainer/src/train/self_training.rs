@@ -58,11 +58,6 @@ impl SelfTraining {
         epoch > 1 && (epoch - 1) % self.generation_epochs == 0
     }
 
-    /// Epochs per generation: ⌈E/G⌉ (the last generation may be shorter).
-    pub fn generation_epochs(&self) -> usize {
-        self.generation_epochs
-    }
-
     /// Replaces the pseudo-labels from `probs`, the model's class probabilities of
     /// `p.unlabeled_rows` (in that order, N_u × K).
     pub fn relabel(&mut self, p: &Prepared, probs: &Tensor) -> Result<()> {
