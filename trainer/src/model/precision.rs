@@ -90,6 +90,7 @@ mod tests {
     /// scope.
     #[test]
     fn bf16_scope_keeps_f32_outputs_and_gradients_near_f32() {
+        let _rng = crate::torch_rng_lock();
         tch::manual_seed(7);
         let vs = nn::VarStore::new(tch::Device::Cpu);
         let mlp = Mlp::new(&vs.root(), 300, 4, &[256, 256], 20);
