@@ -267,6 +267,13 @@ fn max_rel(a: &[Vec<f32>], b: &Array2<f32>) -> f32 {
 /// the committed checkpoint still gives the committed imputations, and the runtime's
 /// `impute_into` on a bundle exported with decoders gives them too, for every modality of every
 /// row (every non-empty subset of present modalities), within 1e-4 relative.
+///
+/// The trainer's check was 1e-5 until it met a second CPU: the committed file was written on an
+/// AMD EPYC, and an Intel Xeon (AMX, AVX-512) gives 1.06e-5 on `zer` with the same code, because
+/// MKL picks its SGEMM kernels, and so its summation order, by CPU (with `MKL_CBWR=COMPATIBLE`
+/// the Xeon agrees within 1e-5). Two kernel sets may differ by what the runtime, a third kernel
+/// set, is allowed against the trainer: 1e-4. A change of the imputation itself moves it by far
+/// more.
 #[test]
 fn runtime_imputes_as_the_trainer() {
     let path = golden().join("checkpoint.safetensors");
@@ -279,7 +286,7 @@ fn runtime_imputes_as_the_trainer() {
         let want: Array2<f32> = npz.by_name(name.as_str()).unwrap();
         let d = max_rel(rows, &want);
         assert!(
-            d <= 1e-5,
+            d <= 1e-4,
             "trainer drifted from the committed imputations of {name}: {d}"
         );
     }

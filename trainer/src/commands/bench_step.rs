@@ -127,32 +127,57 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
             );
         }
         if let Some(out) = &args.out {
-            // One line per precision of ours; a line without `precision` (written before the
-            // flag existed) timed f32.
-            for (o, p) in ours.iter().zip(&args.precision) {
-                let mut rival_lines = serde_json::Map::new();
-                for (t, v) in rivals.iter().zip(variants) {
-                    rival_lines.insert(
-                        (*v).into(),
-                        json!({ "median_s": t.median(), "peak_rss_bytes": t.peak_rss, "ratio": o.median() / t.median() }),
-                    );
-                }
-                let line = json!({
-                    "shape": name,
-                    "threads": args.threads,
-                    "precision": p.to_string(),
-                    "batch": [cfg.optim.batch_labeled, cfg.optim.batch_unlabeled],
-                    "steps": o.seconds.len(),
-                    "ssmvae": { "median_s": o.median(), "peak_rss_bytes": o.peak_rss },
-                    "pytorch": rival_lines,
-                    "torch": torch_version,
-                    "commit": COMMIT,
-                    "cpu": cpu_model(),
-                    "cpu_flags": bf16_flags(),
-                });
-                append_line(out, &line)?;
-            }
+            let timed = Measured {
+                ours: &ours,
+                rivals: &rivals,
+                variants,
+                torch: &torch_version,
+            };
+            append_measured(out, args, name, &cfg, &timed)?;
         }
+    }
+    Ok(())
+}
+
+/// One shape's medians: ssmvae per precision (in `--precision` order) and each PyTorch variant.
+struct Measured<'a> {
+    ours: &'a [Timed],
+    rivals: &'a [Timed],
+    variants: &'a [&'a str],
+    torch: &'a Value,
+}
+
+/// Appends one line per precision of ours to `out`; a line without `precision` (written before
+/// the flag existed) timed f32.
+fn append_measured(
+    out: &std::path::Path,
+    args: &BenchStepArgs,
+    name: &str,
+    cfg: &TrainConfig,
+    m: &Measured,
+) -> Result<()> {
+    for (o, p) in m.ours.iter().zip(&args.precision) {
+        let mut rival_lines = serde_json::Map::new();
+        for (t, v) in m.rivals.iter().zip(m.variants) {
+            rival_lines.insert(
+                (*v).into(),
+                json!({ "median_s": t.median(), "peak_rss_bytes": t.peak_rss, "ratio": o.median() / t.median() }),
+            );
+        }
+        let line = json!({
+            "shape": name,
+            "threads": args.threads,
+            "precision": p.to_string(),
+            "batch": [cfg.optim.batch_labeled, cfg.optim.batch_unlabeled],
+            "steps": o.seconds.len(),
+            "ssmvae": { "median_s": o.median(), "peak_rss_bytes": o.peak_rss },
+            "pytorch": rival_lines,
+            "torch": m.torch,
+            "commit": COMMIT,
+            "cpu": cpu_model(),
+            "cpu_flags": bf16_flags(),
+        });
+        append_line(out, &line)?;
     }
     Ok(())
 }

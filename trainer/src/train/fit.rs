@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::objective::ldam::{drw_weights, ldam_margins};
 use crate::objective::rebalance::{logit_bias, rampup, RunningMean};
 use rand_chacha::ChaCha8Rng;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tch::{Device, Tensor};
 
 /// Trains SSMVAE-CI (or one of its configurations) on a run that [`crate::run::train`] prepared,
@@ -110,18 +110,7 @@ impl SsmvaeLearner {
             pseudo_labels: Vec::new(),
         };
         if opts.resume && opts.checkpoint.exists() {
-            let loaded = checkpoint::load(&opts.checkpoint)?;
-            if loaded.meta.ensemble != spec {
-                return Err(Error::Checkpoint {
-                    path: opts.checkpoint.clone(),
-                    message: "was trained with a different model shape or data; it cannot be resumed with this configuration".into(),
-                });
-            }
-            loaded.restore(&opts.checkpoint, &ens, Some(&mut adam))?;
-            meta.epoch = loaded.meta.epoch;
-            meta.best_validation = loaded.meta.best_validation;
-            meta.align_running = loaded.meta.align_running;
-            meta.pseudo_labels = loaded.meta.pseudo_labels;
+            resume(&opts.checkpoint, &ens, &mut adam, &mut meta)?;
         }
         let start = Start {
             epoch: meta.epoch,
@@ -205,6 +194,25 @@ impl SsmvaeLearner {
         };
         Ok((learner, start))
     }
+}
+
+/// Loads the checkpoint at `path` into the networks and Adam, and its progress (epoch, best
+/// validation, alignment and self-training state) into `meta`, when it was trained with the same
+/// networks (`meta.ensemble`).
+fn resume(path: &Path, ens: &Ensemble, adam: &mut Adam, meta: &mut CheckpointMeta) -> Result<()> {
+    let loaded = checkpoint::load(path)?;
+    if loaded.meta.ensemble != meta.ensemble {
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: "was trained with a different model shape or data; it cannot be resumed with this configuration".into(),
+        });
+    }
+    loaded.restore(path, ens, Some(adam))?;
+    meta.epoch = loaded.meta.epoch;
+    meta.best_validation = loaded.meta.best_validation;
+    meta.align_running = loaded.meta.align_running;
+    meta.pseudo_labels = loaded.meta.pseudo_labels;
+    Ok(())
 }
 
 impl Learner for SsmvaeLearner {
