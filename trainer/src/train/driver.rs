@@ -120,12 +120,13 @@ pub struct Prepared {
 impl Prepared {
     /// Every training row's label as libtorch wants it (−1 for an unlabeled row).
     pub fn label_codes(&self) -> Vec<i64> {
-        self.train_ds
-            .labels()
-            .iter()
-            .map(|y| y.map_or(-1, |v| v as i64))
-            .collect()
+        label_codes(self.train_ds.labels())
     }
+}
+
+/// Row labels as libtorch wants them: the class, or −1 for none.
+pub fn label_codes(labels: &[Option<usize>]) -> Vec<i64> {
+    labels.iter().map(|y| y.map_or(-1, |v| v as i64)).collect()
 }
 
 /// Loss terms of one step, for the epoch record and the progress bar.

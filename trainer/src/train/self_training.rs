@@ -16,7 +16,7 @@
 //! batches (§12.9) its slots cycle through those samples instead of repeating one label; this is
 //! the mechanism of the strongest baseline at that cell (CReST + late fusion).
 
-use super::driver::Prepared;
+use super::driver::{label_codes, Prepared};
 use crate::error::Result;
 use crate::objective::pseudo_labels::{inclusion_rates, select_pseudo_labels};
 use tch::{Kind, Tensor};
@@ -97,10 +97,7 @@ impl SelfTraining {
 
     /// The class codes of every training row (−1 = none), for the labeled objective's targets.
     pub fn label_codes(&self) -> Vec<i64> {
-        self.row_labels
-            .iter()
-            .map(|y| y.map_or(-1, |v| v as i64))
-            .collect()
+        label_codes(&self.row_labels)
     }
 
     /// The current (row, class) pseudo-labels, for the checkpoint.
