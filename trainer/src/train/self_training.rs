@@ -47,7 +47,7 @@ impl SelfTraining {
             generation_epochs: epochs.div_ceil(generations.max(1)).max(1),
             rates: inclusion_rates(&p.train_ds.labeled_counts(), SELF_TRAINING_ALPHA),
             pseudo: Vec::new(),
-            row_labels: p.train_ds.labels().to_vec(),
+            row_labels: Vec::new(),
         };
         s.set(p, pseudo);
         s
