@@ -229,6 +229,10 @@ pub struct TrainArgs {
     /// class-rebalanced rates (docs/model.md §12.12).
     #[arg(long)]
     pub self_training_generations: Option<usize>,
+    /// With self-training, each class gains pseudo-labels only up to the largest class's
+    /// labeled count (the head gains none).
+    #[arg(long)]
+    pub self_training_fill_to_head: Option<bool>,
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
     #[arg(long)]
     pub unlabeled_rampup: Option<f64>,

@@ -186,6 +186,9 @@ fn migrate(line: &mut serde_json::Value) {
     // No run self-trained in generations before the key existed (§12.12).
     cfg.entry("self_training_generations")
         .or_insert(Value::from(0));
+    // Self-training followed CReST's rates alone before the cap existed.
+    cfg.entry("self_training_fill_to_head")
+        .or_insert(Value::Bool(false));
     // Every run multiplied in f32 before `precision` existed.
     cfg.entry("precision").or_insert(Value::from("f32"));
     if cfg.contains_key("objective") {

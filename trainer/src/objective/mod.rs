@@ -155,6 +155,8 @@ pub struct RareClass {
     pub labeled_class_power: f64,
     /// Generations of class-rebalanced self-training (0 = off).
     pub self_training_generations: usize,
+    /// Pseudo-labels only fill each class up to the largest class's labeled count.
+    pub self_training_fill_to_head: bool,
 }
 
 impl RareClass {
@@ -169,5 +171,6 @@ impl RareClass {
         balanced_labeled: false,
         labeled_class_power: 0.0,
         self_training_generations: 0,
+        self_training_fill_to_head: false,
     };
 }

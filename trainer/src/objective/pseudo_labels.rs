@@ -34,6 +34,37 @@ pub fn select_pseudo_labels(pred: &[usize], conf: &[f64], rates: &[f64]) -> Vec<
     picked
 }
 
+/// How many pseudo-labels each class may gain so that no class ends above the largest class's
+/// labeled count: N_0 − N_k (0 for the largest class). With `self_training_fill_to_head`
+/// (docs/model.md §12.12) pseudo-labels only rebalance the labels, they never outnumber them in
+/// the head.
+pub fn head_gaps(labeled_counts: &[usize]) -> Vec<usize> {
+    let n0 = labeled_counts.iter().copied().max().unwrap_or(0);
+    labeled_counts.iter().map(|&n| n0 - n).collect()
+}
+
+/// Keeps at most `caps[k]` of the pseudo-labels of each class k, the most confident first (ties
+/// by sample order); `conf[i]` is sample i's confidence. Returns (sample, class) pairs sorted by
+/// sample.
+pub fn cap_per_class(
+    picked: Vec<(usize, usize)>,
+    conf: &[f64],
+    caps: &[usize],
+) -> Vec<(usize, usize)> {
+    let mut by_conf = picked;
+    by_conf.sort_by(|a, b| conf[b.0].total_cmp(&conf[a.0]).then(a.0.cmp(&b.0)));
+    let mut taken = vec![0usize; caps.len()];
+    let mut kept: Vec<(usize, usize)> = by_conf
+        .into_iter()
+        .filter(|&(_, class)| {
+            taken[class] += 1;
+            taken[class] <= caps[class]
+        })
+        .collect();
+    kept.sort_unstable();
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +92,20 @@ mod tests {
         // Class 0: 5 predicted, rate 0.4 → 2 (samples 2 and 0); class 1: 3 predicted, rate 1 → all.
         let picked = select_pseudo_labels(&pred, &conf, &[0.4, 1.0]);
         assert_eq!(picked, vec![(0, 0), (2, 0), (4, 1), (5, 1), (7, 1)]);
+    }
+
+    #[test]
+    fn filling_to_the_head_caps_each_class_at_its_gap() {
+        // Labeled counts (5, 3, 1): gaps 0, 2, 4.
+        assert_eq!(head_gaps(&[5, 3, 1]), vec![0, 2, 4]);
+        assert_eq!(head_gaps(&[2, 7]), vec![5, 0]);
+        let pred = [0, 1, 1, 1, 2, 0, 1, 2];
+        let conf = [0.9, 0.6, 0.95, 0.7, 0.5, 0.8, 0.7, 0.99];
+        let picked = select_pseudo_labels(&pred, &conf, &[1.0, 1.0, 1.0]);
+        // Class 0 (the head) gains nothing; class 1 keeps its 2 most confident of 0.6, 0.95, 0.7,
+        // 0.7 — sample 2 (0.95), then sample 3 (0.7, before sample 6 by order); class 2 keeps
+        // both (gap 4).
+        let kept = cap_per_class(picked, &conf, &head_gaps(&[5, 3, 1]));
+        assert_eq!(kept, vec![(2, 1), (3, 1), (4, 2), (7, 2)]);
     }
 }

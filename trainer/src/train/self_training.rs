@@ -18,7 +18,9 @@
 
 use super::driver::{label_codes, Prepared};
 use crate::error::Result;
-use crate::objective::pseudo_labels::{inclusion_rates, select_pseudo_labels};
+use crate::objective::pseudo_labels::{
+    cap_per_class, head_gaps, inclusion_rates, select_pseudo_labels,
+};
 use tch::{Kind, Tensor};
 
 /// CReST's α of the inclusion rate μ_k = (N_{K−1−k}/N_0)^α: the value of the paper and of this
@@ -30,22 +32,27 @@ pub const SELF_TRAINING_ALPHA: f64 = 1.0 / 3.0;
 pub struct SelfTraining {
     generation_epochs: usize,
     rates: Vec<f64>,
+    caps: Option<Vec<usize>>,
     pseudo: Vec<(usize, usize)>,
     row_labels: Vec<Option<usize>>,
 }
 
 impl SelfTraining {
-    /// Self-training in `generations` over `epochs`, resuming with `pseudo` ((row, class) pairs
-    /// from a checkpoint; empty for a fresh run).
+    /// Self-training in `generations` over `epochs`, each class filled only up to the head's
+    /// labeled count when `fill_to_head`, resuming with `pseudo` ((row, class) pairs from a
+    /// checkpoint; empty for a fresh run).
     pub fn new(
         p: &Prepared,
         generations: usize,
+        fill_to_head: bool,
         epochs: usize,
         pseudo: Vec<(usize, usize)>,
     ) -> Self {
+        let counts = p.train_ds.labeled_counts();
         let mut s = SelfTraining {
             generation_epochs: epochs.div_ceil(generations.max(1)).max(1),
-            rates: inclusion_rates(&p.train_ds.labeled_counts(), SELF_TRAINING_ALPHA),
+            rates: inclusion_rates(&counts, SELF_TRAINING_ALPHA),
+            caps: fill_to_head.then(|| head_gaps(&counts)),
             pseudo: Vec::new(),
             row_labels: Vec::new(),
         };
@@ -67,7 +74,11 @@ impl SelfTraining {
             .into_iter()
             .map(|c| c as usize)
             .collect();
-        let picked = select_pseudo_labels(&pred, &conf, &self.rates)
+        let mut selected = select_pseudo_labels(&pred, &conf, &self.rates);
+        if let Some(caps) = &self.caps {
+            selected = cap_per_class(selected, &conf, caps);
+        }
+        let picked = selected
             .into_iter()
             .map(|(u, class)| (p.unlabeled_rows[u], class))
             .collect();
@@ -108,7 +119,7 @@ impl SelfTraining {
 
 #[cfg(test)]
 mod tests {
-    use crate::objective::pseudo_labels::inclusion_rates;
+    use crate::objective::pseudo_labels::{head_gaps, inclusion_rates};
     use crate::protocol::{labeled_counts, long_tail_sizes};
 
     /// The rates SSMVAE-CI self-trains with on Table 1's ρ = 100, β = 0.1 cell at CPU scale. By
@@ -127,5 +138,7 @@ mod tests {
         assert!((r[1] - want(2.0)).abs() < 1e-12);
         assert!((r[5] - want(13.0)).abs() < 1e-12);
         assert_eq!(r[9], 1.0);
+        // Filled to the head (`self_training_fill_to_head`): class k gains at most 100 − l_k.
+        assert_eq!(head_gaps(&counts), [0, 40, 64, 78, 87, 92, 95, 97, 98, 99]);
     }
 }

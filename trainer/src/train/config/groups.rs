@@ -158,6 +158,10 @@ pub struct ObjectiveConfig {
     /// epoch the unlabeled samples join the labeled batches under the model's predicted class, at
     /// CReST's class-rebalanced rates; 0 = off (the paper).
     pub self_training_generations: usize,
+    /// With self-training, class k gains at most N_0 − N_k pseudo-labels (N its labeled counts,
+    /// N_0 the largest), the most confident first: pseudo-labels rebalance the labels and never
+    /// outnumber them in the head (docs/model.md §12.12); false = CReST's rates alone.
+    pub self_training_fill_to_head: bool,
 }
 
 impl Default for ObjectiveConfig {
@@ -191,6 +195,7 @@ impl Default for ObjectiveConfig {
             balanced_labeled: true,
             labeled_class_power: 0.0,
             self_training_generations: 0,
+            self_training_fill_to_head: false,
         }
     }
 }
@@ -264,6 +269,7 @@ impl ObjectiveConfig {
                 balanced_labeled: self.balanced_labeled,
                 labeled_class_power: self.labeled_class_power,
                 self_training_generations: self.self_training_generations,
+                self_training_fill_to_head: self.self_training_fill_to_head,
             },
         }
     }
