@@ -19,11 +19,14 @@ set -euo pipefail
 [ "$#" -ge 2 ] || { sed -n 2,17p "$0" >&2; exit 2; }
 exp="$1"; shift
 name="$(basename "$exp" .toml)"
-committed="trainer/results/$name/cpu.jsonl"
-[ -f "$committed" ] || { echo "rerun-check: no committed results $committed" >&2; exit 2; }
+lines="trainer/results/$name/cpu.jsonl"
+[ -f "$lines" ] || [ -f "$lines.zst" ] || { echo "rerun-check: no committed results $lines" >&2; exit 2; }
 bin="${SSMVAE:-target/release/ssmvae}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+# A finished grid's lines may be sealed (cpu.jsonl.zst, `ssmvae report --pack-results`): read both forms.
+committed="$scratch/committed.jsonl"
+{ if [ -f "$lines.zst" ]; then zstd -qdc "$lines.zst"; fi; if [ -f "$lines" ]; then cat "$lines"; fi; } > "$committed"
 listing="$("$bin" bench "$exp" --scale cpu --list --out "$scratch/none.jsonl" --data-dir "${DATA_DIR:-../shared/data}")"
 for id in "$@"; do
   index="$(printf '%s\n' "$listing" | awk -v id="$id" '{ line = $0; sub(/^[a-z]+ +#[0-9]+ +/, "", line); if (line == id) { sub(/^#/, "", $2); print $2 } }')"
@@ -35,7 +38,7 @@ for l in open(sys.argv[1]):
     c = d["config"]
     if c.get("validation_folds", 0) >= 2: rid += "|fold=%d/%d" % (c["validation_fold"], c["validation_folds"])
     if rid == sys.argv[2]: print(d.get("threads", 1), d.get("cpu_kernels") or sys.argv[3]); break' "$committed" "$id" "${CPU_KERNELS:--}")"
-  [ -n "$recorded" ] || { echo "rerun-check: $id has no committed line in $committed" >&2; exit 2; }
+  [ -n "$recorded" ] || { echo "rerun-check: $id has no committed line in $lines" >&2; exit 2; }
   echo "$index $recorded"
 done > "$scratch/todo"
 # One process per run, at most JOBS at once (each run is alone in its process, as in `bench --jobs`).

@@ -504,6 +504,11 @@ pub struct ReportArgs {
     /// loose files: the form a grid is committed in. The report reads every form.
     #[arg(long)]
     pub pack_epochs: bool,
+    /// Afterwards, seal each results file: its lines go into `<file>.zst` (zstd) and the plain
+    /// file is removed. For finished tuning grids, whose lines are read, not appended to; `bench`
+    /// and `report` read both forms, and a later run appends to a new plain file beside the seal.
+    #[arg(long)]
+    pub pack_results: bool,
 }
 
 /// `ssmvae bench-step`.

@@ -23,7 +23,10 @@ fn committed_reports_regenerate_byte_for_byte() {
                 dir.join(format!("{scale}.jsonl")),
                 dir.join(format!("{scale}.md")),
             );
-            if !(jsonl.exists() && md.exists()) {
+            // A finished tuning grid's lines may be sealed (`<scale>.jsonl.zst`); the reader
+            // takes either form from the plain name.
+            let sealed = dir.join(format!("{scale}.jsonl.zst"));
+            if !((jsonl.exists() || sealed.exists()) && md.exists()) {
                 continue;
             }
             let tmp = tempfile::tempdir().unwrap();

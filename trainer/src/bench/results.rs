@@ -9,7 +9,7 @@ use crate::train::config::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One finished run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,28 +98,89 @@ impl RunResult {
     }
 }
 
-/// Reads a results file; a missing file is an empty one. A line that does not parse is an error
-/// naming the line (a truncated last line, from a run killed while writing, is reported too:
-/// delete it and rerun).
+/// The sealed form of the results file `path`: `<path>.zst`, its lines compressed with zstd
+/// ([`seal_results`]).
+pub fn sealed_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".zst");
+    PathBuf::from(name)
+}
+
+/// zstd's level for sealed results (as the epoch archives': its strongest regular level).
+const SEAL_LEVEL: i32 = 19;
+
+/// Reads a results file: its sealed lines (`<path>.zst`, if any) and then its plain ones; a
+/// missing file is an empty one. A line that does not parse is an error naming the file and the
+/// line (a truncated last line, from a run killed while writing, is reported too: delete it and
+/// rerun).
 pub fn read_results(path: &Path) -> Result<Vec<RunResult>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
+    let mut results = Vec::new();
+    for (file, text) in results_texts(path)? {
+        for (i, l) in text.lines().enumerate() {
+            if l.trim().is_empty() {
+                continue;
+            }
             let bad = |e: serde_json::Error| Error::Config {
-                file: path.to_path_buf(),
+                file: file.clone(),
                 message: format!("line {}: {e}", i + 1),
             };
             let mut v: serde_json::Value = serde_json::from_str(l).map_err(bad)?;
             migrate(&mut v);
-            serde_json::from_value(v).map_err(bad)
-        })
-        .collect()
+            results.push(serde_json::from_value(v).map_err(bad)?);
+        }
+    }
+    Ok(results)
+}
+
+/// The texts of a results file's sealed and plain forms, those that exist, in that order.
+fn results_texts(path: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let mut texts = Vec::new();
+    let sealed = sealed_path(path);
+    match std::fs::read(&sealed) {
+        Ok(bytes) => {
+            let raw = zstd::decode_all(&bytes[..]).map_err(|e| Error::io(&sealed, e))?;
+            let text = String::from_utf8(raw).map_err(|e| Error::Config {
+                file: sealed.clone(),
+                message: format!("not UTF-8 after decompression: {e}"),
+            })?;
+            texts.push((sealed, text));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(&sealed, e)),
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => texts.push((path.to_path_buf(), text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(path, e)),
+    }
+    Ok(texts)
+}
+
+/// Seals a finished grid's results: every line of `path` (and of an earlier seal) goes, byte for
+/// byte, into `<path>.zst`, written whole or not at all, and the plain file is removed. A tuning
+/// round's lines are read, never appended to, and repeat the whole configuration on every line,
+/// so they compress about tenfold (issue 14's 5 MB budget for `trainer/results`); a later `bench`
+/// appends to a new plain file beside the seal, and [`read_results`] reads both. Returns the
+/// number of lines sealed.
+pub fn seal_results(path: &Path) -> Result<usize> {
+    let mut all = String::new();
+    for (_, text) in results_texts(path)? {
+        for l in text.lines().filter(|l| !l.trim().is_empty()) {
+            all.push_str(l);
+            all.push('\n');
+        }
+    }
+    let sealed = sealed_path(path);
+    let bytes = zstd::encode_all(all.as_bytes(), SEAL_LEVEL).map_err(|e| Error::io(&sealed, e))?;
+    let mut tmp = sealed.clone().into_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &sealed).map_err(|e| Error::io(&sealed, e))?;
+    if path.exists() {
+        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+    }
+    Ok(all.lines().count())
 }
 
 /// The commit this build was made from (see `trainer/build.rs`).
@@ -260,6 +321,37 @@ pub fn slug(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{capability_from, detected_cpu_capability, migrate};
+    use super::{read_results, seal_results, sealed_path};
+
+    /// A sealed file reads as the plain one did, and lines appended after the seal read after
+    /// its lines; a bad line in the seal is reported with the seal's name.
+    #[test]
+    fn sealed_results_read_as_the_plain_lines_did() {
+        let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("results/table5/cpu.jsonl");
+        let text = std::fs::read_to_string(&committed).unwrap();
+        let mut lines = text.lines();
+        let (a, b, c) = (lines.next().unwrap(), lines.next().unwrap(), lines.next().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cpu.jsonl");
+        std::fs::write(&path, format!("{a}\n\n{b}\n")).unwrap();
+        let before = read_results(&path).unwrap();
+        assert_eq!(seal_results(&path).unwrap(), 2);
+        assert!(!path.exists() && sealed_path(&path).exists());
+        let ids = |r: &[super::RunResult]| r.iter().map(|r| r.id()).collect::<Vec<_>>();
+        assert_eq!(ids(&read_results(&path).unwrap()), ids(&before));
+        std::fs::write(&path, format!("{c}\n")).unwrap();
+        let after = read_results(&path).unwrap();
+        assert_eq!(after.len(), 3);
+        assert_eq!(ids(&after[..2]), ids(&before));
+        // Sealing again takes both forms, in order.
+        assert_eq!(seal_results(&path).unwrap(), 3);
+        assert_eq!(ids(&read_results(&path).unwrap()), ids(&after));
+        let bad = zstd::encode_all(&b"{not json\n"[..], 1).unwrap();
+        std::fs::write(sealed_path(&path), bad).unwrap();
+        let err = read_results(&path).unwrap_err().to_string();
+        assert!(err.contains("cpu.jsonl.zst") && err.contains("line 1"), "{err}");
+    }
     use serde_json::json;
 
     /// The variable wins when ATen knows its value, in any case; otherwise the CPU decides.

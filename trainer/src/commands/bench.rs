@@ -7,7 +7,7 @@ use std::path::Path;
 use trainer::bench::epoch_logs::pack;
 use trainer::bench::experiment::{default_results_path, Experiment, RunSpec};
 use trainer::bench::report::{write_report, ReportOptions};
-use trainer::bench::results::read_results;
+use trainer::bench::results::{read_results, seal_results, sealed_path};
 use trainer::bench::runner::{run_grid, shard_pending, Event, GridOptions};
 
 /// Runs `ssmvae bench`.
@@ -183,6 +183,16 @@ pub fn run_report(args: &ReportArgs) -> Result<()> {
                     packed.removed
                 )?;
             }
+        }
+    }
+    if args.pack_results {
+        for file in &args.results {
+            let n = seal_results(file)?;
+            writeln!(
+                out,
+                "sealed {n} results lines into {}",
+                sealed_path(file).display()
+            )?;
         }
     }
     Ok(())
