@@ -59,8 +59,11 @@ fn unique<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
 pub fn write_report(opts: &ReportOptions) -> Result<ReportFiles> {
     let mut results: Vec<RunResult> = Vec::new();
     for p in &opts.results {
-        // `bench` treats a missing results file as "nothing done yet"; here it is a typo.
-        std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+        // `bench` treats a missing results file as "nothing done yet"; here it is a typo, unless
+        // the lines are sealed beside it (`--pack-results`).
+        if !super::results::sealed_path(p).exists() {
+            std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+        }
         // Epoch logs are named relative to their own results file; resolve them here (in memory
         // only: the Markdown never shows them).
         let base = p.parent().map(Path::to_path_buf).unwrap_or_default();

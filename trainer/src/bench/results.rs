@@ -327,11 +327,15 @@ mod tests {
     /// its lines; a bad line in the seal is reported with the seal's name.
     #[test]
     fn sealed_results_read_as_the_plain_lines_did() {
-        let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("results/table5/cpu.jsonl");
+        let committed =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/table5/cpu.jsonl");
         let text = std::fs::read_to_string(&committed).unwrap();
         let mut lines = text.lines();
-        let (a, b, c) = (lines.next().unwrap(), lines.next().unwrap(), lines.next().unwrap());
+        let (a, b, c) = (
+            lines.next().unwrap(),
+            lines.next().unwrap(),
+            lines.next().unwrap(),
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cpu.jsonl");
         std::fs::write(&path, format!("{a}\n\n{b}\n")).unwrap();
@@ -350,7 +354,10 @@ mod tests {
         let bad = zstd::encode_all(&b"{not json\n"[..], 1).unwrap();
         std::fs::write(sealed_path(&path), bad).unwrap();
         let err = read_results(&path).unwrap_err().to_string();
-        assert!(err.contains("cpu.jsonl.zst") && err.contains("line 1"), "{err}");
+        assert!(
+            err.contains("cpu.jsonl.zst") && err.contains("line 1"),
+            "{err}"
+        );
     }
     use serde_json::json;
 
