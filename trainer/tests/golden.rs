@@ -162,15 +162,8 @@ fn export_refuses_models_the_runtime_cannot_run() {
         },
         1,
     );
-    let opts = TrainOptions {
-        checkpoint: dir.path().join("c.safetensors"),
-        resume: false,
-        progress: false,
-        threads: Some(1),
-    };
-    train(&cfg, &opts, |_| {}).unwrap();
-    let model = TrainedModel::load(&opts.checkpoint).unwrap();
-    let err = export_bundle(&model, format::Dtype::F32, false, &opts.checkpoint).unwrap_err();
+    let (model, checkpoint) = train_one_thread(&cfg, dir.path().join("c.safetensors"));
+    let err = export_bundle(&model, format::Dtype::F32, false, &checkpoint).unwrap_err();
     assert!(err.to_string().contains("cannot be exported"), "{err}");
 }
 
@@ -249,15 +242,23 @@ fn a_model_trained_with_the_default_predicts_in_the_runtime_as_in_the_trainer() 
     let rare = cfg.objective.rare_class();
     assert!(rare.self_training_generations == 3 && rare.self_training_fill_to_head);
     let dir = tempfile::tempdir().unwrap();
+    let (model, _) = train_one_thread(&cfg, dir.path().join("checkpoint.safetensors"));
+    assert_runtime_predicts_as_the_trainer(&model, &read_inputs(&model));
+}
+
+/// Trains `cfg` on one thread into `checkpoint` and loads the result.
+fn train_one_thread(cfg: &TrainConfig, checkpoint: PathBuf) -> (TrainedModel, PathBuf) {
     let opts = TrainOptions {
-        checkpoint: dir.path().join("checkpoint.safetensors"),
+        checkpoint,
         resume: false,
         progress: false,
         threads: Some(1),
     };
-    train(&cfg, &opts, |_| {}).unwrap();
-    let model = TrainedModel::load(&opts.checkpoint).unwrap();
-    assert_runtime_predicts_as_the_trainer(&model, &read_inputs(&model));
+    train(cfg, &opts, |_| {}).unwrap();
+    (
+        TrainedModel::load(&opts.checkpoint).unwrap(),
+        opts.checkpoint,
+    )
 }
 
 /// Writes the bundles `model-{f32,f16,int8}.ssmv`, `model-f32-decoders.ssmv` (in the current
