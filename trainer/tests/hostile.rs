@@ -512,6 +512,10 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             &["invalid self_training_generations = 1", "at least 2"],
         ),
         case(
+            &["train", "--self-training-fill-to-head", "maybe"],
+            &["invalid value 'maybe' for '--self-training-fill-to-head"],
+        ),
+        case(
             &["train", "--precision", "fp8"],
             &["invalid value 'fp8' for '--precision", "bf16"],
         ),
