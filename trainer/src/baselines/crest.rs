@@ -94,7 +94,7 @@ impl EpochHook for Crest {
             for &i in &p.unlabeled_rows {
                 pool.labels[i] = -1;
             }
-            for (u, class) in select_pseudo_labels(&pred, &conf, &rates) {
+            for (u, class) in select_pseudo_labels(&pred, &conf, &rates, None) {
                 let row = p.unlabeled_rows[u];
                 pool.labels[row] = class as i64;
                 pool.rows.push(row);

@@ -20,14 +20,21 @@ pub fn inclusion_rates(labeled_counts: &[usize], alpha: f64) -> Vec<f64> {
 }
 
 /// The pseudo-labeled samples CReST adds: for each class k, the ⌊μ_k · n̂_k⌋ most confident of the
-/// n̂_k unlabeled samples predicted as k (ties by sample order). `pred[i]`, `conf[i]` are sample
-/// i's predicted class and confidence. Returns (sample, class) pairs sorted by sample.
-pub fn select_pseudo_labels(pred: &[usize], conf: &[f64], rates: &[f64]) -> Vec<(usize, usize)> {
+/// n̂_k unlabeled samples predicted as k (ties by sample order), at most `caps[k]` of them when
+/// `caps` is given ([`head_gaps`]). `pred[i]`, `conf[i]` are sample i's predicted class and
+/// confidence. Returns (sample, class) pairs sorted by sample.
+pub fn select_pseudo_labels(
+    pred: &[usize],
+    conf: &[f64],
+    rates: &[f64],
+    caps: Option<&[usize]>,
+) -> Vec<(usize, usize)> {
     let mut picked = Vec::new();
     for (class, &rate) in rates.iter().enumerate() {
         let mut members: Vec<usize> = (0..pred.len()).filter(|&i| pred[i] == class).collect();
         members.sort_by(|&a, &b| conf[b].total_cmp(&conf[a]).then(a.cmp(&b)));
-        let take = (rate * members.len() as f64 + 1e-9).floor() as usize;
+        let by_rate = (rate * members.len() as f64 + 1e-9).floor() as usize;
+        let take = caps.map_or(by_rate, |c| by_rate.min(c[class]));
         picked.extend(members.into_iter().take(take).map(|i| (i, class)));
     }
     picked.sort_unstable();
@@ -41,28 +48,6 @@ pub fn select_pseudo_labels(pred: &[usize], conf: &[f64], rates: &[f64]) -> Vec<
 pub fn head_gaps(labeled_counts: &[usize]) -> Vec<usize> {
     let n0 = labeled_counts.iter().copied().max().unwrap_or(0);
     labeled_counts.iter().map(|&n| n0 - n).collect()
-}
-
-/// Keeps at most `caps[k]` of the pseudo-labels of each class k, the most confident first (ties
-/// by sample order); `conf[i]` is sample i's confidence. Returns (sample, class) pairs sorted by
-/// sample.
-pub fn cap_per_class(
-    picked: Vec<(usize, usize)>,
-    conf: &[f64],
-    caps: &[usize],
-) -> Vec<(usize, usize)> {
-    let mut by_conf = picked;
-    by_conf.sort_by(|a, b| conf[b.0].total_cmp(&conf[a.0]).then(a.0.cmp(&b.0)));
-    let mut taken = vec![0usize; caps.len()];
-    let mut kept: Vec<(usize, usize)> = by_conf
-        .into_iter()
-        .filter(|&(_, class)| {
-            taken[class] += 1;
-            taken[class] <= caps[class]
-        })
-        .collect();
-    kept.sort_unstable();
-    kept
 }
 
 #[cfg(test)]
@@ -90,7 +75,7 @@ mod tests {
         let pred = [0, 0, 0, 0, 1, 1, 0, 1];
         let conf = [0.9, 0.5, 0.99, 0.7, 0.6, 0.8, 0.3, 0.55];
         // Class 0: 5 predicted, rate 0.4 → 2 (samples 2 and 0); class 1: 3 predicted, rate 1 → all.
-        let picked = select_pseudo_labels(&pred, &conf, &[0.4, 1.0]);
+        let picked = select_pseudo_labels(&pred, &conf, &[0.4, 1.0], None);
         assert_eq!(picked, vec![(0, 0), (2, 0), (4, 1), (5, 1), (7, 1)]);
     }
 
@@ -101,11 +86,15 @@ mod tests {
         assert_eq!(head_gaps(&[2, 7]), vec![5, 0]);
         let pred = [0, 1, 1, 1, 2, 0, 1, 2];
         let conf = [0.9, 0.6, 0.95, 0.7, 0.5, 0.8, 0.7, 0.99];
-        let picked = select_pseudo_labels(&pred, &conf, &[1.0, 1.0, 1.0]);
+        let gaps = head_gaps(&[5, 3, 1]);
         // Class 0 (the head) gains nothing; class 1 keeps its 2 most confident of 0.6, 0.95, 0.7,
         // 0.7 — sample 2 (0.95), then sample 3 (0.7, before sample 6 by order); class 2 keeps
         // both (gap 4).
-        let kept = cap_per_class(picked, &conf, &head_gaps(&[5, 3, 1]));
+        let kept = select_pseudo_labels(&pred, &conf, &[1.0, 1.0, 1.0], Some(&gaps));
         assert_eq!(kept, vec![(2, 1), (3, 1), (4, 2), (7, 2)]);
+        // The rate still applies under the cap: class 1 at rate 0.5 takes ⌊0.5 · 4⌋ = 2 (the cap
+        // too), class 2 at 0.5 takes 1 of 2 (sample 7, 0.99).
+        let kept = select_pseudo_labels(&pred, &conf, &[1.0, 0.5, 0.5], Some(&gaps));
+        assert_eq!(kept, vec![(2, 1), (3, 1), (7, 2)]);
     }
 }

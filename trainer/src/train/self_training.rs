@@ -18,9 +18,7 @@
 
 use super::driver::{label_codes, Prepared};
 use crate::error::Result;
-use crate::objective::pseudo_labels::{
-    cap_per_class, head_gaps, inclusion_rates, select_pseudo_labels,
-};
+use crate::objective::pseudo_labels::{head_gaps, inclusion_rates, select_pseudo_labels};
 use tch::{Kind, Tensor};
 
 /// CReST's α of the inclusion rate μ_k = (N_{K−1−k}/N_0)^α: the value of the paper and of this
@@ -74,11 +72,7 @@ impl SelfTraining {
             .into_iter()
             .map(|c| c as usize)
             .collect();
-        let mut selected = select_pseudo_labels(&pred, &conf, &self.rates);
-        if let Some(caps) = &self.caps {
-            selected = cap_per_class(selected, &conf, caps);
-        }
-        let picked = selected
+        let picked = select_pseudo_labels(&pred, &conf, &self.rates, self.caps.as_deref())
             .into_iter()
             .map(|(u, class)| (p.unlabeled_rows[u], class))
             .collect();
