@@ -38,6 +38,15 @@ pub fn run_bench(args: &BenchArgs, quiet: bool) -> Result<()> {
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
     }
+    // Every results line records the commit its binary was built from; a binary built from
+    // uncommitted changes records `<commit>-dirty`, which names no code anyone can check out.
+    let commit = trainer::bench::results::COMMIT;
+    if !quiet && commit.ends_with("-dirty") {
+        eprintln!(
+            "warning: this binary was built from uncommitted changes, so its results lines will \
+             record commit {commit}: commit, rebuild and run again to tie them to the history"
+        );
+    }
     if args.jobs > 1 {
         return super::bench_jobs::run_jobs(args, &exp.name, &runs, &results, quiet);
     }
