@@ -45,9 +45,6 @@ fn legacy_archive_name(scale: &str) -> String {
     format!("epochs-{scale}.jsonl.gz")
 }
 
-/// zstd's level for the archives: its strongest regular level (a pack takes about a second).
-const ZSTD_LEVEL: i32 = 19;
-
 fn round(x: f64) -> f64 {
     if !x.is_finite() || x == 0.0 {
         return x;
@@ -205,10 +202,7 @@ pub fn pack(results: &[RunResult], dir: &Path, scale: &str) -> Result<Packed> {
         text.extend_from_slice(line.as_bytes());
         text.push(b'\n');
     }
-    let bytes = zstd::encode_all(&text[..], ZSTD_LEVEL).map_err(|e| Error::io(&archive, e))?;
-    let tmp = archive.with_extension("zst.tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &archive).map_err(|e| Error::io(&archive, e))?;
+    super::zst::write_atomically(&archive, &text)?;
     // Its runs are in the new archive now.
     let legacy = dir.join(legacy_archive_name(scale));
     if legacy.exists() {

@@ -11,3 +11,4 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod step;
+pub mod zst;

@@ -106,9 +106,6 @@ pub fn sealed_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// zstd's level for sealed results (as the epoch archives': its strongest regular level).
-const SEAL_LEVEL: i32 = 19;
-
 /// Reads a results file: its sealed lines (`<path>.zst`, if any) and then its plain ones; a
 /// missing file is an empty one. A line that does not parse is an error naming the file and the
 /// line (a truncated last line, from a run killed while writing, is reported too: delete it and
@@ -170,13 +167,7 @@ pub fn seal_results(path: &Path) -> Result<usize> {
             all.push('\n');
         }
     }
-    let sealed = sealed_path(path);
-    let bytes = zstd::encode_all(all.as_bytes(), SEAL_LEVEL).map_err(|e| Error::io(&sealed, e))?;
-    let mut tmp = sealed.clone().into_os_string();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &sealed).map_err(|e| Error::io(&sealed, e))?;
+    super::zst::write_atomically(&sealed_path(path), all.as_bytes())?;
     if path.exists() {
         std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
     }
