@@ -5,7 +5,7 @@
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
-use trainer::objective::{Latent, PriorExpert, UnlabeledForm};
+use trainer::objective::{Latent, PriorExpert, PseudoLabelCap, UnlabeledForm};
 use trainer::protocol::Missing;
 use trainer::train::config::{
     ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, Hidden, LabelPrior, Method, Mode, Objective,
@@ -229,10 +229,11 @@ pub struct TrainArgs {
     /// class-rebalanced rates (docs/model.md §12.12).
     #[arg(long)]
     pub self_training_generations: Option<usize>,
-    /// With self-training, each class gains pseudo-labels only up to the largest class's
-    /// labeled count (the head gains none).
-    #[arg(long)]
-    pub self_training_fill_to_head: Option<bool>,
+    /// With self-training, how many pseudo-labels class k may gain per generation: head-gap
+    /// (the default) N_0 − N_k, up to the largest class's labeled count N_0, the head gaining
+    /// none; head-count N_0; none, CReST's rates alone.
+    #[arg(long, value_parser = keyword::<PseudoLabelCap>(PseudoLabelCap::NAMES))]
+    pub self_training_cap: Option<PseudoLabelCap>,
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
     #[arg(long)]
     pub unlabeled_rampup: Option<f64>,

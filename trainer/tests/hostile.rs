@@ -512,8 +512,8 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             &["invalid self_training_generations = 1", "at least 2"],
         ),
         case(
-            &["train", "--self-training-fill-to-head", "maybe"],
-            &["invalid value 'maybe' for '--self-training-fill-to-head"],
+            &["train", "--self-training-cap", "maybe"],
+            &["invalid value 'maybe' for '--self-training-cap", "head-gap"],
         ),
         case(
             &["train", "--precision", "fp8"],

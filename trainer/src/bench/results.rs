@@ -238,9 +238,13 @@ fn migrate(line: &mut serde_json::Value) {
     // No run self-trained in generations before the key existed (§12.12).
     cfg.entry("self_training_generations")
         .or_insert(Value::from(0));
-    // Self-training followed CReST's rates alone before the cap existed.
-    cfg.entry("self_training_fill_to_head")
-        .or_insert(Value::Bool(false));
+    // Self-training followed CReST's rates alone before the cap existed; the cap was a switch,
+    // `self_training_fill_to_head`, before it had a second form (round 11).
+    let cap = match cfg.remove("self_training_fill_to_head") {
+        Some(Value::Bool(true)) => "head-gap",
+        _ => "none",
+    };
+    cfg.entry("self_training_cap").or_insert(Value::from(cap));
     // Every run multiplied in f32 before `precision` existed.
     cfg.entry("precision").or_insert(Value::from("f32"));
     if cfg.contains_key("objective") {
@@ -381,5 +385,23 @@ mod tests {
         let mut v = json!({"config": {"objective": "rare-class", "agreement_gate": true}});
         migrate(&mut v);
         assert_eq!(v["config"]["agreement_gate"], true);
+        // The cap's switch of round 10 reads as its form; no switch, no cap; the new key stays.
+        for (old, cap) in [
+            (Some(true), "head-gap"),
+            (Some(false), "none"),
+            (None, "none"),
+        ] {
+            let mut v = json!({"config": {"objective": "rare-class"}});
+            if let Some(old) = old {
+                v["config"]["self_training_fill_to_head"] = old.into();
+            }
+            migrate(&mut v);
+            assert_eq!(v["config"]["self_training_cap"], cap);
+            assert!(v["config"].get("self_training_fill_to_head").is_none());
+        }
+        let mut v =
+            json!({"config": {"objective": "rare-class", "self_training_cap": "head-count"}});
+        migrate(&mut v);
+        assert_eq!(v["config"]["self_training_cap"], "head-count");
     }
 }

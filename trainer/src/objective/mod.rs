@@ -56,6 +56,23 @@ pub enum UnlabeledForm {
 
 keywords!(UnlabeledForm { Entropy => "entropy", ExactGamma => "exact-gamma" });
 
+/// How many pseudo-labels each class may gain at a self-training generation (docs/model.md
+/// §12.12), on top of CReST's rates; N_k are the training labels' counts, N_0 the largest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PseudoLabelCap {
+    /// CReST's rates alone (Wei et al. 2021, Eq. 4).
+    None,
+    /// Class k gains at most N_0 − N_k: pseudo-labels fill each class up to the head's labeled
+    /// count and the head gains none (round 10; the default).
+    HeadGap,
+    /// Class k gains at most N_0: no class's pseudo-labels outnumber the head's labels, and the
+    /// head keeps CReST's share of its own (round 11's candidate).
+    HeadCount,
+}
+
+keywords!(PseudoLabelCap { None => "none", HeadGap => "head-gap", HeadCount => "head-count" });
+
 /// The weight of the entropy term of U (docs/model.md §6, A5).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EntropyCoef {
@@ -155,8 +172,8 @@ pub struct RareClass {
     pub labeled_class_power: f64,
     /// Generations of class-rebalanced self-training (0 = off).
     pub self_training_generations: usize,
-    /// Pseudo-labels only fill each class up to the largest class's labeled count.
-    pub self_training_fill_to_head: bool,
+    /// How many pseudo-labels each class may gain per generation.
+    pub self_training_cap: PseudoLabelCap,
 }
 
 impl RareClass {
@@ -171,6 +188,6 @@ impl RareClass {
         balanced_labeled: false,
         labeled_class_power: 0.0,
         self_training_generations: 0,
-        self_training_fill_to_head: false,
+        self_training_cap: PseudoLabelCap::None,
     };
 }

@@ -4,6 +4,8 @@
 //! rate that keeps every pseudo-label of the rarest class and few of the largest. Used by the CReST
 //! baseline and by SSMVAE-CI's self-training generations (docs/model.md §12.12).
 
+use super::PseudoLabelCap;
+
 /// Inclusion rate of each class (index order), μ_k = (N_{K−1−r(k)} / N_0)^α where r(k) is class
 /// k's rank by labeled count (0 = largest; ties broken by class index) and N sorted descending.
 pub fn inclusion_rates(labeled_counts: &[usize], alpha: f64) -> Vec<f64> {
@@ -21,7 +23,7 @@ pub fn inclusion_rates(labeled_counts: &[usize], alpha: f64) -> Vec<f64> {
 
 /// The pseudo-labeled samples CReST adds: for each class k, the ⌊μ_k · n̂_k⌋ most confident of the
 /// n̂_k unlabeled samples predicted as k (ties by sample order), at most `caps[k]` of them when
-/// `caps` is given ([`head_gaps`]). `pred[i]`, `conf[i]` are sample i's predicted class and
+/// `caps` is given ([`class_caps`]). `pred[i]`, `conf[i]` are sample i's predicted class and
 /// confidence. Returns (sample, class) pairs sorted by sample.
 pub fn select_pseudo_labels(
     pred: &[usize],
@@ -41,13 +43,18 @@ pub fn select_pseudo_labels(
     picked
 }
 
-/// How many pseudo-labels each class may gain so that no class ends above the largest class's
-/// labeled count: N_0 − N_k (0 for the largest class). With `self_training_fill_to_head`
-/// (docs/model.md §12.12) pseudo-labels only rebalance the labels, they never outnumber them in
-/// the head.
-pub fn head_gaps(labeled_counts: &[usize]) -> Vec<usize> {
+/// How many pseudo-labels each class may gain under `cap` (docs/model.md §12.12), `None` when
+/// CReST's rates alone decide. `head-gap`: N_0 − N_k, so no class ends above the largest class's
+/// labeled count — pseudo-labels only rebalance the labels and never outnumber them in the head.
+/// `head-count`: N_0 for every class, so no class gains more pseudo-labels than the head has
+/// labels, the head included.
+pub fn class_caps(cap: PseudoLabelCap, labeled_counts: &[usize]) -> Option<Vec<usize>> {
     let n0 = labeled_counts.iter().copied().max().unwrap_or(0);
-    labeled_counts.iter().map(|&n| n0 - n).collect()
+    match cap {
+        PseudoLabelCap::None => None,
+        PseudoLabelCap::HeadGap => Some(labeled_counts.iter().map(|&n| n0 - n).collect()),
+        PseudoLabelCap::HeadCount => Some(vec![n0; labeled_counts.len()]),
+    }
 }
 
 #[cfg(test)]
@@ -81,12 +88,13 @@ mod tests {
 
     #[test]
     fn filling_to_the_head_caps_each_class_at_its_gap() {
+        use PseudoLabelCap::HeadGap;
         // Labeled counts (5, 3, 1): gaps 0, 2, 4.
-        assert_eq!(head_gaps(&[5, 3, 1]), vec![0, 2, 4]);
-        assert_eq!(head_gaps(&[2, 7]), vec![5, 0]);
+        assert_eq!(class_caps(HeadGap, &[5, 3, 1]), Some(vec![0, 2, 4]));
+        assert_eq!(class_caps(HeadGap, &[2, 7]), Some(vec![5, 0]));
         let pred = [0, 1, 1, 1, 2, 0, 1, 2];
         let conf = [0.9, 0.6, 0.95, 0.7, 0.5, 0.8, 0.7, 0.99];
-        let gaps = head_gaps(&[5, 3, 1]);
+        let gaps = class_caps(HeadGap, &[5, 3, 1]).unwrap();
         // Class 0 (the head) gains nothing; class 1 keeps its 2 most confident of 0.6, 0.95, 0.7,
         // 0.7 — sample 2 (0.95), then sample 3 (0.7, before sample 6 by order); class 2 keeps
         // both (gap 4).
@@ -96,5 +104,21 @@ mod tests {
         // too), class 2 at 0.5 takes 1 of 2 (sample 7, 0.99).
         let kept = select_pseudo_labels(&pred, &conf, &[1.0, 0.5, 0.5], Some(&gaps));
         assert_eq!(kept, vec![(2, 1), (3, 1), (7, 2)]);
+    }
+
+    #[test]
+    fn capping_at_the_head_count_lets_the_head_grow_and_bounds_every_class() {
+        use PseudoLabelCap::HeadCount;
+        // Labeled counts (2, 1, 1): every class may gain at most N_0 = 2.
+        assert_eq!(class_caps(HeadCount, &[2, 1, 1]), Some(vec![2, 2, 2]));
+        assert_eq!(class_caps(PseudoLabelCap::None, &[2, 1, 1]), None);
+        let pred = [0, 0, 0, 1, 1, 1, 1, 2];
+        let conf = [0.9, 0.8, 0.7, 0.6, 0.95, 0.7, 0.65, 0.5];
+        let caps = class_caps(HeadCount, &[2, 1, 1]).unwrap();
+        // Class 0 (the head) keeps its 2 most confident of 3 (samples 0, 1), class 1 its 2 of 4
+        // (sample 4 at 0.95, sample 5 at 0.7), class 2 its only one; uncapped all 8 join.
+        let kept = select_pseudo_labels(&pred, &conf, &[1.0, 1.0, 1.0], Some(&caps));
+        assert_eq!(kept, vec![(0, 0), (1, 0), (4, 1), (5, 1), (7, 2)]);
+        assert_eq!(select_pseudo_labels(&pred, &conf, &[1.0; 3], None).len(), 8);
     }
 }

@@ -164,7 +164,7 @@ impl SsmvaeLearner {
             SelfTraining::new(
                 p,
                 rare.self_training_generations,
-                rare.self_training_fill_to_head,
+                rare.self_training_cap,
                 cfg.optim.epochs,
                 meta.pseudo_labels.clone(),
             )

@@ -18,7 +18,8 @@
 
 use super::driver::{label_codes, Prepared};
 use crate::error::Result;
-use crate::objective::pseudo_labels::{head_gaps, inclusion_rates, select_pseudo_labels};
+use crate::objective::pseudo_labels::{class_caps, inclusion_rates, select_pseudo_labels};
+use crate::objective::PseudoLabelCap;
 use tch::{Kind, Tensor};
 
 /// CReST's α of the inclusion rate μ_k = (N_{K−1−k}/N_0)^α: the value of the paper and of this
@@ -36,13 +37,12 @@ pub struct SelfTraining {
 }
 
 impl SelfTraining {
-    /// Self-training in `generations` over `epochs`, each class filled only up to the head's
-    /// labeled count when `fill_to_head`, resuming with `pseudo` ((row, class) pairs from a
-    /// checkpoint; empty for a fresh run).
+    /// Self-training in `generations` over `epochs`, each class's pseudo-labels bounded by `cap`,
+    /// resuming with `pseudo` ((row, class) pairs from a checkpoint; empty for a fresh run).
     pub fn new(
         p: &Prepared,
         generations: usize,
-        fill_to_head: bool,
+        cap: PseudoLabelCap,
         epochs: usize,
         pseudo: Vec<(usize, usize)>,
     ) -> Self {
@@ -50,7 +50,7 @@ impl SelfTraining {
         let mut s = SelfTraining {
             generation_epochs: epochs.div_ceil(generations.max(1)).max(1),
             rates: inclusion_rates(&counts, SELF_TRAINING_ALPHA),
-            caps: fill_to_head.then(|| head_gaps(&counts)),
+            caps: class_caps(cap, &counts),
             pseudo: Vec::new(),
             row_labels: Vec::new(),
         };
@@ -113,7 +113,8 @@ impl SelfTraining {
 
 #[cfg(test)]
 mod tests {
-    use crate::objective::pseudo_labels::{head_gaps, inclusion_rates};
+    use crate::objective::pseudo_labels::{class_caps, inclusion_rates};
+    use crate::objective::PseudoLabelCap;
     use crate::protocol::{labeled_counts, long_tail_sizes};
 
     /// The rates SSMVAE-CI self-trains with on Table 1's ρ = 100, β = 0.1 cell at CPU scale. By
@@ -132,7 +133,11 @@ mod tests {
         assert!((r[1] - want(2.0)).abs() < 1e-12);
         assert!((r[5] - want(13.0)).abs() < 1e-12);
         assert_eq!(r[9], 1.0);
-        // Filled to the head (`self_training_fill_to_head`): class k gains at most 100 − l_k.
-        assert_eq!(head_gaps(&counts), [0, 40, 64, 78, 87, 92, 95, 97, 98, 99]);
+        // Filled to the head (`self_training_cap = "head-gap"`): class k gains at most 100 − l_k;
+        // under `head-count` every class gains at most 100.
+        let gaps = class_caps(PseudoLabelCap::HeadGap, &counts).unwrap();
+        assert_eq!(gaps, [0, 40, 64, 78, 87, 92, 95, 97, 98, 99]);
+        let head = class_caps(PseudoLabelCap::HeadCount, &counts).unwrap();
+        assert_eq!(head, [100; 10]);
     }
 }

@@ -5,7 +5,9 @@
 
 use super::choices::{ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Mode, Precision};
 use crate::error::{DataError, Result};
-use crate::objective::{EntropyCoef, Latent, Objective, PriorExpert, RareClass, UnlabeledForm};
+use crate::objective::{
+    EntropyCoef, Latent, Objective, PriorExpert, PseudoLabelCap, RareClass, UnlabeledForm,
+};
 use crate::protocol::Missing;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -158,11 +160,11 @@ pub struct ObjectiveConfig {
     /// epoch the unlabeled samples join the labeled batches under the model's predicted class, at
     /// CReST's class-rebalanced rates; 0 = off (the paper); 3 by default.
     pub self_training_generations: usize,
-    /// With self-training, class k gains at most N_0 − N_k pseudo-labels (N its labeled counts,
-    /// N_0 the largest), the most confident first: pseudo-labels rebalance the labels and never
-    /// outnumber them in the head (docs/model.md §12.12; the default); false = CReST's rates
-    /// alone.
-    pub self_training_fill_to_head: bool,
+    /// With self-training, how many pseudo-labels class k may gain, the most confident first
+    /// (docs/model.md §12.12): `head-gap` (the default) N_0 − N_k (N its labeled counts, N_0 the
+    /// largest), so pseudo-labels rebalance the labels and never outnumber them in the head;
+    /// `head-count` N_0; `none` CReST's rates alone.
+    pub self_training_cap: PseudoLabelCap,
 }
 
 impl Default for ObjectiveConfig {
@@ -199,7 +201,7 @@ impl Default for ObjectiveConfig {
             // last-epoch validation balanced accuracy 83.2 % against 80.8 % over four cells, none
             // more than 2 points below (docs/model.md §12.12). 3 generations are CReST's value.
             self_training_generations: 3,
-            self_training_fill_to_head: true,
+            self_training_cap: PseudoLabelCap::HeadGap,
         }
     }
 }
@@ -273,7 +275,7 @@ impl ObjectiveConfig {
                 balanced_labeled: self.balanced_labeled,
                 labeled_class_power: self.labeled_class_power,
                 self_training_generations: self.self_training_generations,
-                self_training_fill_to_head: self.self_training_fill_to_head,
+                self_training_cap: self.self_training_cap,
             },
         }
     }
