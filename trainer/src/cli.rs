@@ -234,6 +234,10 @@ pub struct TrainArgs {
     /// none; head-count N_0; none, CReST's rates alone.
     #[arg(long, value_parser = keyword::<PseudoLabelCap>(PseudoLabelCap::NAMES))]
     pub self_training_cap: Option<PseudoLabelCap>,
+    /// With self-training, each generation after the first trains fresh networks (as CReST
+    /// retrains a new model per generation) instead of training one model on.
+    #[arg(long)]
+    pub self_training_restart: Option<bool>,
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
     #[arg(long)]
     pub unlabeled_rampup: Option<f64>,

@@ -203,6 +203,56 @@ fn self_training_resumes_with_its_pseudo_labels() {
     );
 }
 
+/// `self_training_restart` (docs/model.md §12.12): generation 2 trains fresh networks (its first
+/// epoch's loss rises above the epoch before, where the continued run's keeps falling),
+/// generation 1 is untouched,
+/// and a run resumed at the generation boundary restarts exactly as the uninterrupted one did.
+#[test]
+fn restarted_generations_train_fresh_networks_and_resume_exactly() {
+    let _rng = lock();
+    let small = |epochs, restart| {
+        let mut c = mfeat_config(6, epochs);
+        c.model.hidden = Hidden::Widths(vec![32]);
+        c.model.latent_dim = 8;
+        c.objective.self_training_generations = 2;
+        c.objective.self_training_restart = restart;
+        c
+    };
+    let total = |o: &trainer::train::driver::Outcome| -> Vec<f64> {
+        o.history.iter().map(|h| h.loss_total).collect()
+    };
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    // The checkpoint at the generation boundary (after epoch 2), kept to resume from.
+    let (from, to) = (opts(a.path()).checkpoint, opts(b.path()).checkpoint);
+    let restarted = train(&small(4, true), &opts(a.path()), |r| {
+        if r.epoch == 2 {
+            std::fs::copy(&from, &to).unwrap();
+        }
+    })
+    .unwrap();
+    let c = tempfile::tempdir().unwrap();
+    let continued = train(&small(4, false), &opts(c.path()), |_| {}).unwrap();
+    let (r, k) = (total(&restarted), total(&continued));
+    assert_eq!(r[..2], k[..2], "generation 1 is the same run");
+    assert!(
+        r[2] > k[2] && r[2] > r[1],
+        "generation 2 starts from fresh networks: {r:?} against {k:?}"
+    );
+    let resumed = train(
+        &small(4, true),
+        &TrainOptions {
+            resume: true,
+            ..opts(b.path())
+        },
+        |_| {},
+    )
+    .unwrap();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&r[2..]), bits(&total(&resumed)));
+    assert_eq!(restarted.test.confusion, resumed.test.confusion);
+}
+
 #[test]
 fn resume_repeats_an_uninterrupted_run() {
     let _rng = lock();

@@ -245,6 +245,9 @@ fn migrate(line: &mut serde_json::Value) {
         _ => "none",
     };
     cfg.entry("self_training_cap").or_insert(Value::from(cap));
+    // Every generation trained on the same networks before the restart existed.
+    cfg.entry("self_training_restart")
+        .or_insert(Value::Bool(false));
     // Every run multiplied in f32 before `precision` existed.
     cfg.entry("precision").or_insert(Value::from("f32"));
     if cfg.contains_key("objective") {

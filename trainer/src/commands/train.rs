@@ -28,7 +28,8 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
             alpha_a, alpha_a_candidates, entropy_coef, unlabeled_form, classifier_loss, ldam_max_margin, drw_beta,
             drw_start, logit_adjust, align_unlabeled, unlabeled_rampup, consistency,
             consistency_threshold, agreement_gate, balanced_labeled, labeled_class_power,
-            self_training_generations, self_training_cap
+            self_training_generations, self_training_cap,
+            self_training_restart
         }
         optim { lr, epochs, batch_labeled, batch_unlabeled }
         run { seed, device, precision, validation_fraction, validation_folds, validation_fold }

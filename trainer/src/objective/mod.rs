@@ -174,6 +174,8 @@ pub struct RareClass {
     pub self_training_generations: usize,
     /// How many pseudo-labels each class may gain per generation.
     pub self_training_cap: PseudoLabelCap,
+    /// Each generation after the first trains fresh networks and a fresh optimiser.
+    pub self_training_restart: bool,
 }
 
 impl RareClass {
@@ -189,5 +191,6 @@ impl RareClass {
         labeled_class_power: 0.0,
         self_training_generations: 0,
         self_training_cap: PseudoLabelCap::None,
+        self_training_restart: false,
     };
 }

@@ -232,6 +232,12 @@ impl Learner for SsmvaeLearner {
             let probs = self.ens.predict_probs(&p.data).index_select(0, &rows);
             st.relabel(p, &probs)?;
             self.labels = Tensor::from_slice(&st.label_codes()).to_device(self.device);
+            // CReST retrains a new model per generation: the fresh networks draw from this
+            // epoch's seed (reseeded before this call), so a resumed run restarts identically.
+            if self.cfg.rare_class().self_training_restart {
+                self.ens = Ensemble::new(self.ens.spec.clone(), self.device);
+                self.adam = Adam::new(&self.ens.vs, self.cfg.optim.lr);
+            }
         }
         self.class_term = ClassTerm {
             margins: self.margins.as_ref().map(Tensor::shallow_clone),

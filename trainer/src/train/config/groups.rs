@@ -165,6 +165,12 @@ pub struct ObjectiveConfig {
     /// largest), so pseudo-labels rebalance the labels and never outnumber them in the head;
     /// `head-count` N_0; `none` CReST's rates alone.
     pub self_training_cap: PseudoLabelCap,
+    /// With self-training, each generation after the first starts from freshly initialised
+    /// networks and optimiser (drawn from that epoch's seed) and learns from the labels and the
+    /// new pseudo-labels alone, as CReST's reference code retrains a new model per generation
+    /// (Wei et al. 2021, Alg. 1; docs/model.md §12.12); false = one model trained on through the
+    /// generations (the default).
+    pub self_training_restart: bool,
 }
 
 impl Default for ObjectiveConfig {
@@ -202,6 +208,7 @@ impl Default for ObjectiveConfig {
             // more than 2 points below (docs/model.md §12.12). 3 generations are CReST's value.
             self_training_generations: 3,
             self_training_cap: PseudoLabelCap::HeadGap,
+            self_training_restart: false,
         }
     }
 }
@@ -276,6 +283,7 @@ impl ObjectiveConfig {
                 labeled_class_power: self.labeled_class_power,
                 self_training_generations: self.self_training_generations,
                 self_training_cap: self.self_training_cap,
+                self_training_restart: self.self_training_restart,
             },
         }
     }
