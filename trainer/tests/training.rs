@@ -189,6 +189,16 @@ fn self_training_resumes_with_its_pseudo_labels() {
     .unwrap();
     assert_eq!(total(&full)[3..], total(&resumed)[..]);
     assert_eq!(full.test.confusion, resumed.test.confusion);
+    // The records say which epochs trained on pseudo-labels, and how many per class.
+    let pseudo: Vec<_> = full
+        .history
+        .iter()
+        .map(|h| h.pseudo_labels.clone())
+        .collect();
+    assert!(pseudo[..2].iter().all(Option::is_none), "{pseudo:?}");
+    let counts = pseudo[2].clone().expect("generation 2 has pseudo-labels");
+    assert!(counts.len() == 10 && counts.iter().sum::<usize>() > 0);
+    assert_eq!(pseudo[3], pseudo[2]);
     let c = tempfile::tempdir().unwrap();
     let off = train(&small(4, 0), &opts(c.path()), |_| {}).unwrap();
     assert_eq!(

@@ -74,6 +74,7 @@ fn rounded(r: &EpochRecord) -> EpochRecord {
         train: s(&r.train),
         test: s(&r.test),
         validation: r.validation.as_ref().map(s),
+        pseudo_labels: r.pseudo_labels.clone(),
     }
 }
 

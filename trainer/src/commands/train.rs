@@ -120,7 +120,17 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
         threads: args.threads,
     };
     let json = args.json;
+    let mut pseudo: Option<Vec<usize>> = None;
     let outcome = train(&cfg, &opts, |r| {
+        if !json && !quiet && r.pseudo_labels.is_some() && r.pseudo_labels != pseudo {
+            pseudo = r.pseudo_labels.clone();
+            let counts = pseudo.as_deref().unwrap_or_default();
+            eprintln!(
+                "epoch {:>3}  self-training: {} pseudo-labels join the labeled batches, per class {counts:?}",
+                r.epoch,
+                counts.iter().sum::<usize>()
+            );
+        }
         if json {
             // Cannot fail on user input: epoch records are plain data, which serde_json always serialises.
             println!("{}", serde_json::to_string(r).expect("records serialise"));

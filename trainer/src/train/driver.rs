@@ -58,6 +58,10 @@ pub struct EpochRecord {
     pub test: Scores,
     /// Scores on the validation split, if any.
     pub validation: Option<Scores>,
+    /// How many pseudo-labeled rows of each class joined the labeled batches this epoch
+    /// (self-training, docs/model.md §12.12); absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pseudo_labels: Option<Vec<usize>>,
 }
 
 /// What a finished run returns.
@@ -358,7 +362,28 @@ fn score_epoch(
         // Cannot fail on user input: as above.
         test: test.expect("scores of the test set"),
         validation,
+        pseudo_labels: pseudo_label_counts(
+            learner.row_labels(p),
+            p.train_ds.labels(),
+            p.train_ds.num_classes(),
+        ),
     })
+}
+
+/// Per class, the rows `pool` labels that `labels` leaves unlabeled (the pseudo-labels), or None
+/// when there are none.
+fn pseudo_label_counts(
+    pool: &[Option<usize>],
+    labels: &[Option<usize>],
+    classes: usize,
+) -> Option<Vec<usize>> {
+    let mut counts = vec![0; classes];
+    for (&pooled, &label) in pool.iter().zip(labels) {
+        if let (Some(class), None) = (pooled, label) {
+            counts[class] += 1;
+        }
+    }
+    counts.iter().any(|&c| c > 0).then_some(counts)
 }
 
 /// Scores class probabilities (N×K) against `data`'s labels (all rows labeled): the one place
@@ -406,4 +431,18 @@ fn progress_bar(
     );
     bar.set_prefix(format!("{epoch}/{epochs}"));
     Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pseudo_label_counts;
+
+    #[test]
+    fn pseudo_labels_are_the_pooled_rows_without_a_label() {
+        let labels = [Some(0), None, None, Some(2), None];
+        // Row 1 pseudo-labeled 2, row 4 pseudo-labeled 0; the labeled rows are not counted.
+        let pool = [Some(0), Some(2), None, Some(2), Some(0)];
+        assert_eq!(pseudo_label_counts(&pool, &labels, 3), Some(vec![1, 0, 1]));
+        assert_eq!(pseudo_label_counts(&labels, &labels, 3), None);
+    }
 }
