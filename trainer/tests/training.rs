@@ -39,6 +39,15 @@ fn mfeat_config(seed: u64, epochs: usize) -> TrainConfig {
     }
 }
 
+/// `mfeat_config` with one hidden layer of 32 and an 8-dimensional latent: fast enough to train
+/// a model several times in one test.
+fn tiny_mfeat_config(seed: u64, epochs: usize) -> TrainConfig {
+    let mut c = mfeat_config(seed, epochs);
+    c.model.hidden = Hidden::Widths(vec![32]);
+    c.model.latent_dim = 8;
+    c
+}
+
 fn opts(dir: &Path) -> TrainOptions {
     TrainOptions {
         checkpoint: dir.join("ckpt.safetensors"),
@@ -165,9 +174,7 @@ fn bf16_products_repeat_exactly_and_train_like_f32() {
 fn self_training_resumes_with_its_pseudo_labels() {
     let _rng = lock();
     let small = |epochs, generations| {
-        let mut c = mfeat_config(6, epochs);
-        c.model.hidden = Hidden::Widths(vec![32]);
-        c.model.latent_dim = 8;
+        let mut c = tiny_mfeat_config(6, epochs);
         c.objective.self_training_generations = generations;
         c
     };
@@ -221,9 +228,7 @@ fn self_training_resumes_with_its_pseudo_labels() {
 fn restarted_generations_train_fresh_networks_and_resume_exactly() {
     let _rng = lock();
     let small = |epochs, restart| {
-        let mut c = mfeat_config(6, epochs);
-        c.model.hidden = Hidden::Widths(vec![32]);
-        c.model.latent_dim = 8;
+        let mut c = tiny_mfeat_config(6, epochs);
         c.objective.self_training_generations = 2;
         c.objective.self_training_restart = restart;
         c
@@ -266,12 +271,7 @@ fn restarted_generations_train_fresh_networks_and_resume_exactly() {
 #[test]
 fn resume_repeats_an_uninterrupted_run() {
     let _rng = lock();
-    let small = |epochs| {
-        let mut c = mfeat_config(5, epochs);
-        c.model.hidden = Hidden::Widths(vec![32]);
-        c.model.latent_dim = 8;
-        c
-    };
+    let small = |epochs| tiny_mfeat_config(5, epochs);
     let a = tempfile::tempdir().unwrap();
     let full = train(&small(3), &opts(a.path()), |_| {}).unwrap();
     let b = tempfile::tempdir().unwrap();
@@ -306,12 +306,7 @@ fn resume_repeats_an_uninterrupted_run() {
 #[test]
 fn alpha_a_selection_scores_on_held_out_labels_and_retrains_the_winner() {
     let _rng = lock();
-    let small = || {
-        let mut c = mfeat_config(1, 3);
-        c.model.hidden = Hidden::Widths(vec![32]);
-        c.model.latent_dim = 8;
-        c
-    };
+    let small = || tiny_mfeat_config(1, 3);
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = small();
     cfg.objective.alpha_a_candidates = vec![0.3, 30.0];
