@@ -5,7 +5,7 @@
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
-use trainer::objective::{Latent, PriorExpert, PseudoLabelCap, UnlabeledForm};
+use trainer::objective::{Latent, PriorExpert, PseudoLabelCap, PseudoLabelSelect, UnlabeledForm};
 use trainer::protocol::Missing;
 use trainer::train::config::{
     ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, Hidden, LabelPrior, Method, Mode, Objective,
@@ -238,6 +238,11 @@ pub struct TrainArgs {
     /// retrains a new model per generation) instead of training one model on.
     #[arg(long)]
     pub self_training_restart: Option<bool>,
+    /// With self-training, which class an unlabeled sample is a candidate pseudo-label of: argmax
+    /// (the default) the model's prediction; quota each class filled to its share of the
+    /// unlabeled samples under the labels' class distribution, the most probable pairs first.
+    #[arg(long, value_parser = keyword::<PseudoLabelSelect>(PseudoLabelSelect::NAMES))]
+    pub self_training_select: Option<PseudoLabelSelect>,
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
     #[arg(long)]
     pub unlabeled_rampup: Option<f64>,

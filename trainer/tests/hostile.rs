@@ -516,6 +516,10 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             &["invalid value 'maybe' for '--self-training-cap", "head-gap"],
         ),
         case(
+            &["train", "--self-training-select", "best"],
+            &["invalid value 'best' for '--self-training-select", "quota"],
+        ),
+        case(
             &["train", "--self-training-restart", "sometimes"],
             &["invalid value 'sometimes' for '--self-training-restart"],
         ),

@@ -248,6 +248,9 @@ fn migrate(line: &mut serde_json::Value) {
     // Every generation trained on the same networks before the restart existed.
     cfg.entry("self_training_restart")
         .or_insert(Value::Bool(false));
+    // ... and took the model's argmax before quotas existed.
+    cfg.entry("self_training_select")
+        .or_insert(Value::from("argmax"));
     // Every run multiplied in f32 before `precision` existed.
     cfg.entry("precision").or_insert(Value::from("f32"));
     if cfg.contains_key("objective") {

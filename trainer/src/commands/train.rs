@@ -29,7 +29,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
             drw_start, logit_adjust, align_unlabeled, unlabeled_rampup, consistency,
             consistency_threshold, agreement_gate, balanced_labeled, labeled_class_power,
             self_training_generations, self_training_cap,
-            self_training_restart
+            self_training_restart, self_training_select
         }
         optim { lr, epochs, batch_labeled, batch_unlabeled }
         run { seed, device, precision, validation_fraction, validation_folds, validation_fold }
@@ -120,11 +120,16 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
         threads: args.threads,
     };
     let json = args.json;
-    let mut pseudo: Option<Vec<usize>> = None;
+    // A generation's first epoch is where self-training replaces its pseudo-labels (§12.12).
+    let generation_epochs = cfg
+        .optim
+        .epochs
+        .div_ceil(cfg.rare_class().self_training_generations.max(1))
+        .max(1);
     let outcome = train(&cfg, &opts, |r| {
-        if !json && !quiet && r.pseudo_labels.is_some() && r.pseudo_labels != pseudo {
-            pseudo = r.pseudo_labels.clone();
-            let counts = pseudo.as_deref().unwrap_or_default();
+        let new_generation = r.epoch > 1 && (r.epoch - 1) % generation_epochs == 0;
+        let shown = !json && !quiet && new_generation;
+        if let Some(counts) = r.pseudo_labels.as_ref().filter(|_| shown) {
             eprintln!(
                 "epoch {:>3}  self-training: {} pseudo-labels join the labeled batches, per class {counts:?}",
                 r.epoch,

@@ -73,6 +73,20 @@ pub enum PseudoLabelCap {
 
 keywords!(PseudoLabelCap { None => "none", HeadGap => "head-gap", HeadCount => "head-count" });
 
+/// Which class an unlabeled sample is a candidate pseudo-label of at a self-training generation
+/// (docs/model.md §12.12), before CReST's rates and the cap pick among the candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PseudoLabelSelect {
+    /// The model's predicted class (CReST; the default).
+    Argmax,
+    /// Classes filled to quotas from the labels' class distribution, the most probable
+    /// (sample, class) pairs first ([`pseudo_labels::quota_assignment`]; round 15's candidate).
+    Quota,
+}
+
+keywords!(PseudoLabelSelect { Argmax => "argmax", Quota => "quota" });
+
 /// The weight of the entropy term of U (docs/model.md §6, A5).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EntropyCoef {
@@ -176,6 +190,8 @@ pub struct RareClass {
     pub self_training_cap: PseudoLabelCap,
     /// Each generation after the first trains fresh networks and a fresh optimiser.
     pub self_training_restart: bool,
+    /// Which class each unlabeled sample is a candidate pseudo-label of.
+    pub self_training_select: PseudoLabelSelect,
 }
 
 impl RareClass {
@@ -192,5 +208,6 @@ impl RareClass {
         self_training_generations: 0,
         self_training_cap: PseudoLabelCap::None,
         self_training_restart: false,
+        self_training_select: PseudoLabelSelect::Argmax,
     };
 }

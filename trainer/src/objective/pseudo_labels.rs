@@ -57,6 +57,45 @@ pub fn class_caps(cap: PseudoLabelCap, labeled_counts: &[usize]) -> Option<Vec<u
     }
 }
 
+/// Each class's quota of pseudo-label candidates (`self_training_select = "quota"`, docs/model.md
+/// §12.12): ⌊N_u · N_k / N_l⌋, its expected share of the `unlabeled` samples when they follow the
+/// labels' class distribution (the assumption CReST's rates and DARP's targets rest on).
+pub fn class_quotas(labeled_counts: &[usize], unlabeled: usize) -> Vec<usize> {
+    let total: usize = labeled_counts.iter().sum();
+    labeled_counts
+        .iter()
+        .map(|&n| (unlabeled * n).checked_div(total).unwrap_or(0))
+        .collect()
+}
+
+/// Fills each class to its quota from the most probable (sample, class) pairs down: the pairs of
+/// `probs` (row-major, one row of `classes` probabilities per sample) in decreasing probability
+/// (ties by sample, then class), each taken when its sample has no class yet and its class is
+/// under quota. A greedy solution of DARP's assignment (Kim et al., "Distribution aligning
+/// refinery of pseudo-label for imbalanced semi-supervised learning", NeurIPS 2020): the class
+/// distribution of the candidates is fixed, so a class the model never predicts still receives
+/// the samples no other class claimed first. Returns each sample's class and its probability
+/// (None when every quota it could fill was full).
+pub fn quota_assignment(
+    probs: &[f64],
+    classes: usize,
+    quotas: &[usize],
+) -> Vec<Option<(usize, f64)>> {
+    let n = probs.len() / classes.max(1);
+    let mut pairs: Vec<usize> = (0..n * classes).collect();
+    pairs.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+    let mut left = quotas.to_vec();
+    let mut assigned = vec![None; n];
+    for pair in pairs {
+        let (i, k) = (pair / classes, pair % classes);
+        if assigned[i].is_none() && left[k] > 0 {
+            left[k] -= 1;
+            assigned[i] = Some((k, probs[pair]));
+        }
+    }
+    assigned
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +143,30 @@ mod tests {
         // too), class 2 at 0.5 takes 1 of 2 (sample 7, 0.99).
         let kept = select_pseudo_labels(&pred, &conf, &[1.0, 0.5, 0.5], Some(&gaps));
         assert_eq!(kept, vec![(2, 1), (3, 1), (7, 2)]);
+    }
+
+    #[test]
+    fn quotas_follow_the_labels_and_fill_from_the_most_probable_pairs() {
+        // Labels 3 : 1 over 8 unlabeled samples: quotas 6 and 2.
+        assert_eq!(class_quotas(&[3, 1], 8), vec![6, 2]);
+        assert_eq!(class_quotas(&[100, 1], 50), vec![49, 0]);
+        // Four samples every one of which the model predicts as class 0, quotas 2 and 2. Pairs by
+        // probability: (0,0) .9, (1,0) .8, (2,0) .7, (3,0) .6, (3,1) .4, (2,1) .3, …: samples 0
+        // and 1 fill class 0; (2,0) and (3,0) find it full; (3,1) and (2,1) fill class 1.
+        let probs = [0.9, 0.1, 0.8, 0.2, 0.7, 0.3, 0.6, 0.4];
+        let got = quota_assignment(&probs, 2, &[2, 2]);
+        assert_eq!(
+            got,
+            vec![
+                Some((0, 0.9)),
+                Some((0, 0.8)),
+                Some((1, 0.3)),
+                Some((1, 0.4))
+            ]
+        );
+        // Quotas short of the samples leave the last ones out.
+        let got = quota_assignment(&probs, 2, &[1, 1]);
+        assert_eq!(got, vec![Some((0, 0.9)), None, None, Some((1, 0.4))]);
     }
 
     #[test]

@@ -165,6 +165,7 @@ impl SsmvaeLearner {
                 p,
                 rare.self_training_generations,
                 rare.self_training_cap,
+                rare.self_training_select,
                 cfg.optim.epochs,
                 meta.pseudo_labels.clone(),
             )

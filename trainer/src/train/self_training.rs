@@ -18,8 +18,10 @@
 
 use super::driver::{label_codes, Prepared};
 use crate::error::Result;
-use crate::objective::pseudo_labels::{class_caps, inclusion_rates, select_pseudo_labels};
-use crate::objective::PseudoLabelCap;
+use crate::objective::pseudo_labels::{
+    class_caps, class_quotas, inclusion_rates, quota_assignment, select_pseudo_labels,
+};
+use crate::objective::{PseudoLabelCap, PseudoLabelSelect};
 use tch::{Kind, Tensor};
 
 /// CReST's α of the inclusion rate μ_k = (N_{K−1−k}/N_0)^α: the value of the paper and of this
@@ -32,6 +34,8 @@ pub struct SelfTraining {
     generation_epochs: usize,
     rates: Vec<f64>,
     caps: Option<Vec<usize>>,
+    select: PseudoLabelSelect,
+    quotas: Vec<usize>,
     pseudo: Vec<(usize, usize)>,
     row_labels: Vec<Option<usize>>,
 }
@@ -43,6 +47,7 @@ impl SelfTraining {
         p: &Prepared,
         generations: usize,
         cap: PseudoLabelCap,
+        select: PseudoLabelSelect,
         epochs: usize,
         pseudo: Vec<(usize, usize)>,
     ) -> Self {
@@ -51,6 +56,8 @@ impl SelfTraining {
             generation_epochs: epochs.div_ceil(generations.max(1)).max(1),
             rates: inclusion_rates(&counts, SELF_TRAINING_ALPHA),
             caps: class_caps(cap, &counts),
+            select,
+            quotas: class_quotas(&counts, p.unlabeled_rows.len()),
             pseudo: Vec::new(),
             row_labels: Vec::new(),
         };
@@ -66,12 +73,26 @@ impl SelfTraining {
     /// Replaces the pseudo-labels from `probs`, the model's class probabilities of
     /// `p.unlabeled_rows` (in that order, N_u × K).
     pub fn relabel(&mut self, p: &Prepared, probs: &Tensor) -> Result<()> {
-        let (conf, pred) = probs.to_kind(Kind::Double).max_dim(1, false);
-        let conf = Vec::<f64>::try_from(&conf)?;
-        let pred: Vec<usize> = Vec::<i64>::try_from(&pred)?
-            .into_iter()
-            .map(|c| c as usize)
-            .collect();
+        let probs = probs.to_kind(Kind::Double);
+        let (pred, conf): (Vec<usize>, Vec<f64>) = match self.select {
+            PseudoLabelSelect::Argmax => {
+                let (conf, pred) = probs.max_dim(1, false);
+                let pred = Vec::<i64>::try_from(&pred)?;
+                (
+                    pred.into_iter().map(|c| c as usize).collect(),
+                    Vec::<f64>::try_from(&conf)?,
+                )
+            }
+            PseudoLabelSelect::Quota => {
+                let classes = self.rates.len();
+                let flat = Vec::<f64>::try_from(&probs.reshape([-1]))?;
+                // A sample left without a class gets the class index K, which no class selects.
+                quota_assignment(&flat, classes, &self.quotas)
+                    .into_iter()
+                    .map(|a| a.unwrap_or((classes, 0.0)))
+                    .unzip()
+            }
+        };
         let picked = select_pseudo_labels(&pred, &conf, &self.rates, self.caps.as_deref())
             .into_iter()
             .map(|(u, class)| (p.unlabeled_rows[u], class))

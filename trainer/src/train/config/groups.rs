@@ -6,7 +6,8 @@
 use super::choices::{ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Mode, Precision};
 use crate::error::{DataError, Result};
 use crate::objective::{
-    EntropyCoef, Latent, Objective, PriorExpert, PseudoLabelCap, RareClass, UnlabeledForm,
+    EntropyCoef, Latent, Objective, PriorExpert, PseudoLabelCap, PseudoLabelSelect, RareClass,
+    UnlabeledForm,
 };
 use crate::protocol::Missing;
 use serde::{Deserialize, Serialize};
@@ -171,6 +172,13 @@ pub struct ObjectiveConfig {
     /// (Wei et al. 2021, Alg. 1; docs/model.md §12.12); false = one model trained on through the
     /// generations (the default).
     pub self_training_restart: bool,
+    /// With self-training, which class an unlabeled sample is a candidate pseudo-label of:
+    /// `argmax` (the default) the model's prediction, as CReST; `quota` each class k filled to
+    /// ⌊N_u N_k / N_l⌋ candidates, the most probable (sample, class) pairs first, each sample at
+    /// most once (a greedy form of DARP's distribution-matching pseudo-labels, Kim et al.,
+    /// NeurIPS 2020; docs/model.md §12.12), so a class the model never predicts still has
+    /// candidates. CReST's rates and the cap then pick among them.
+    pub self_training_select: PseudoLabelSelect,
 }
 
 impl Default for ObjectiveConfig {
@@ -209,6 +217,7 @@ impl Default for ObjectiveConfig {
             self_training_generations: 3,
             self_training_cap: PseudoLabelCap::HeadGap,
             self_training_restart: false,
+            self_training_select: PseudoLabelSelect::Argmax,
         }
     }
 }
@@ -284,6 +293,7 @@ impl ObjectiveConfig {
                 self_training_generations: self.self_training_generations,
                 self_training_cap: self.self_training_cap,
                 self_training_restart: self.self_training_restart,
+                self_training_select: self.self_training_select,
             },
         }
     }
