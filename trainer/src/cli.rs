@@ -238,9 +238,9 @@ pub struct TrainArgs {
     /// retrains a new model per generation) instead of training one model on.
     #[arg(long)]
     pub self_training_restart: Option<bool>,
-    /// With self-training, which class an unlabeled sample is a candidate pseudo-label of: argmax
-    /// (the default) the model's prediction; quota each class filled to its share of the
-    /// unlabeled samples under the labels' class distribution, the most probable pairs first.
+    /// With self-training, which class an unlabeled sample is a candidate pseudo-label of: quota
+    /// (the default) each class filled to its share of the unlabeled samples under the labels'
+    /// class distribution, the most probable pairs first; argmax the model's prediction (CReST).
     #[arg(long, value_parser = keyword::<PseudoLabelSelect>(PseudoLabelSelect::NAMES))]
     pub self_training_select: Option<PseudoLabelSelect>,
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.

@@ -20,7 +20,7 @@ use ndarray_npy::{NpzReader, NpzWriter};
 use std::path::{Path, PathBuf};
 use trainer::data::{Modality, MultimodalDataset};
 use trainer::export::{export_bundle, reference_imputations, reference_outputs};
-use trainer::objective::PseudoLabelCap;
+use trainer::objective::{PseudoLabelCap, PseudoLabelSelect};
 use trainer::run::train;
 use trainer::train::config::{
     DataConfig, DeviceChoice, Hidden, ModelConfig, OptimConfig, RunConfig, TrainConfig,
@@ -242,7 +242,9 @@ fn a_model_trained_with_the_default_predicts_in_the_runtime_as_in_the_trainer() 
     );
     let rare = cfg.objective.rare_class();
     assert!(
-        rare.self_training_generations == 3 && rare.self_training_cap == PseudoLabelCap::HeadGap
+        rare.self_training_generations == 3
+            && rare.self_training_cap == PseudoLabelCap::HeadGap
+            && rare.self_training_select == PseudoLabelSelect::Quota
     );
     let dir = tempfile::tempdir().unwrap();
     let (model, _) = train_one_thread(&cfg, dir.path().join("checkpoint.safetensors"));

@@ -78,10 +78,11 @@ keywords!(PseudoLabelCap { None => "none", HeadGap => "head-gap", HeadCount => "
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PseudoLabelSelect {
-    /// The model's predicted class (CReST; the default).
+    /// The model's predicted class (CReST).
     Argmax,
     /// Classes filled to quotas from the labels' class distribution, the most probable
-    /// (sample, class) pairs first ([`pseudo_labels::quota_assignment`]; round 15's candidate).
+    /// (sample, class) pairs first ([`pseudo_labels::quota_assignment`]; the default since
+    /// round 15).
     Quota,
 }
 
