@@ -8,6 +8,7 @@ use trainer::data::npz::read_npz_inputs;
 use trainer::metrics::Metrics;
 use trainer::run::{split_of, train};
 use trainer::train::config::{Hidden, TrainConfig};
+use trainer::train::self_training::{generation_epochs, starts_generation};
 use trainer::train::{evaluate, fused, TrainOptions, TrainedModel};
 
 /// Merges the config file (if any) and the flags; flags win.
@@ -120,14 +121,10 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
         threads: args.threads,
     };
     let json = args.json;
-    // A generation's first epoch is where self-training replaces its pseudo-labels (§12.12).
-    let generation_epochs = cfg
-        .optim
-        .epochs
-        .div_ceil(cfg.rare_class().self_training_generations.max(1))
-        .max(1);
+    let generation_length =
+        generation_epochs(cfg.optim.epochs, cfg.rare_class().self_training_generations);
     let outcome = train(&cfg, &opts, |r| {
-        let new_generation = r.epoch > 1 && (r.epoch - 1) % generation_epochs == 0;
+        let new_generation = starts_generation(r.epoch, generation_length);
         let shown = !json && !quiet && new_generation;
         if let Some(counts) = r.pseudo_labels.as_ref().filter(|_| shown) {
             eprintln!(

@@ -28,6 +28,17 @@ use tch::{Kind, Tensor};
 /// repository's CReST baseline (`crest_alpha`), fixed a priori.
 pub const SELF_TRAINING_ALPHA: f64 = 1.0 / 3.0;
 
+/// How many epochs each of `generations` lasts over `epochs` (the last may be shorter).
+pub fn generation_epochs(epochs: usize, generations: usize) -> usize {
+    epochs.div_ceil(generations.max(1)).max(1)
+}
+
+/// Whether `epoch` (1-based) is the first epoch of a generation after the first, for generations
+/// `generation_epochs` long: where self-training replaces its pseudo-labels.
+pub fn starts_generation(epoch: usize, generation_epochs: usize) -> bool {
+    epoch > 1 && (epoch - 1) % generation_epochs == 0
+}
+
 /// The state of self-training: the generation length and the current pseudo-labels.
 #[derive(Debug)]
 pub struct SelfTraining {
@@ -53,7 +64,7 @@ impl SelfTraining {
     ) -> Self {
         let counts = p.train_ds.labeled_counts();
         let mut s = SelfTraining {
-            generation_epochs: epochs.div_ceil(generations.max(1)).max(1),
+            generation_epochs: generation_epochs(epochs, generations),
             rates: inclusion_rates(&counts, SELF_TRAINING_ALPHA),
             caps: class_caps(cap, &counts),
             select,
@@ -67,7 +78,7 @@ impl SelfTraining {
 
     /// Whether `epoch` (1-based) is the first epoch of a generation after the first.
     pub fn starts_generation(&self, epoch: usize) -> bool {
-        epoch > 1 && (epoch - 1) % self.generation_epochs == 0
+        starts_generation(epoch, self.generation_epochs)
     }
 
     /// Replaces the pseudo-labels from `probs`, the model's class probabilities of
