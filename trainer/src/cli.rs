@@ -243,6 +243,10 @@ pub struct TrainArgs {
     /// class distribution, the most probable pairs first; argmax the model's prediction (CReST).
     #[arg(long, value_parser = keyword::<PseudoLabelSelect>(PseudoLabelSelect::NAMES))]
     pub self_training_select: Option<PseudoLabelSelect>,
+    /// The unlabeled term enumerates only the classes the classifier gives at least this
+    /// probability (and its most probable class): faster once q(y|x) is sharp; 0 = every class.
+    #[arg(long)]
+    pub enumeration_floor: Option<f64>,
     /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
     #[arg(long)]
     pub unlabeled_rampup: Option<f64>,

@@ -271,6 +271,7 @@ impl<R: Recipe> Learner for BaselineLearner<R> {
             unlabeled,
             ce: labeled,
             total,
+            enumerated: None,
         };
         if total.is_finite() {
             zero_grads(&self.net.vs);

@@ -75,6 +75,7 @@ fn rounded(r: &EpochRecord) -> EpochRecord {
         test: s(&r.test),
         validation: r.validation.as_ref().map(s),
         pseudo_labels: r.pseudo_labels.clone(),
+        enumerated: r.enumerated.map(round),
     }
 }
 

@@ -251,6 +251,8 @@ fn migrate(line: &mut serde_json::Value) {
     // ... and took the model's argmax before quotas existed.
     cfg.entry("self_training_select")
         .or_insert(Value::from("argmax"));
+    // Every run enumerated all K classes in U before the floor existed (docs/model.md §6.5).
+    cfg.entry("enumeration_floor").or_insert(Value::from(0.0));
     // Every run multiplied in f32 before `precision` existed.
     cfg.entry("precision").or_insert(Value::from("f32"));
     if cfg.contains_key("objective") {

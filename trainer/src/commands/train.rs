@@ -30,7 +30,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
             drw_start, logit_adjust, align_unlabeled, unlabeled_rampup, consistency,
             consistency_threshold, agreement_gate, balanced_labeled, labeled_class_power,
             self_training_generations, self_training_cap,
-            self_training_restart, self_training_select
+            self_training_restart, self_training_select, enumeration_floor
         }
         optim { lr, epochs, batch_labeled, batch_unlabeled }
         run { seed, device, precision, validation_fraction, validation_folds, validation_fold }
@@ -137,8 +137,11 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
             // Cannot fail on user input: epoch records are plain data, which serde_json always serialises.
             println!("{}", serde_json::to_string(r).expect("records serialise"));
         } else if !quiet {
+            let enumerated = r
+                .enumerated
+                .map_or(String::new(), |s| format!("  U classes {:.0}%", 100.0 * s));
             eprintln!(
-                "epoch {:>3}  J {:>9.4}  L {:>9.3}  U {:>9.3}  CE {:.4}  train acc {:.3}  test acc {:.3} / minority {:.3}  {:.1}s",
+                "epoch {:>3}  J {:>9.4}  L {:>9.3}  U {:>9.3}  CE {:.4}  train acc {:.3}  test acc {:.3} / minority {:.3}  {:.1}s{enumerated}",
                 r.epoch, r.loss_total, r.loss_labeled, r.loss_unlabeled, r.loss_ce, r.train.overall_acc,
                 r.test.overall_acc, r.test.minority_acc, r.seconds
             );

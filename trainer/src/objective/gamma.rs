@@ -56,17 +56,31 @@ impl BatchConstants {
     /// The same constants for each of the K class copies of an unlabeled batch (class-major: copy
     /// y of sample b sits at y·B + b).
     pub fn tile(&self, k: i64) -> Self {
-        let t = |x: &Tensor| x.repeat([k]);
+        self.map_rows(|x| {
+            let mut reps = vec![1; x.dim()];
+            reps[0] = k;
+            x.repeat(reps)
+        })
+    }
+
+    /// The constants of the samples `rows` (with repeats), in that order: the constants of an
+    /// unlabeled batch's enumerated class copies (docs/model.md §6.5).
+    pub fn select(&self, rows: &Tensor) -> Self {
+        self.map_rows(|x| x.index_select(0, rows))
+    }
+
+    /// Every constant (the B-vectors and the B×K label prior) through `f` along its rows.
+    fn map_rows(&self, f: impl Fn(&Tensor) -> Tensor) -> Self {
         BatchConstants {
-            trace_coef: t(&self.trace_coef),
-            log_sigma_shift: t(&self.log_sigma_shift),
-            e: t(&self.e),
-            nu_c: t(&self.nu_c),
-            k1: t(&self.k1),
-            c: t(&self.c),
-            dof: t(&self.dof),
-            tau2: t(&self.tau2),
-            label_prior: self.label_prior.as_ref().map(|p| p.repeat([k, 1])),
+            trace_coef: f(&self.trace_coef),
+            log_sigma_shift: f(&self.log_sigma_shift),
+            e: f(&self.e),
+            nu_c: f(&self.nu_c),
+            k1: f(&self.k1),
+            c: f(&self.c),
+            dof: f(&self.dof),
+            tau2: f(&self.tau2),
+            label_prior: self.label_prior.as_ref().map(&f),
         }
     }
 }

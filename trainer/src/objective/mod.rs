@@ -4,6 +4,7 @@
 
 pub mod classification;
 pub mod constants;
+pub mod enumeration;
 pub mod gamma;
 pub mod ldam;
 pub mod pseudo_labels;
@@ -193,6 +194,9 @@ pub struct RareClass {
     pub self_training_restart: bool,
     /// Which class each unlabeled sample is a candidate pseudo-label of.
     pub self_training_select: PseudoLabelSelect,
+    /// U enumerates only the classes with q(y|x) at least this (and the most probable); 0 = every
+    /// class.
+    pub enumeration_floor: f64,
 }
 
 impl RareClass {
@@ -210,5 +214,6 @@ impl RareClass {
         self_training_cap: PseudoLabelCap::None,
         self_training_restart: false,
         self_training_select: PseudoLabelSelect::Argmax,
+        enumeration_floor: 0.0,
     };
 }

@@ -62,6 +62,10 @@ pub struct EpochRecord {
     /// (self-training, docs/model.md §12.12); absent when none did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pseudo_labels: Option<Vec<usize>>,
+    /// The mean share of U's class copies enumerated under `enumeration_floor` (docs/model.md
+    /// §6.5); absent when every class was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enumerated: Option<f64>,
 }
 
 /// What a finished run returns.
@@ -144,6 +148,9 @@ pub struct StepTerms {
     pub ce: f64,
     /// The estimate Ĵ of J/N that is minimised.
     pub total: f64,
+    /// The share of U's class copies enumerated under `enumeration_floor` (docs/model.md §6.5);
+    /// None when every class is.
+    pub enumerated: Option<f64>,
 }
 
 /// One step's rows.
@@ -283,6 +290,9 @@ pub fn drive(
             sum.unlabeled += terms.unlabeled;
             sum.ce += terms.ce;
             sum.total += terms.total;
+            if let Some(s) = terms.enumerated {
+                sum.enumerated = Some(sum.enumerated.unwrap_or(0.0) + s);
+            }
             seen += bl.len() + bu.map_or(0, <[usize]>::len);
             if let Some(b) = &bar {
                 let k = (step + 1) as f64;
@@ -357,6 +367,7 @@ fn score_epoch(
         loss_unlabeled: sum.unlabeled / n,
         loss_ce: sum.ce / n,
         loss_total: sum.total / n,
+        enumerated: sum.enumerated.map(|s| s / n),
         // Cannot fail on user input: one score per set, and the first two sets always exist.
         train: train.expect("scores of the labeled rows"),
         // Cannot fail on user input: as above.

@@ -8,6 +8,7 @@ use crate::augment::{augment, Strength};
 use crate::model::precision::matmul_scope;
 use crate::model::{ModalitySpec, ModelSpec, Ssmvae};
 use crate::objective::classification::classification_loss;
+use crate::objective::enumeration::Enumeration;
 use crate::objective::gamma::{
     gamma_loss_labeled, gamma_loss_unlabeled, gamma_loss_unlabeled_exact,
 };
@@ -250,8 +251,12 @@ impl Ensemble {
                         .align
                         .as_mut()
                         .map(|a| (&a.log_target, &mut a.running[mi]));
-                    let u =
+                    let (u, share) =
                         self.unlabeled_loss(cfg, m, mi, data, consts, u_idx, neg_log_prior, align);
+                    if let Some(s) = share {
+                        let n = self.members.len() as f64;
+                        terms.enumerated = Some(terms.enumerated.unwrap_or(0.0) + s / n);
+                    }
                     let bu = u_idx.size()[0] as f64;
                     terms.unlabeled += f64::try_from(u.sum(Kind::Float)).unwrap_or(f64::NAN) / bu;
                     loss += u.sum(Kind::Float) * (w_u * control.weight / bu);
@@ -279,9 +284,10 @@ impl Ensemble {
         (total, terms)
     }
 
-    /// U(x_S) (Eq. 8) for an unlabeled batch, masked to the samples this member observes. The K
-    /// class copies are laid out class-major; the experts' first-layer x-parts are computed once
-    /// and tiled unless `shared_first_layer` is off.
+    /// U(x_S) (Eq. 8) for an unlabeled batch, masked to the samples this member observes, and the
+    /// share of the K class copies enumerated when a floor skips some (§6.5). The copies are laid
+    /// out class-major; the experts' first-layer x-parts are computed once and tiled unless
+    /// `shared_first_layer` is off.
     #[allow(clippy::too_many_arguments)]
     fn unlabeled_loss(
         &self,
@@ -293,7 +299,7 @@ impl Ensemble {
         idx: &Tensor,
         neg_log_prior: Option<&Tensor>,
         align: Option<(&Tensor, &mut RunningMean)>,
-    ) -> Tensor {
+    ) -> (Tensor, Option<f64>) {
         let (xs, present) = self.member_batch(m, data, idx);
         let b = idx.size()[0];
         let classes = m.model.spec().classes as i64;
@@ -315,25 +321,45 @@ impl Ensemble {
             None => log_q,
         };
         let k = gather_constants(&consts[mi], idx, neg_log_prior);
-        let kt = k.tile(classes);
-        let xs_t: Vec<Tensor> = xs.iter().map(|x| x.repeat([classes, 1])).collect();
-        let present_t = present.repeat([classes, 1]);
+        let exact = cfg.objective.unlabeled_form.is_exact();
+        let floor = cfg.rare_class().enumeration_floor;
+        // §6.5: under a floor only the probable class copies go through the networks; without
+        // one the batch is tiled K times, the paper's estimator bit for bit.
+        let enumeration = (floor > 0.0 && !exact).then(|| Enumeration::new(&log_q, floor));
+        let (xs_t, present_t, kt, ys): (Vec<Tensor>, Tensor, _, Tensor) = match &enumeration {
+            Some(e) => (
+                xs.iter().map(|x| x.index_select(0, &e.rows)).collect(),
+                present.index_select(0, &e.rows),
+                k.select(&e.rows),
+                e.classes.shallow_clone(),
+            ),
+            None => (
+                xs.iter().map(|x| x.repeat([classes, 1])).collect(),
+                present.repeat([classes, 1]),
+                k.tile(classes),
+                Tensor::arange(classes, (Kind::Int64, idx.device()))
+                    .repeat_interleave_self_int(b, 0, None),
+            ),
+        };
         let parts = if cfg.model.shared_first_layer {
-            m.model
-                .expert_x_parts(&xs)
-                .iter()
-                .map(|p| p.repeat([classes, 1]))
+            let once = m.model.expert_x_parts(&xs);
+            once.iter()
+                .map(|p| match &enumeration {
+                    Some(e) => p.index_select(0, &e.rows),
+                    None => p.repeat([classes, 1]),
+                })
                 .collect()
         } else {
             m.model.expert_x_parts(&xs_t)
         };
-        let ys = Tensor::arange(classes, (Kind::Int64, idx.device()))
-            .repeat_interleave_self_int(b, 0, None);
         let t = m
             .model
             .labeled_terms(&xs_t, &parts, &ys, &present_t, &kt, None);
-        let per_class = |v: Tensor| v.reshape([classes, b]).transpose(0, 1);
-        let u = if cfg.objective.unlabeled_form.is_exact() {
+        let per_class = |v: Tensor| match &enumeration {
+            Some(e) => e.scatter(&v),
+            None => v.reshape([classes, b]).transpose(0, 1),
+        };
+        let u = if exact {
             gamma_loss_unlabeled_exact(
                 &per_class(t.recon),
                 &t.posterior.mu,
@@ -351,13 +377,16 @@ impl Ensemble {
                 m.model.spec().latent,
             ));
             let log_q = if cfg.rare_class().agreement_gate {
-                agreement_gate(&log_q, &l)
+                match &enumeration {
+                    Some(e) => agreement_gate(&log_q, &e.mask_skipped(&l)),
+                    None => agreement_gate(&log_q, &l),
+                }
             } else {
                 log_q
             };
             gamma_loss_unlabeled(&l, &log_q, &k.c)
         };
-        u * valid
+        (u * valid, enumeration.map(|e| e.share()))
     }
 
     /// The consistency term of docs/model.md §12.4 on an unlabeled batch, per sample: with q_w the
