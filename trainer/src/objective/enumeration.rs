@@ -5,8 +5,12 @@
 //! (README, training speed). With c ≈ 0.06 the classifier soon puts all but a sliver of its mass
 //! on one or two classes (§6.4), and a class of weight q_y < ε moves U by at most ε L_γ(x, y).
 //! Under a floor ε > 0 only the copies with q_y ≥ ε (and always the most probable class) are
-//! enumerated; a skipped copy counts as L_γ = 0 in the sum, so U drops Σ_skipped q_y L_γ(x, y)
-//! and the classifier's gradient loses the matching q_y (L_γ(x, y) − U) terms. ε = 0 enumerates
+//! enumerated. A skipped copy's L_γ is imputed by the kept copies' q-weighted mean L̄ (held
+//! constant): U = Σ_kept q_y L_γ(x, y) + (1 − Σ_kept q_y) L̄ − c H(q). U then moves by at most
+//! Σ_skipped q_y |L_γ(x, y) − L̄| ≤ (K − 1) ε max_y |L_γ − L̄|, the kept copies get their exact
+//! gradient q_y ∇L_γ, and a skipped class's logit gets no push from the expectation (the exact
+//! one, q_y (L_γ(x, y) − U), is of order ε). Imputing 0 instead would make a skipped class look
+//! like the best fit and push its q up toward ε at every step. H(q) is exact. ε = 0 enumerates
 //! every class through the tiled path, bit for bit the paper's estimator.
 
 use tch::Tensor;
@@ -55,6 +59,19 @@ impl Enumeration {
     pub fn share(&self) -> f64 {
         let total = self.kept.numel().max(1) as f64;
         self.len() as f64 / total
+    }
+
+    /// Per-copy γ-losses (one per kept copy, in order) laid out as B×K, each skipped copy
+    /// imputed by its sample's kept copies' mean under `log_q` (B×K), held constant: the kept
+    /// entries are differentiable in `losses`, the imputed ones carry no gradient.
+    pub fn impute(&self, losses: &Tensor, log_q: &Tensor) -> Tensor {
+        let full = self.scatter(losses);
+        let fill = tch::no_grad(|| {
+            let q = log_q.detach().exp() * self.kept.to_kind(full.kind());
+            (&q * full.detach()).sum_dim_intlist(1, true, None) / q.sum_dim_intlist(1, true, None)
+        });
+        let skipped = self.kept.logical_not().to_kind(full.kind());
+        full + skipped * fill
     }
 
     /// Per-copy values (one per kept copy, in order) laid out as B×K, 0 at the skipped copies;
@@ -120,5 +137,23 @@ mod tests {
             Vec::<f32>::try_from(masked.argmin(1, false).to_kind(Kind::Float)).unwrap(),
             vec![0.0, 2.0]
         );
+    }
+
+    #[test]
+    fn a_skipped_copy_takes_the_kept_mean_and_no_gradient() {
+        // Sample 0 keeps classes 0 and 1 (q 0.6, 0.3): L̄ = (0.6·10 + 0.3·20)/0.9 = 13.33…, the
+        // skipped class 2 (q 0.1, floor 0.2) takes it. Sample 1 keeps only class 2.
+        let q = Tensor::from_slice(&[0.6f64, 0.3, 0.1, 0.05, 0.05, 0.9]).reshape([2, 3]);
+        let e = Enumeration::new(&q.log(), 0.2);
+        let v = Tensor::from_slice(&[10.0f64, 20.0, 5.0]).set_requires_grad(true);
+        let full = e.impute(&v, &q.log());
+        let got = Vec::<f64>::try_from(full.flatten(0, -1)).unwrap();
+        let want = [10.0, 20.0, 40.0 / 3.0, 5.0, 5.0, 5.0];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{got:?}");
+        }
+        // Σ_y q_y L_y: the kept copies' gradient is their q, untouched by the imputation.
+        (&full * &q).sum(Kind::Double).backward();
+        assert_eq!(Vec::<f64>::try_from(v.grad()).unwrap(), vec![0.6, 0.3, 0.9]);
     }
 }

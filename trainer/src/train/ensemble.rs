@@ -356,7 +356,7 @@ impl Ensemble {
             .model
             .labeled_terms(&xs_t, &parts, &ys, &present_t, &kt, None);
         let per_class = |v: Tensor| match &enumeration {
-            Some(e) => e.scatter(&v),
+            Some(e) => e.impute(&v, &log_q),
             None => v.reshape([classes, b]).transpose(0, 1),
         };
         let u = if exact {
