@@ -554,6 +554,12 @@ pub struct BenchStepArgs {
     #[arg(long, value_delimiter = ',', default_value = "f32,bf16",
           value_parser = keyword::<Precision>(Precision::NAMES))]
     pub precision: Vec<Precision>,
+    /// Enumeration floors of ssmvae's unlabeled term to time (comma-separated; docs/model.md
+    /// §6.5): 0 enumerates every class, as the PyTorch script does. Under a floor the step's cost
+    /// depends on how confident the classifier is: give a --warmup long enough to train it on the
+    /// benchmark's pool (a few hundred steps), and read the share enumerated that is printed.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub enumeration_floor: Vec<f64>,
     /// Time only ssmvae (no Python needed).
     #[arg(long)]
     pub no_pytorch: bool,

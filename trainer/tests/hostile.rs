@@ -531,6 +531,27 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             &["bench-step", "--precision", "f16"],
             &["invalid value 'f16' for '--precision", "f32"],
         ),
+        case(
+            &["train", "--enumeration-floor", "1"],
+            &["invalid enumeration_floor = 1", "[0, 1)"],
+        ),
+        case(
+            &[
+                "train",
+                "--enumeration-floor",
+                "1e-4",
+                "--unlabeled-form",
+                "exact-gamma",
+            ],
+            &[
+                "invalid enumeration_floor = 0.0001",
+                "unlabeled_form = entropy",
+            ],
+        ),
+        case(
+            &["bench-step", "--no-pytorch", "--enumeration-floor=-0.1"],
+            &["--enumeration-floor -0.1", "[0, 1)"],
+        ),
         case(&["train", "--epochs", "0"], &["invalid epochs = 0"]),
         case(
             &[

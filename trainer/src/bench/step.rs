@@ -4,7 +4,10 @@
 //! to `trainer/benches/pytorch_step.py`, the same objective written as a PyTorch script.
 //!
 //! The inputs are random (uniform [0, 1] pixels, standard-normal tables, uniform labels): the
-//! time of a step depends on the shapes, not on the values. N_l and N_u (they only set the
+//! time of a step depends on the shapes, not on the values, except under an enumeration floor
+//! (docs/model.md §6.5), where it depends on how sharp q(y|x) is: the classifier at
+//! initialisation spreads its mass over every class, and the untimed warm-up steps train it on
+//! the pool until it is as confident as a run's later epochs (the share enumerated is reported). N_l and N_u (they only set the
 //! weights of Eq. 9 and §7.3) are 1000 and 9000.
 
 use crate::data::ModalityKind;
@@ -64,6 +67,9 @@ pub struct StepRun {
     pub seconds: Vec<f64>,
     /// The loss of every step, warm-up included.
     pub losses: Vec<f64>,
+    /// The share of U's class copies enumerated in each timed step (empty without a floor,
+    /// docs/model.md §6.5).
+    pub enumerated: Vec<f64>,
     /// Every variable after the first step, by name, on the host (empty without `keep_params`).
     pub params_first: Vec<(String, Tensor)>,
     /// Every variable after the last step, by name, on the host (empty without `keep_params`).
@@ -146,6 +152,7 @@ pub fn run_steps(
     let mut run = StepRun {
         seconds: Vec::with_capacity(steps),
         losses: Vec::with_capacity(warmup + steps),
+        enumerated: Vec::new(),
         params_first: Vec::new(),
         params: Vec::new(),
     };
@@ -174,6 +181,7 @@ pub fn run_steps(
         let seconds = start.elapsed().as_secs_f64();
         if step >= warmup {
             run.seconds.push(seconds);
+            run.enumerated.extend(terms.enumerated);
         }
         run.losses.push(terms.total);
         if keep_params && step == 0 {
@@ -186,17 +194,9 @@ pub fn run_steps(
     run
 }
 
-/// Times `warmup + steps` steps on the CPU ([`run_steps`]); returns the seconds of each timed
-/// step and the last loss.
-pub fn time_steps(
-    shape: &StepShape,
-    cfg: &TrainConfig,
-    steps: usize,
-    warmup: usize,
-) -> (Vec<f64>, f64) {
-    let run = run_steps(shape, cfg, steps, warmup, Device::Cpu, false);
-    let last = run.losses.last().copied().unwrap_or(f64::NAN);
-    (run.seconds, last)
+/// Times `warmup + steps` steps on the CPU ([`run_steps`]) without keeping the weights.
+pub fn time_steps(shape: &StepShape, cfg: &TrainConfig, steps: usize, warmup: usize) -> StepRun {
+    run_steps(shape, cfg, steps, warmup, Device::Cpu, false)
 }
 
 /// Two runs of the same steps from the same weights on two devices, compared.
@@ -301,17 +301,26 @@ mod tests {
         cfg
     }
 
-    /// The step runs on a narrow model and returns one finite time and loss per timed step
-    /// (the timing itself is the bench command's business, never a test's).
+    /// The step runs on a narrow model and returns one finite time per timed step and a loss per
+    /// step (the timing itself is the bench command's business, never a test's).
     #[test]
     fn a_narrow_step_runs_and_reports_each_step() {
         let _rng = crate::torch_rng_lock();
         let cfg = narrow();
-        let (times, loss) = time_steps(&shape("mfeat").unwrap(), &cfg, 2, 1);
-        assert_eq!(times.len(), 2);
-        assert!(times.iter().all(|t| t.is_finite() && *t >= 0.0));
-        assert!(loss.is_finite(), "loss {loss}");
+        let run = time_steps(&shape("mfeat").unwrap(), &cfg, 2, 1);
+        assert_eq!(run.seconds.len(), 2);
+        assert!(run.seconds.iter().all(|t| t.is_finite() && *t >= 0.0));
+        assert_eq!(run.losses.len(), 3);
+        assert!(run.losses.iter().all(|l| l.is_finite()), "{:?}", run.losses);
+        // Every class enumerated: no share to report.
+        assert!(run.enumerated.is_empty());
         assert!(shape("nope").is_none());
+        // Under a floor each timed step reports its share, at least one class in K per sample.
+        let mut cfg = narrow();
+        cfg.objective.enumeration_floor = 0.2;
+        let run = time_steps(&shape("mfeat").unwrap(), &cfg, 2, 1);
+        assert_eq!(run.enumerated.len(), 2);
+        assert!(run.enumerated.iter().all(|&s| (0.1..=1.0).contains(&s)));
     }
 
     /// The device comparison's machinery, CPU against CPU: the same seed gives the same steps

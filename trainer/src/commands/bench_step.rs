@@ -16,12 +16,17 @@ use trainer::train::config::{Precision, TrainConfig};
 struct Timed {
     seconds: Vec<f64>,
     peak_rss: u64,
+    /// Per timed step, the share of U's class copies enumerated (ssmvae under a floor).
+    enumerated: Vec<f64>,
 }
 
 impl Timed {
     fn add(&mut self, line: &Value) {
         if let Some(v) = line["step_seconds"].as_array() {
             self.seconds.extend(v.iter().filter_map(Value::as_f64));
+        }
+        if let Some(v) = line["enumerated"].as_array() {
+            self.enumerated.extend(v.iter().filter_map(Value::as_f64));
         }
         self.peak_rss = self
             .peak_rss
@@ -30,6 +35,29 @@ impl Timed {
 
     fn median(&self) -> f64 {
         median(&self.seconds)
+    }
+
+    /// The mean share enumerated, None without a floor.
+    fn enumerated(&self) -> Option<f64> {
+        (!self.enumerated.is_empty())
+            .then(|| self.enumerated.iter().sum::<f64>() / self.enumerated.len() as f64)
+    }
+}
+
+/// One configuration of ssmvae's step: a precision and an enumeration floor.
+#[derive(Debug, Clone, Copy)]
+struct Ours {
+    precision: Precision,
+    floor: f64,
+}
+
+impl std::fmt::Display for Ours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.floor > 0.0 {
+            write!(f, "{}, floor {:e}", self.precision, self.floor)
+        } else {
+            write!(f, "{}", self.precision)
+        }
     }
 }
 
@@ -49,6 +77,22 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
     if args.precision.is_empty() {
         bail!("--precision: give at least one of f32, bf16");
     }
+    if let Some(f) = args
+        .enumeration_floor
+        .iter()
+        .find(|f| !(0.0..1.0).contains(*f))
+    {
+        bail!("--enumeration-floor {f}: each floor must be in [0, 1) (0 = every class)");
+    }
+    let configs: Vec<Ours> = args
+        .precision
+        .iter()
+        .flat_map(|&precision| {
+            args.enumeration_floor
+                .iter()
+                .map(move |&floor| Ours { precision, floor })
+        })
+        .collect();
     if args.compare_device.is_some() {
         return device_check(args, &shapes);
     }
@@ -69,15 +113,15 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
     let cfg = TrainConfig::default();
     let batch = cfg.optim.batch_labeled + cfg.optim.batch_unlabeled;
     for name in &shapes {
-        let mut ours: Vec<Timed> = args.precision.iter().map(|_| Timed::default()).collect();
+        let mut ours: Vec<Timed> = configs.iter().map(|_| Timed::default()).collect();
         let mut rivals: Vec<Timed> = variants.iter().map(|_| Timed::default()).collect();
         let mut torch_version = Value::Null;
         for round in 0..args.rounds {
             eprintln!("{name}: round {}/{}", round + 1, args.rounds);
             // Odd rounds run PyTorch first, so neither side always goes first.
             let time_ours = |ours: &mut [Timed]| -> Result<()> {
-                for (t, &p) in ours.iter_mut().zip(&args.precision) {
-                    t.add(&run_ours(args, name, p)?);
+                for (t, &c) in ours.iter_mut().zip(&configs) {
+                    t.add(&run_ours(args, name, c)?);
                 }
                 Ok(())
             };
@@ -102,10 +146,13 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
             args.threads,
             ours[0].seconds.len()
         );
-        for (t, p) in ours.iter().zip(&args.precision) {
+        for (t, c) in ours.iter().zip(&configs) {
+            let share = t.enumerated().map_or(String::new(), |s| {
+                format!("  U classes enumerated {:.0}%", 100.0 * s)
+            });
             println!(
-                "  {:<18} median {:>8.1} ms  {:>7.0} samples/s  peak RSS {:>6.0} MB",
-                format!("ssmvae ({p})"),
+                "  {:<28} median {:>8.1} ms  {:>7.0} samples/s  peak RSS {:>6.0} MB{share}",
+                format!("ssmvae ({c})"),
                 ms(t),
                 batch as f64 / t.median(),
                 mb(t)
@@ -114,11 +161,11 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
         for (t, v) in rivals.iter().zip(variants) {
             let ratios: Vec<String> = ours
                 .iter()
-                .zip(&args.precision)
-                .map(|(o, p)| format!("ssmvae {p} / this = {:.3}", o.median() / t.median()))
+                .zip(&configs)
+                .map(|(o, c)| format!("ssmvae ({c}) / this = {:.3}", o.median() / t.median()))
                 .collect();
             println!(
-                "  {:<18} median {:>8.1} ms  {:>7.0} samples/s  peak RSS {:>6.0} MB   {}",
+                "  {:<28} median {:>8.1} ms  {:>7.0} samples/s  peak RSS {:>6.0} MB   {}",
                 format!("pytorch ({v})"),
                 ms(t),
                 batch as f64 / t.median(),
@@ -128,6 +175,7 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
         }
         if let Some(out) = &args.out {
             let timed = Measured {
+                configs: &configs,
                 ours: &ours,
                 rivals: &rivals,
                 variants,
@@ -141,14 +189,15 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
 
 /// One shape's medians: ssmvae per precision (in `--precision` order) and each PyTorch variant.
 struct Measured<'a> {
+    configs: &'a [Ours],
     ours: &'a [Timed],
     rivals: &'a [Timed],
     variants: &'a [&'a str],
     torch: &'a Value,
 }
 
-/// Appends one line per precision of ours to `out`; a line without `precision` (written before
-/// the flag existed) timed f32.
+/// Appends one line per configuration of ours to `out`; a line without `precision` (written
+/// before the flag existed) timed f32, one without `enumeration_floor` every class.
 fn append_measured(
     out: &std::path::Path,
     args: &BenchStepArgs,
@@ -156,7 +205,7 @@ fn append_measured(
     cfg: &TrainConfig,
     m: &Measured,
 ) -> Result<()> {
-    for (o, p) in m.ours.iter().zip(&args.precision) {
+    for (o, c) in m.ours.iter().zip(m.configs) {
         let mut rival_lines = serde_json::Map::new();
         for (t, v) in m.rivals.iter().zip(m.variants) {
             rival_lines.insert(
@@ -167,7 +216,9 @@ fn append_measured(
         let line = json!({
             "shape": name,
             "threads": args.threads,
-            "precision": p.to_string(),
+            "precision": c.precision.to_string(),
+            "enumeration_floor": c.floor,
+            "enumerated_share": o.enumerated(),
             "batch": [cfg.optim.batch_labeled, cfg.optim.batch_unlabeled],
             "steps": o.seconds.len(),
             "ssmvae": { "median_s": o.median(), "peak_rss_bytes": o.peak_rss },
@@ -249,15 +300,18 @@ fn worker(args: &BenchStepArgs, name: &str) -> Result<()> {
     tch::set_num_threads(args.threads as i32);
     let mut cfg = TrainConfig::default();
     cfg.run.precision = args.precision[0];
-    let (seconds, loss) = time_steps(&s, &cfg, args.steps, args.warmup);
+    cfg.objective.enumeration_floor = args.enumeration_floor.first().copied().unwrap_or(0.0);
+    let run = time_steps(&s, &cfg, args.steps, args.warmup);
     let line = json!({
         "impl": "ssmvae",
         "precision": cfg.run.precision.to_string(),
+        "enumeration_floor": cfg.objective.enumeration_floor,
         "shape": name,
         "threads": args.threads,
-        "step_seconds": seconds,
+        "step_seconds": run.seconds,
+        "enumerated": run.enumerated,
         "peak_rss_bytes": peak_rss(),
-        "loss": loss,
+        "loss": run.losses.last().copied().unwrap_or(f64::NAN),
     });
     println!("{line}");
     Ok(())
@@ -276,13 +330,14 @@ fn common_flags(args: &BenchStepArgs, name: &str) -> Vec<String> {
     ]
 }
 
-fn run_ours(args: &BenchStepArgs, name: &str, precision: Precision) -> Result<Value> {
+fn run_ours(args: &BenchStepArgs, name: &str, c: Ours) -> Result<Value> {
     let exe = std::env::current_exe().context("cannot find the ssmvae executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg("bench-step")
         .arg("--worker")
         .args(common_flags(args, name))
-        .args(["--precision", &precision.to_string()]);
+        .args(["--precision", &c.precision.to_string()])
+        .args(["--enumeration-floor", &c.floor.to_string()]);
     last_json_line(cmd, "ssmvae bench-step --worker")
 }
 
