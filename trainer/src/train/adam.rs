@@ -2,6 +2,7 @@
 //! the optimiser state and `--resume` continues exactly where training stopped (tch's built-in
 //! optimiser does not expose its state).
 
+use ssmvae_kernels::{adam_update, AdamStep};
 use std::collections::BTreeMap;
 use tch::{nn, Tensor};
 
@@ -18,6 +19,8 @@ pub struct Adam {
     pub m: BTreeMap<String, Tensor>,
     /// Second moments by variable name.
     pub v: BTreeMap<String, Tensor>,
+    /// √(v/bc₂) of the variable being updated, as long as the largest variable (not state).
+    scratch: Option<Tensor>,
 }
 
 impl Adam {
@@ -40,6 +43,7 @@ impl Adam {
                 .map(|(k, t)| (k.clone(), t.zeros_like()))
                 .collect(),
             m: zeros,
+            scratch: None,
         }
     }
 
@@ -49,9 +53,16 @@ impl Adam {
         self.t += 1;
         let bc1 = 1.0 - self.beta1.powi(self.t as i32);
         let bc2 = 1.0 - self.beta2.powi(self.t as i32);
+        let fused = AdamStep::new(self.lr, self.beta1, self.beta2, self.eps, self.t as i32);
         for (name, mut var) in vs.variables() {
             let grad = var.grad();
             if !grad.defined() {
+                continue;
+            }
+            // Three passes over the memory with the operations below, element by element (the
+            // same bits); they decline where they do not apply (a GPU tensor), and the operations
+            // run.
+            if self.fused(&name, &var, &grad, &fused) {
                 continue;
             }
             // In place, but the same libtorch operations in the same order as the out-of-place
@@ -76,6 +87,29 @@ impl Adam {
             let _ = var.g_sub_(&update);
             let _ = var.grad().zero_();
         }
+    }
+
+    /// The update of `var` by `ssmvae_kernels::adam_update`, or false where it does not apply;
+    /// the scratch buffer grows to the largest variable once.
+    fn fused(&mut self, name: &str, var: &Tensor, grad: &Tensor, c: &AdamStep) -> bool {
+        if var.device() != tch::Device::Cpu {
+            return false;
+        }
+        let n = var.numel();
+        if self.scratch.as_ref().is_none_or(|s| s.numel() < n) {
+            self.scratch = Some(Tensor::empty(
+                [n as i64],
+                (tch::Kind::Float, tch::Device::Cpu),
+            ));
+        }
+        let (Some(m), Some(v), Some(s)) = (
+            self.m.get_mut(name),
+            self.v.get_mut(name),
+            self.scratch.as_ref(),
+        ) else {
+            return false;
+        };
+        adam_update(var, &mut grad.shallow_clone(), m, v, s, c)
     }
 }
 
