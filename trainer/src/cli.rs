@@ -556,8 +556,8 @@ pub struct BenchStepArgs {
     pub precision: Vec<Precision>,
     /// Enumeration floors of ssmvae's unlabeled term to time (comma-separated; docs/model.md
     /// §6.5): 0 enumerates every class, as the PyTorch script does. Under a floor the step's cost
-    /// depends on how confident the classifier is: give a --warmup long enough to train it on the
-    /// benchmark's pool (a few hundred steps), and read the share enumerated that is printed.
+    /// depends on how confident the classifier is, and on the benchmark's random data it stays
+    /// unsure: the share enumerated is printed, and a floor's gain shows in training runs.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub enumeration_floor: Vec<f64>,
     /// Time only ssmvae (no Python needed).

@@ -47,8 +47,20 @@ impl Adam {
         }
     }
 
-    /// One update from the gradients currently stored in `vs`, then zeroes them.
+    /// One update from the gradients currently stored in `vs`, then zeroes them: on the CPU in
+    /// three passes over each variable's memory (`ssmvae_kernels`), elsewhere with libtorch's
+    /// operations ([`Adam::step_with_operations`]); the same bits either way.
     pub fn step(&mut self, vs: &nn::VarStore) {
+        self.update(vs, true);
+    }
+
+    /// [`Adam::step`] with libtorch's operations only (fourteen per variable): the reference the
+    /// fused update must equal, and the rival of the `adam` benchmark.
+    pub fn step_with_operations(&mut self, vs: &nn::VarStore) {
+        self.update(vs, false);
+    }
+
+    fn update(&mut self, vs: &nn::VarStore, fuse: bool) {
         let _guard = tch::no_grad_guard();
         self.t += 1;
         let bc1 = 1.0 - self.beta1.powi(self.t as i32);
@@ -62,7 +74,7 @@ impl Adam {
             // Three passes over the memory with the operations below, element by element (the
             // same bits); they decline where they do not apply (a GPU tensor), and the operations
             // run.
-            if self.fused(&name, &var, &grad, &fused) {
+            if fuse && self.fused(&name, &var, &grad, &fused) {
                 continue;
             }
             // In place, but the same libtorch operations in the same order as the out-of-place
@@ -118,34 +130,44 @@ mod tests {
     use super::*;
     use tch::{Device, Kind};
 
-    /// The in-place update gives, bit for bit, what the out-of-place formula gives: training
-    /// results committed before the rewrite still repeat.
+    /// Both paths (the fused passes and the in-place operations) give, bit for bit, what the
+    /// out-of-place formula gives: training results committed before either rewrite still
+    /// repeat.
     #[test]
     fn in_place_update_keeps_every_bit() {
         let _rng = crate::torch_rng_lock();
-        tch::manual_seed(7);
-        let vs = nn::VarStore::new(Device::Cpu);
-        let w = vs.root().randn("w", &[257, 33], 0.0, 1.0);
-        let mut reference = w.detach().copy();
-        let mut adam = Adam::new(&vs, 1e-3);
-        let (mut m, mut v) = (w.zeros_like(), w.zeros_like());
-        for t in 1..=5 {
-            let g = Tensor::randn([257, 33], (Kind::Float, Device::Cpu));
-            (&w * &g).sum(Kind::Float).backward();
-            adam.step(&vs);
-            let (b1, b2) = (0.9f64, 0.999f64);
-            let bc1 = 1.0 - b1.powi(t);
-            let bc2 = 1.0 - b2.powi(t);
-            m = &m * b1 + &g * (1.0 - b1);
-            v = &v * b2 + g.square() * (1.0 - b2);
-            let update = (&m / bc1) / ((&v / bc2).sqrt() + 1e-8) * 1e-3;
-            reference -= update;
-            let bits = |t: &Tensor| Vec::<f32>::try_from(t.flatten(0, -1)).unwrap();
-            let (a, b) = (bits(&w.detach()), bits(&reference));
-            assert!(
-                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
-                "step {t}"
-            );
+        for fuse in [true, false] {
+            tch::manual_seed(7);
+            let vs = nn::VarStore::new(Device::Cpu);
+            let w = vs.root().randn("w", &[257, 33], 0.0, 1.0);
+            let mut reference = w.detach().copy();
+            let mut adam = Adam::new(&vs, 1e-3);
+            let (mut m, mut v) = (w.zeros_like(), w.zeros_like());
+            for t in 1..=5 {
+                let g = Tensor::randn([257, 33], (Kind::Float, Device::Cpu));
+                (&w * &g).sum(Kind::Float).backward();
+                if fuse {
+                    adam.step(&vs);
+                } else {
+                    adam.step_with_operations(&vs);
+                }
+                let (b1, b2) = (0.9f64, 0.999f64);
+                let bc1 = 1.0 - b1.powi(t);
+                let bc2 = 1.0 - b2.powi(t);
+                m = &m * b1 + &g * (1.0 - b1);
+                v = &v * b2 + g.square() * (1.0 - b2);
+                let update = (&m / bc1) / ((&v / bc2).sqrt() + 1e-8) * 1e-3;
+                reference -= update;
+                let bits = |t: &Tensor| Vec::<f32>::try_from(t.flatten(0, -1)).unwrap();
+                let (a, b) = (bits(&w.detach()), bits(&reference));
+                assert!(
+                    a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "step {t}, fused {fuse}"
+                );
+                assert!(bits(&w.grad()).iter().all(|&x| x == 0.0), "gradient zeroed");
+            }
+            // The fused path took the CPU variable: its scratch buffer exists.
+            assert_eq!(adam.scratch.is_some(), fuse);
         }
     }
 }
