@@ -1,11 +1,14 @@
 //! Adam's update (Kingma & Ba 2015) in three passes over a variable's memory instead of fourteen.
 //!
 //! The trainer's Adam (`trainer/src/train/adam.rs`) is fourteen libtorch operations per variable,
-//! each a pass over the variable's memory; on the benchmark's shapes (4.2 M weights) they are a
-//! large part of a training step (README, training speed). Here each element goes through the same
-//! f32 operations in the same order, each rounded once, so the result is the same bits (the
-//! trainer's test `in_place_update_keeps_every_bit` holds it to that) and every committed run still
-//! repeats. The square root stays libtorch's: its CPU kernel (MKL's vector math) is not the
+//! each a pass over the variable's memory. On the benchmark step's 4.2 M weights the fused update
+//! takes 5.8 ms against 10.9 ms at one thread (the grids' setting) and 4.9 against 6.2 ms at two,
+//! with the binary's allocator settings (`cargo bench -p ssmvae-trainer --bench adam`; without
+//! them the operations' temporaries page-fault and take 19-25 ms): a few percent of a step.
+//!
+//! Each element goes through the same f32 operations in the same order, each rounded once, so the
+//! result is the same bits (the trainer's test `in_place_update_keeps_every_bit` holds it to
+//! that) and every committed run still repeats. The square root stays libtorch's: its CPU kernel (MKL's vector math) is not the
 //! correctly rounded square root Rust computes, and differs from it in about one element in seven.
 //! So [`adam_update`] makes three passes: m, v and v/bc₂ into a scratch buffer; libtorch's
 //! `sqrt_` on the buffer; the step.
