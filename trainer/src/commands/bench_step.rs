@@ -77,22 +77,7 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
     if args.precision.is_empty() {
         bail!("--precision: give at least one of f32, bf16");
     }
-    if let Some(f) = args
-        .enumeration_floor
-        .iter()
-        .find(|f| !(0.0..1.0).contains(*f))
-    {
-        bail!("--enumeration-floor {f}: each floor must be in [0, 1) (0 = every class)");
-    }
-    let configs: Vec<Ours> = args
-        .precision
-        .iter()
-        .flat_map(|&precision| {
-            args.enumeration_floor
-                .iter()
-                .map(move |&floor| Ours { precision, floor })
-        })
-        .collect();
+    let configs = configurations(args)?;
     if args.compare_device.is_some() {
         return device_check(args, &shapes);
     }
@@ -185,6 +170,26 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// ssmvae's configurations to time: every precision with every floor, in flag order.
+fn configurations(args: &BenchStepArgs) -> Result<Vec<Ours>> {
+    if let Some(f) = args
+        .enumeration_floor
+        .iter()
+        .find(|f| !(0.0..1.0).contains(*f))
+    {
+        bail!("--enumeration-floor {f}: each floor must be in [0, 1) (0 = every class)");
+    }
+    Ok(args
+        .precision
+        .iter()
+        .flat_map(|&precision| {
+            args.enumeration_floor
+                .iter()
+                .map(move |&floor| Ours { precision, floor })
+        })
+        .collect())
 }
 
 /// One shape's medians: ssmvae per precision (in `--precision` order) and each PyTorch variant.
