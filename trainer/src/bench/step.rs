@@ -357,4 +357,28 @@ mod tests {
         ];
         assert!(params_rel(&a, &nan).is_nan());
     }
+
+    /// §6.5: a floor below every class's q keeps every class copy, so the first step's loss is the
+    /// tiled estimator's exactly (the same values through gathered rows) and the weights after it
+    /// agree to f32 rounding (the gathered rows sum their gradients in another order).
+    #[test]
+    fn a_floor_below_every_class_is_the_full_enumeration() {
+        let _rng = crate::torch_rng_lock();
+        let shape = shape("mfeat").unwrap();
+        let mut cfg = narrow();
+        let full = run_steps(&shape, &cfg, 1, 0, Device::Cpu, true);
+        cfg.objective.enumeration_floor = 1e-30;
+        let floored = run_steps(&shape, &cfg, 1, 0, Device::Cpu, true);
+        assert_eq!(full.losses, floored.losses);
+        for ((name, a), (_, b)) in full.params.iter().zip(&floored.params) {
+            let diff = f64::try_from((a - b).abs().max()).unwrap();
+            assert!(diff < 1e-6, "{name}: {diff}");
+        }
+        // A floor that skips copies changes the estimate: the classes are not all equally probable
+        // at initialisation, and a floor at the top class's probability keeps one class per sample.
+        cfg.objective.enumeration_floor = 0.5;
+        let top_only = run_steps(&shape, &cfg, 1, 0, Device::Cpu, true);
+        assert!(top_only.losses[0].is_finite());
+        assert_ne!(top_only.losses, full.losses);
+    }
 }
