@@ -56,21 +56,13 @@ impl BatchConstants {
     /// The same constants for each of the K class copies of an unlabeled batch (class-major: copy
     /// y of sample b sits at y·B + b).
     pub fn tile(&self, k: i64) -> Self {
-        self.map_rows(|x| {
-            let mut reps = vec![1; x.dim()];
-            reps[0] = k;
-            x.repeat(reps)
-        })
+        self.map_rows(|x| tile_rows(x, k))
     }
 
-    /// The constants of the samples `rows` (with repeats), in that order: the constants of an
-    /// unlabeled batch's enumerated class copies (docs/model.md §6.5).
-    pub fn select(&self, rows: &Tensor) -> Self {
-        self.map_rows(|x| x.index_select(0, rows))
-    }
-
-    /// Every constant (the B-vectors and the B×K label prior) through `f` along its rows.
-    fn map_rows(&self, f: impl Fn(&Tensor) -> Tensor) -> Self {
+    /// Every constant (the B-vectors and the B×K label prior) through `f` along its rows: the
+    /// constants of an unlabeled batch's class copies, the batch tiled K times (class-major: copy y
+    /// of sample b at y·B + b) or the copies an enumeration floor keeps (docs/model.md §6.5).
+    pub fn map_rows(&self, f: impl Fn(&Tensor) -> Tensor) -> Self {
         BatchConstants {
             trace_coef: f(&self.trace_coef),
             log_sigma_shift: f(&self.log_sigma_shift),
@@ -83,6 +75,14 @@ impl BatchConstants {
             label_prior: self.label_prior.as_ref().map(&f),
         }
     }
+}
+
+/// `x` (B×…) stacked `k` times along its rows: row y·B + b is row b of copy y (the class-major
+/// layout of U's class copies).
+pub fn tile_rows(x: &Tensor, k: i64) -> Tensor {
+    let mut reps = vec![1; x.dim()];
+    reps[0] = k;
+    x.repeat(reps)
 }
 
 /// The γ-regulariser R_S(μ, Σ_φ) of docs/model.md §5.2 in the cancellation-free form of §8.3,

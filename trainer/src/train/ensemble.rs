@@ -10,7 +10,7 @@ use crate::model::{ModalitySpec, ModelSpec, Ssmvae};
 use crate::objective::classification::classification_loss;
 use crate::objective::enumeration::Enumeration;
 use crate::objective::gamma::{
-    gamma_loss_labeled, gamma_loss_unlabeled, gamma_loss_unlabeled_exact,
+    gamma_loss_labeled, gamma_loss_unlabeled, gamma_loss_unlabeled_exact, tile_rows,
 };
 use crate::objective::ldam::ldam_loss;
 use crate::objective::rebalance::{
@@ -326,29 +326,20 @@ impl Ensemble {
         // §6.5: under a floor only the probable class copies go through the networks; without
         // one the batch is tiled K times, the paper's estimator bit for bit.
         let enumeration = (floor > 0.0 && !exact).then(|| Enumeration::new(&log_q, floor));
-        let (xs_t, present_t, kt, ys): (Vec<Tensor>, Tensor, _, Tensor) = match &enumeration {
-            Some(e) => (
-                xs.iter().map(|x| x.index_select(0, &e.rows)).collect(),
-                present.index_select(0, &e.rows),
-                k.select(&e.rows),
-                e.classes.shallow_clone(),
-            ),
-            None => (
-                xs.iter().map(|x| x.repeat([classes, 1])).collect(),
-                present.repeat([classes, 1]),
-                k.tile(classes),
-                Tensor::arange(classes, (Kind::Int64, idx.device()))
-                    .repeat_interleave_self_int(b, 0, None),
-            ),
+        // Each sample's rows for its class copies: the kept ones, or every class (tiled).
+        let copies = |t: &Tensor| match &enumeration {
+            Some(e) => t.index_select(0, &e.rows),
+            None => tile_rows(t, classes),
+        };
+        let xs_t: Vec<Tensor> = xs.iter().map(copies).collect();
+        let (present_t, kt) = (copies(&present), k.map_rows(copies));
+        let ys = match &enumeration {
+            Some(e) => e.classes.shallow_clone(),
+            None => Tensor::arange(classes, (Kind::Int64, idx.device()))
+                .repeat_interleave_self_int(b, 0, None),
         };
         let parts = if cfg.model.shared_first_layer {
-            let once = m.model.expert_x_parts(&xs);
-            once.iter()
-                .map(|p| match &enumeration {
-                    Some(e) => p.index_select(0, &e.rows),
-                    None => p.repeat([classes, 1]),
-                })
-                .collect()
+            m.model.expert_x_parts(&xs).iter().map(copies).collect()
         } else {
             m.model.expert_x_parts(&xs_t)
         };
