@@ -45,20 +45,10 @@ impl Enumeration {
         })
     }
 
-    /// How many copies are kept.
-    pub fn len(&self) -> i64 {
-        self.rows.size()[0]
-    }
-
-    /// True when no copy is kept (only for an empty batch).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The kept copies' share of the B·K copies the paper enumerates.
     pub fn share(&self) -> f64 {
         let total = self.kept.numel().max(1) as f64;
-        self.len() as f64 / total
+        self.rows.size()[0] as f64 / total
     }
 
     /// Per-copy γ-losses (one per kept copy, in order) laid out as B×K, each skipped copy
@@ -76,7 +66,7 @@ impl Enumeration {
 
     /// Per-copy values (one per kept copy, in order) laid out as B×K, 0 at the skipped copies;
     /// differentiable in `values`.
-    pub fn scatter(&self, values: &Tensor) -> Tensor {
+    fn scatter(&self, values: &Tensor) -> Tensor {
         let (b, k) = (self.kept.size()[0], self.kept.size()[1]);
         let flat = &self.classes * b + &self.rows;
         Tensor::zeros([k * b], (values.kind(), values.device()))
