@@ -25,21 +25,21 @@ use tch::{Device, Kind, Tensor};
 #[derive(Debug, Clone, Copy)]
 pub struct AdamStep {
     /// β₁.
-    pub beta1: f32,
+    beta1: f32,
     /// 1 − β₁.
-    pub one_minus_beta1: f32,
+    one_minus_beta1: f32,
     /// β₂.
-    pub beta2: f32,
+    beta2: f32,
     /// 1 − β₂.
-    pub one_minus_beta2: f32,
+    one_minus_beta2: f32,
     /// 1 − β₁ᵗ.
-    pub bias1: f32,
+    bias1: f32,
     /// 1 − β₂ᵗ.
-    pub bias2: f32,
+    bias2: f32,
     /// ε.
-    pub eps: f32,
+    eps: f32,
     /// The learning rate.
-    pub lr: f32,
+    lr: f32,
 }
 
 impl AdamStep {

@@ -8,8 +8,8 @@
 //! (docs/model.md §6.5), where it depends on how sharp q(y|x) is. On this random pool the
 //! classifier stays unsure (98 % of the class copies still enumerated after 150 warm-up steps at
 //! ε = 10⁻⁴), so a floor's step here measures its overhead, not its gain; the share enumerated is
-//! reported, and the gain is measured on training runs (docs/model.md §6.5). N_l and N_u (they only set the
-//! weights of Eq. 9 and §7.3) are 1000 and 9000.
+//! reported, and the gain is measured on training runs (docs/model.md §6.5). N_l and N_u (they
+//! only set the weights of Eq. 9 and §7.3) are 1000 and 9000.
 
 use crate::data::ModalityKind;
 use crate::model::ModalitySpec;
