@@ -48,7 +48,7 @@ if has mfeat; then bench mfeat; fi
 if has rosmap; then bench rosmap; fi
 for exp in tune baselines_tune baselines_mfeat tune_rare rare table1 table4 table5 mfeat rosmap; do
   case "$exp" in
-    table1 | rare) report "$exp" --readme "$root/README.md" ;;
+    table1 | rare) report "$exp" --readme "$root/docs/results.md" ;;
     *) report "$exp" ;;
   esac
 done
