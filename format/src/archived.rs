@@ -154,6 +154,46 @@ pub enum ArchivedInputTransform {
         /// Training standard deviations.
         std: ArchivedVec<f32_le>,
     },
+    /// (ln(1 + max(x, 0)) − mean) / std per feature (format 2.1).
+    Log1pStandardize {
+        /// Training means of ln(1 + x).
+        mean: ArchivedVec<f32_le>,
+        /// Training standard deviations of ln(1 + x).
+        std: ArchivedVec<f32_le>,
+    },
+}
+
+impl ArchivedInputTransform {
+    /// The transform of one raw value `x` of feature `i`, as the trainer applies it
+    /// (`ssmvae-data`'s `InputTransform::apply`, the same f32 operations in the same order).
+    /// `i` must be below the modality's dimension (the validator checked the vectors' lengths).
+    #[inline]
+    pub fn apply(&self, i: usize, x: f32) -> f32 {
+        match self {
+            ArchivedInputTransform::Scale { factor } => x * factor.to_native(),
+            ArchivedInputTransform::Standardize { mean, std } => {
+                (x - mean[i].to_native()) / std[i].to_native()
+            }
+            ArchivedInputTransform::Log1pStandardize { mean, std } => {
+                (libm::log1pf(x.max(0.0)) - mean[i].to_native()) / std[i].to_native()
+            }
+        }
+    }
+
+    /// The inverse of [`Self::apply`] on the model's scale: a decoder mean back to raw units
+    /// (counts for [`Self::Log1pStandardize`], never below 0).
+    #[inline]
+    pub fn invert(&self, i: usize, v: f32) -> f32 {
+        match self {
+            ArchivedInputTransform::Scale { factor } => v / factor.to_native(),
+            ArchivedInputTransform::Standardize { mean, std } => {
+                v * std[i].to_native() + mean[i].to_native()
+            }
+            ArchivedInputTransform::Log1pStandardize { mean, std } => {
+                libm::expm1f(v * std[i].to_native() + mean[i].to_native()).max(0.0)
+            }
+        }
+    }
 }
 
 /// In-place [`crate::Mlp`].

@@ -11,7 +11,10 @@ pub const MAGIC: [u8; 8] = *b"SSMVBNDL";
 /// [`crate::FormatError::UnsupportedVersion`] instead of misreading its weights.
 pub const FORMAT_MAJOR: u16 = 2;
 /// The format minor version this build writes; it reads every minor of its major up to this one.
-pub const FORMAT_MINOR: u16 = 0;
+/// 2.1 added the `Log1pStandardize` input transform (count data, docs/model.md §11.3): a 2.0
+/// reader refuses a 2.1 bundle with [`crate::FormatError::NewerMinor`] ("update ssmvae-runtime")
+/// instead of failing on a transform tag it does not know.
+pub const FORMAT_MINOR: u16 = 1;
 /// The newest minor of format 1 this build reads. 1.1 added the schema's `class_logit_bias` (1.0
 /// bundles are read as having none); 1.2 added the int8 dtype. Format 2.0 has both.
 pub const LEGACY_MINOR: u16 = 2;

@@ -153,6 +153,15 @@ pub enum InputTransform {
         /// Training standard deviations (> 0).
         std: Vec<f32>,
     },
+    /// (ln(1 + max(x, 0)) − mean) / std per feature: count data (word counts, reads, links),
+    /// where a raw count's scale spans orders of magnitude (docs/model.md §11.3). The statistics
+    /// are those of ln(1 + x) on the training split. Format 2.1.
+    Log1pStandardize {
+        /// Training means of ln(1 + x).
+        mean: Vec<f32>,
+        /// Training standard deviations of ln(1 + x) (> 0).
+        std: Vec<f32>,
+    },
 }
 
 /// A multilayer perceptron: linear layers with the activation between them.

@@ -314,7 +314,8 @@ pub fn validate(
                     });
                 }
             }
-            ArchivedInputTransform::Standardize { mean, std } => {
+            ArchivedInputTransform::Standardize { mean, std }
+            | ArchivedInputTransform::Log1pStandardize { mean, std } => {
                 for (what, v) in [("mean", mean), ("std", std)] {
                     let tensor = TensorName::Transform { modality, what };
                     if v.len() as u64 != d {

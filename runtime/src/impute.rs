@@ -8,7 +8,7 @@ use crate::error::RuntimeError;
 use crate::model::Model;
 use crate::predict::Outputs;
 use crate::storage::BundleBytes;
-use format::archived::{ArchivedInputTransform, ArchivedModalityKind};
+use format::archived::ArchivedModalityKind;
 
 impl<B: BundleBytes> Model<B> {
     /// Imputes modalities from the present ones, into caller-owned memory, and returns the class
@@ -85,17 +85,10 @@ impl<B: BundleBytes> Model<B> {
                 out.iter_mut()
                     .for_each(|v| *v = 1.0 / (1.0 + libm::expf(-*v)));
             }
-            match &spec.transform {
-                ArchivedInputTransform::Scale { factor } => {
-                    let factor = factor.to_native();
-                    out.iter_mut().for_each(|v| *v /= factor);
-                }
-                ArchivedInputTransform::Standardize { mean, std } => {
-                    for ((v, mu), sd) in out.iter_mut().zip(mean.iter()).zip(std.iter()) {
-                        *v = *v * sd.to_native() + mu.to_native();
-                    }
-                }
-            }
+            let t = &spec.transform;
+            out.iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = t.invert(i, *v));
         }
         Ok(y)
     }

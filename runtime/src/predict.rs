@@ -9,7 +9,6 @@ use crate::error::RuntimeError;
 use crate::gemm::MR;
 use crate::model::{mlp, Model};
 use crate::storage::BundleBytes;
-use format::archived::ArchivedInputTransform;
 use format::{LOG_SCALE_CLAMP, MAX_MODALITIES};
 
 /// Sample-major outputs of a batch: `probs` n × K, `mu` and `scale` n × m, `classes` n.
@@ -178,19 +177,11 @@ impl<B: BundleBytes> Model<B> {
             for sample in inputs {
                 let Some(raw) = sample[j] else { continue };
                 let x = &mut xj[rows * d..(rows + 1) * d];
-                match &schema.modalities[j].transform {
-                    ArchivedInputTransform::Scale { factor } => {
-                        let f = factor.to_native();
-                        x.iter_mut().zip(raw).for_each(|(x, s)| *x = s * f);
-                    }
-                    ArchivedInputTransform::Standardize { mean, std } => {
-                        for (((x, s), mu), sd) in
-                            x.iter_mut().zip(raw).zip(mean.iter()).zip(std.iter())
-                        {
-                            *x = (s - mu.to_native()) / sd.to_native();
-                        }
-                    }
-                }
+                let t = &schema.modalities[j].transform;
+                x.iter_mut()
+                    .zip(raw)
+                    .enumerate()
+                    .for_each(|(i, (x, &s))| *x = t.apply(i, s));
                 rows += 1;
             }
             present[j] = rows;

@@ -5,8 +5,9 @@
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
+use trainer::data::TransformChoice;
 use trainer::objective::{Latent, PriorExpert, PseudoLabelCap, PseudoLabelSelect, UnlabeledForm};
-use trainer::protocol::Missing;
+use trainer::protocol::{Missing, Rho};
 use trainer::train::config::{
     ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, Hidden, LabelPrior, Method, Mode, Objective,
     Precision, TrainConfig,
@@ -315,9 +316,10 @@ pub struct TrainArgs {
     /// Test file for an .npz dataset.
     #[arg(long)]
     pub test: Option<PathBuf>,
-    /// Imbalance ratio rho.
+    /// Imbalance ratio rho (≥ 1), or `natural`: every class keeps its own size (data that is
+    /// already imbalanced), beta of each labeled.
     #[arg(long)]
-    pub rho: Option<f64>,
+    pub rho: Option<Rho>,
     /// Labeled fraction beta (a fraction).
     #[arg(long)]
     pub beta: Option<f64>,
@@ -330,6 +332,11 @@ pub struct TrainArgs {
     /// Modality order, comma-separated. [default: alphabetical]
     #[arg(long, value_delimiter = ',')]
     pub modalities: Option<Vec<String>>,
+    /// Tabular input transform: auto (count-like modalities, every training value ≥ 0 and at
+    /// least half of them 0, get ln(1 + x) before standardising; docs/model.md §11.3),
+    /// standardize, or log1p. [default: auto]
+    #[arg(long)]
+    pub transform: Option<TransformChoice>,
 }
 
 /// Arguments of `ssmvae eval`.
@@ -387,9 +394,10 @@ pub struct DatasetArgs {
     /// stratified 70/30 split is made.
     #[arg(long)]
     pub test: Option<PathBuf>,
-    /// Imbalance ratio rho = n_0 / n_{K-1} (≥ 1).
-    #[arg(long, default_value_t = 10.0)]
-    pub rho: f64,
+    /// Imbalance ratio rho = n_0 / n_{K-1} (≥ 1), or `natural`: every class keeps the size it has
+    /// in the train pool (for data that is already imbalanced), beta of each labeled.
+    #[arg(long, default_value_t = Rho::Ratio(10.0))]
+    pub rho: Rho,
     /// Labeled fraction of each class, a fraction in (0, 1] (0.1 = 10%).
     #[arg(long, default_value_t = 0.1)]
     pub beta: f64,
@@ -407,6 +415,10 @@ pub struct DatasetArgs {
     /// Modality order, comma-separated (it becomes the model's modality index). Default: alphabetical.
     #[arg(long, value_delimiter = ',')]
     pub modalities: Option<Vec<String>>,
+    /// Tabular input transform: auto (count-like modalities, every value ≥ 0 and at least half
+    /// of them 0, get ln(1 + x) before standardising; docs/model.md §11.3), standardize, log1p.
+    #[arg(long, default_value_t = TransformChoice::Auto)]
+    pub transform: TransformChoice,
 }
 
 /// Arguments of `ssmvae data`.
@@ -506,7 +518,8 @@ pub struct ReportArgs {
     #[arg(long)]
     pub no_plots: bool,
     /// Also fill the `<!-- ssmvae-report NAME/SCALE -->` … `<!-- /ssmvae-report -->` block of
-    /// this Markdown file (the README) with the overall / minority table.
+    /// this Markdown file (the committed tables are in docs/results.md) with the overall /
+    /// minority table.
     #[arg(long)]
     pub readme: Option<PathBuf>,
     /// Table cell for the per-class and training-curve plots: dataset,rho,beta

@@ -92,6 +92,12 @@ pub fn export_bundle(
                     mean: mean.clone(),
                     std: std.clone(),
                 },
+                InputTransform::Log1pStandardize { mean, std } => {
+                    format::InputTransform::Log1pStandardize {
+                        mean: mean.clone(),
+                        std: std.clone(),
+                    }
+                }
             },
         })
         .collect();
@@ -191,13 +197,9 @@ pub fn reference_imputations(
             let rows = Vec::<Vec<f32>>::try_from(mean.to_kind(Kind::Float))?;
             Ok(rows
                 .into_iter()
-                .map(|row| match t {
-                    InputTransform::Scale { factor } => row.iter().map(|v| v / factor).collect(),
-                    InputTransform::Standardize { mean, std } => row
-                        .iter()
-                        .zip(mean.iter().zip(std))
-                        .map(|(v, (m, s))| v * s + m)
-                        .collect(),
+                .map(|mut row| {
+                    t.invert(&mut row);
+                    row
                 })
                 .collect())
         })

@@ -170,6 +170,7 @@ pub fn protocol_of(cfg: &TrainConfig) -> Protocol {
         seed: cfg.run.seed,
         missing: cfg.data.missing,
         modalities: cfg.data.modalities.clone(),
+        transform: cfg.data.transform,
     }
 }
 

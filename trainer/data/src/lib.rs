@@ -18,7 +18,7 @@ pub mod testing;
 mod transform;
 
 pub use error::{Error, Result};
-pub use transform::{fit_transforms, InputTransform};
+pub use transform::{fit_transforms, InputTransform, TransformChoice, COUNT_ZERO_SHARE};
 
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};

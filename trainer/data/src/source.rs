@@ -196,6 +196,15 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
             Source::NoisyMnist { train, test }
         }
         DatasetName::Npz(path) => {
+            // A relative path that is not under the working folder but is under the data folder
+            // (an experiment file's `MultiView/20newsgroups.npz` with `--data-dir shared/data`)
+            // is read from there.
+            let under_data_dir = data_dir.join(path);
+            let path = if path.is_relative() && !path.exists() && under_data_dir.exists() {
+                &under_data_dir
+            } else {
+                path
+            };
             // A path the user typed: say the file is missing, not where --data-dir should point.
             std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
             let path = path.clone();

@@ -4,7 +4,7 @@
 use super::experiment::RunSpec;
 use super::results::RunResult;
 use crate::metrics::mean_se;
-use crate::protocol::Missing;
+use crate::protocol::{Missing, Rho};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A cell of a table: everything about a run but its seed.
@@ -15,7 +15,7 @@ pub struct CellKey {
     /// Dataset.
     pub dataset: String,
     /// Imbalance ratio.
-    pub rho: f64,
+    pub rho: Rho,
     /// Labeled fraction.
     pub beta: f64,
     /// Missing-modality setting.

@@ -36,7 +36,7 @@
 //! run starts, naming the model.
 
 use crate::error::{Error, Result};
-use crate::protocol::Missing;
+use crate::protocol::{Missing, Rho};
 use crate::train::config::TrainConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -53,8 +53,8 @@ pub struct Experiment {
     pub description: String,
     /// Dataset names (as `ssmvae data --dataset`).
     pub datasets: Vec<String>,
-    /// Imbalance ratios.
-    pub rho: Vec<f64>,
+    /// Imbalance ratios (`"natural"` for the data's own class sizes).
+    pub rho: Vec<Rho>,
     /// Labeled fractions.
     pub beta: Vec<f64>,
     /// Missing-modality settings of the grid (a model may fix its own).
@@ -104,7 +104,7 @@ pub struct RunSpec {
     /// Dataset name.
     pub dataset: String,
     /// Imbalance ratio.
-    pub rho: f64,
+    pub rho: Rho,
     /// Labeled fraction.
     pub beta: f64,
     /// Missing-modality setting after the model's own keys.
@@ -135,7 +135,7 @@ impl RunSpec {
 pub fn run_id(
     model: &str,
     dataset: &str,
-    rho: f64,
+    rho: Rho,
     beta: f64,
     missing: Missing,
     seed: u64,

@@ -4,7 +4,7 @@
 use super::experiment::{run_id, RunSpec};
 use crate::error::{Error, Result};
 use crate::metrics::Scores;
-use crate::protocol::Missing;
+use crate::protocol::{Missing, Rho};
 use crate::train::config::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -23,7 +23,7 @@ pub struct RunResult {
     /// Dataset name.
     pub dataset: String,
     /// Imbalance ratio.
-    pub rho: f64,
+    pub rho: Rho,
     /// Labeled fraction (a fraction, never a percentage).
     pub beta: f64,
     /// Seed.

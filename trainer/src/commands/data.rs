@@ -4,7 +4,7 @@ use crate::cli::{DataArgs, DatasetArgs};
 use anyhow::{Context, Result};
 use serde_json::json;
 use trainer::data::source::{default_data_dir, load, DatasetName};
-use trainer::data::ModalityKind;
+use trainer::data::{InputTransform, ModalityKind};
 use trainer::protocol::{build_split, write_split_npz, Protocol, Split};
 
 /// Loads the dataset the flags name and draws its split.
@@ -18,6 +18,7 @@ pub fn split_from_args(args: &DatasetArgs) -> Result<(DatasetName, Protocol, Spl
         seed: args.seed,
         missing: args.missing,
         modalities: args.modalities.clone(),
+        transform: args.transform,
     };
     let source = load(&name, &data_dir, args.test.as_deref())?;
     let split =
@@ -31,11 +32,13 @@ pub fn split_json(name: &DatasetName, p: &Protocol, split: &Split) -> serde_json
         .train
         .modalities()
         .iter()
-        .map(|m| {
+        .zip(&split.transforms)
+        .map(|(m, t)| {
             json!({
                 "name": m.name(),
                 "dim": m.dim(),
                 "kind": m.kind(),
+                "log1p": matches!(t, InputTransform::Log1pStandardize { .. }),
                 "missing_in_train": m.present().iter().filter(|&&p| !p).count(),
             })
         })
@@ -71,11 +74,13 @@ pub fn print_split_table(name: &DatasetName, p: &Protocol, split: &Split) {
         .train
         .modalities()
         .iter()
-        .map(|m| {
+        .zip(&split.transforms)
+        .map(|(m, t)| {
             let missing = m.present().iter().filter(|&&p| !p).count();
-            let kind = match m.kind() {
-                ModalityKind::Pixels => "pixels",
-                ModalityKind::Tabular => "tabular",
+            let kind = match (m.kind(), t) {
+                (ModalityKind::Pixels, _) => "pixels",
+                (_, InputTransform::Log1pStandardize { .. }) => "tabular counts, log1p",
+                _ => "tabular",
             };
             if missing > 0 {
                 format!(

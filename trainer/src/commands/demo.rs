@@ -10,8 +10,9 @@ use crate::commands::data::{print_split_table, split_from_args};
 use crate::commands::train::print_scores;
 use anyhow::Result;
 use std::time::Instant;
+use trainer::data::TransformChoice;
 use trainer::export::export_bundle;
-use trainer::protocol::Missing;
+use trainer::protocol::{Missing, Rho};
 use trainer::run::train;
 use trainer::train::config::{
     DataConfig, DeviceChoice, Hidden, Mode, Objective, OptimConfig, RunConfig, TrainConfig,
@@ -28,12 +29,13 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         dataset: "mfeat".into(),
         data_dir: args.data_dir.clone(),
         test: None,
-        rho: 10.0,
+        rho: Rho::Ratio(10.0),
         beta: 0.1,
         n_max: Some(140),
         seed: 0,
         missing: Missing::None,
         modalities: None,
+        transform: TransformChoice::Auto,
     };
     let (name, protocol, split) = split_from_args(&dataset)?;
     print_split_table(&name, &protocol, &split);
@@ -44,7 +46,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             dataset: "mfeat".into(),
             data_dir: args.data_dir.clone(),
             n_max: Some(140),
-            rho: 10.0,
+            rho: Rho::Ratio(10.0),
             beta: 0.1,
             ..Default::default()
         },

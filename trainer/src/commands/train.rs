@@ -34,7 +34,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
         }
         optim { lr, epochs, batch_labeled, batch_unlabeled }
         run { seed, device, precision, validation_fraction, validation_folds, validation_fold }
-        data { dataset, rho, beta, missing }
+        data { dataset, rho, beta, missing, transform }
     );
     if let Some(v) = args.method {
         c.method = v;

@@ -8,6 +8,7 @@
 
 mod missing;
 mod noisy;
+mod rho;
 mod sizes;
 pub mod views;
 mod write;
@@ -15,11 +16,12 @@ mod write;
 use missing::apply_missing;
 pub use missing::Missing;
 use noisy::noisy_views;
+pub use rho::Rho;
 pub use sizes::{labeled_counts, long_tail_sizes};
 pub use write::write_split_npz;
 
 use crate::data::source::Source;
-use crate::data::{fit_transforms, InputTransform, Modality, MultimodalDataset};
+use crate::data::{fit_transforms, InputTransform, Modality, MultimodalDataset, TransformChoice};
 use crate::error::{DataError, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -29,8 +31,8 @@ use serde::{Deserialize, Serialize};
 /// The protocol's parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Protocol {
-    /// Imbalance ratio rho = n_0 / n_{K-1} (≥ 1).
-    pub rho: f64,
+    /// Imbalance ratio rho = n_0 / n_{K-1} (≥ 1), or `natural` (the data's own class sizes).
+    pub rho: Rho,
     /// Labeled fraction beta in (0, 1] (a fraction, never a percentage).
     pub beta: f64,
     /// Size of the largest class; `None` = every sample of class 0 in the training pool.
@@ -41,17 +43,21 @@ pub struct Protocol {
     pub missing: Missing,
     /// Modality order (the bundle's modality index); `None` = alphabetical.
     pub modalities: Option<Vec<String>>,
+    /// How tabular modalities are transformed (count data: docs/model.md §11.3).
+    #[serde(default)]
+    pub transform: TransformChoice,
 }
 
 impl Default for Protocol {
     fn default() -> Self {
         Protocol {
-            rho: 10.0,
+            rho: Rho::Ratio(10.0),
             beta: 0.1,
             n_max: None,
             seed: 0,
             missing: Missing::None,
             modalities: None,
+            transform: TransformChoice::Auto,
         }
     }
 }
@@ -221,6 +227,22 @@ fn labels_of(ds: &MultimodalDataset, idx: &[usize]) -> Vec<Option<usize>> {
     idx.iter().map(|&i| ds.labels()[i]).collect()
 }
 
+/// The training class sizes the protocol draws: the long tail of `p.rho` from `n_max`, or with
+/// `rho = natural` every class's whole pool (the data's own imbalance; `n_max` then caps each
+/// class, as it caps class 0 of a long tail).
+fn class_sizes(p: &Protocol, n_max: usize, pools: &[Vec<usize>]) -> Result<Vec<usize>> {
+    match p.rho {
+        Rho::Ratio(rho) => long_tail_sizes(n_max, rho, pools.len()),
+        Rho::Natural => Ok(pools
+            .iter()
+            .map(|pool| match p.n_max {
+                Some(cap) => pool.len().min(cap),
+                None => pool.len(),
+            })
+            .collect()),
+    }
+}
+
 /// `--n-max`, or by default the size of class 0 (the protocol's largest class). A class 0 with no
 /// sample is an error that says so, rather than an "invalid --n-max = 0" for a flag never given.
 fn resolve_n_max(p: &Protocol, pools: &[Vec<usize>], class_names: &[String]) -> Result<usize> {
@@ -278,7 +300,7 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             let pools_l = left.0.indices_by_class();
             let pools_r = right.0.indices_by_class();
             let n_max = resolve_n_max(p, &pools_l, left.0.class_names())?;
-            let sizes = long_tail_sizes(n_max, p.rho, left.0.num_classes())?;
+            let sizes = class_sizes(p, n_max, &pools_l)?;
             let labeled = labeled_counts(&sizes, p.beta)?;
             let names = left.0.class_names().to_vec();
             let mut r = rng(p.seed, stream::LONG_TAIL);
@@ -322,7 +344,7 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
         } => {
             let pools = mnist_train.indices_by_class();
             let n_max = resolve_n_max(p, &pools, mnist_train.class_names())?;
-            let sizes = long_tail_sizes(n_max, p.rho, mnist_train.num_classes())?;
+            let sizes = class_sizes(p, n_max, &pools)?;
             let labeled = labeled_counts(&sizes, p.beta)?;
             let names = mnist_train.class_names().to_vec();
             let mut r = rng(p.seed, stream::LONG_TAIL);
@@ -371,7 +393,7 @@ fn finish_multimodal(
     let (train, truth, n_max, applied) = if pool.unlabeled_indices().is_empty() {
         let pools = pool.indices_by_class();
         let n_max = resolve_n_max(p, &pools, pool.class_names())?;
-        let sizes = long_tail_sizes(n_max, p.rho, pool.num_classes())?;
+        let sizes = class_sizes(p, n_max, &pools)?;
         let labeled = labeled_counts(&sizes, p.beta)?;
         let mut r = rng(p.seed, stream::LONG_TAIL);
         let drawn = draw_per_class(&pools, &sizes, pool.class_names(), "train", &mut r)?;
@@ -416,7 +438,7 @@ fn finish_split(
 ) -> Result<Split> {
     apply_missing(&mut train, &mut truth, p)?;
     order_modalities(&mut train, &mut test, p)?;
-    let transforms = fit_transforms(&train);
+    let transforms = fit_transforms(&train, p.transform)?;
     Ok(Split {
         train,
         train_true_labels: truth,

@@ -4,12 +4,13 @@
 //! (`nu = 5`, `--nu 5`): the groups are the library's structure, not a new file format.
 
 use super::choices::{ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Mode, Precision};
+use crate::data::TransformChoice;
 use crate::error::{DataError, Result};
 use crate::objective::{
     EntropyCoef, Latent, Objective, PriorExpert, PseudoLabelCap, PseudoLabelSelect, RareClass,
     UnlabeledForm,
 };
-use crate::protocol::Missing;
+use crate::protocol::{Missing, Rho};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -443,8 +444,8 @@ pub struct DataConfig {
     pub data_dir: Option<PathBuf>,
     /// Test file for an .npz dataset.
     pub test: Option<PathBuf>,
-    /// Imbalance ratio.
-    pub rho: f64,
+    /// Imbalance ratio, or `natural`.
+    pub rho: Rho,
     /// Labeled fraction (a fraction, never a percentage).
     pub beta: f64,
     /// Size of the largest class.
@@ -453,6 +454,8 @@ pub struct DataConfig {
     pub missing: Missing,
     /// Modality order.
     pub modalities: Option<Vec<String>>,
+    /// Tabular input transform (docs/model.md §11.3).
+    pub transform: TransformChoice,
 }
 
 impl Default for DataConfig {
@@ -461,11 +464,12 @@ impl Default for DataConfig {
             dataset: "mfeat".into(),
             data_dir: None,
             test: None,
-            rho: 10.0,
+            rho: Rho::Ratio(10.0),
             beta: 0.1,
             n_max: None,
             missing: Missing::None,
             modalities: None,
+            transform: TransformChoice::Auto,
         }
     }
 }
