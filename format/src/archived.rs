@@ -17,11 +17,40 @@ use rkyv::string::ArchivedString;
 use rkyv::vec::ArchivedVec;
 use rkyv::Portable;
 
-/// In-place [`crate::Schema`] (format 1.1).
+/// In-place [`crate::Schema`] (format 2.1).
 #[derive(Portable, CheckBytes, Debug)]
 #[bytecheck(crate = rkyv::bytecheck)]
 #[repr(C)]
 pub struct ArchivedSchema {
+    /// Latent prior and posterior settings.
+    pub prior: ArchivedPriorSpec,
+    /// Class names, class 0 first.
+    pub classes: ArchivedVec<ArchivedString>,
+    /// Modalities in the trainer's order.
+    pub modalities: ArchivedVec<ArchivedModalitySpec>,
+    /// Latent experts, one per modality.
+    pub experts: ArchivedVec<ArchivedMlp>,
+    /// Classifier experts, one per modality.
+    pub classifiers: ArchivedVec<ArchivedMlp>,
+    /// Decoders (empty unless exported with them).
+    pub decoders: ArchivedVec<ArchivedMlp>,
+    /// Hidden-layer activation.
+    pub activation: ArchivedActivation,
+    /// Post-hoc logit adjustment, K values or empty.
+    pub class_logit_bias: ArchivedVec<f32_le>,
+    /// π of the labeled classes, K values or empty.
+    pub class_prior_labels: ArchivedVec<f32_le>,
+    /// The EM estimate of the unlabeled data's class prior, K values or empty.
+    pub class_prior_estimate: ArchivedVec<f32_le>,
+    /// The logit adjustment's strength τ.
+    pub logit_adjust: f32_le,
+}
+
+/// In-place [`crate::SchemaV1_1`] (formats 1.1 to 2.0: no class priors).
+#[derive(Portable, CheckBytes, Debug)]
+#[bytecheck(crate = rkyv::bytecheck)]
+#[repr(C)]
+pub struct ArchivedSchemaV1_1 {
     /// Latent prior and posterior settings.
     pub prior: ArchivedPriorSpec,
     /// Class names, class 0 first.
@@ -251,6 +280,13 @@ pub struct SchemaRef<'a> {
     pub activation: ArchivedActivation,
     /// Added to the summed classifier logits (docs/model.md §12.1); empty for none.
     pub class_logit_bias: &'a [f32_le],
+    /// π of the labeled classes; empty before format 2.1.
+    pub class_prior_labels: &'a [f32_le],
+    /// The EM estimate of the unlabeled data's class prior; empty before format 2.1 or when the
+    /// training set had no unlabeled sample.
+    pub class_prior_estimate: &'a [f32_le],
+    /// τ; 0 before format 2.1.
+    pub logit_adjust: f32,
 }
 
 impl<'a> From<&'a ArchivedSchema> for SchemaRef<'a> {
@@ -264,6 +300,27 @@ impl<'a> From<&'a ArchivedSchema> for SchemaRef<'a> {
             decoders: &s.decoders,
             activation: s.activation,
             class_logit_bias: &s.class_logit_bias,
+            class_prior_labels: &s.class_prior_labels,
+            class_prior_estimate: &s.class_prior_estimate,
+            logit_adjust: s.logit_adjust.to_native(),
+        }
+    }
+}
+
+impl<'a> From<&'a ArchivedSchemaV1_1> for SchemaRef<'a> {
+    fn from(s: &'a ArchivedSchemaV1_1) -> Self {
+        SchemaRef {
+            prior: &s.prior,
+            classes: &s.classes,
+            modalities: &s.modalities,
+            experts: &s.experts,
+            classifiers: &s.classifiers,
+            decoders: &s.decoders,
+            activation: s.activation,
+            class_logit_bias: &s.class_logit_bias,
+            class_prior_labels: &[],
+            class_prior_estimate: &[],
+            logit_adjust: 0.0,
         }
     }
 }
@@ -279,6 +336,9 @@ impl<'a> From<&'a ArchivedSchemaV1_0> for SchemaRef<'a> {
             decoders: &s.decoders,
             activation: s.activation,
             class_logit_bias: &[],
+            class_prior_labels: &[],
+            class_prior_estimate: &[],
+            logit_adjust: 0.0,
         }
     }
 }
@@ -291,5 +351,33 @@ impl SchemaRef<'_> {
     /// Latent dimension m.
     pub fn latent_dim(&self) -> usize {
         self.prior.latent_dim.to_native() as usize
+    }
+}
+
+/// The prior the runtime's prediction targets (docs/model.md §12.1): how the summed classifier
+/// logits are shifted before the softmax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetPrior {
+    /// The bundle's `class_logit_bias`, as exported (the trainer's `target_prior`).
+    #[default]
+    AsExported,
+    /// Uniform classes: −τ ln π_labels (a class-balanced test set).
+    Uniform,
+    /// The labeled training classes' prior: no shift (a test set drawn like the training set).
+    Train,
+    /// The EM estimate of the unlabeled training data's prior: τ (ln π̂ − ln π_labels).
+    Estimated,
+}
+
+/// The logit shift of class y toward a target prior, τ (ln π_target − ln π_labels), in f64 from
+/// the stored f32 priors and rounded once to f32; the uniform target drops its constant −τ ln K
+/// (it changes no prediction), so it is −τ ln π_labels. The trainer and the runtime both call
+/// this, so they shift by the same bits.
+pub fn target_shift(tau: f32, pi_labels: f32, pi_target: Option<f32>) -> f32 {
+    let tau = f64::from(tau);
+    let base = -tau * libm::log(f64::from(pi_labels));
+    match pi_target {
+        None => base as f32,
+        Some(t) => (base + tau * libm::log(f64::from(t))) as f32,
     }
 }

@@ -165,6 +165,17 @@ pub enum FormatError {
         /// Feature index.
         index: u64,
     },
+    /// A class prior whose values are not a distribution (each > 0, summing to 1 within 1e-3).
+    #[error("{tensor} is not a class distribution: every value must be > 0 and they must sum to 1 (sum {sum})")]
+    NotADistribution {
+        /// The prior.
+        tensor: TensorName,
+        /// The sum found.
+        sum: f32,
+    },
+    /// A logit adjustment strength τ that is negative or not finite.
+    #[error("logit_adjust = {0} must be a finite number ≥ 0")]
+    BadLogitAdjust(f32),
     /// Too few or too many modalities or classes.
     #[error("{what}: {found} is outside {min}..={max}")]
     Count {
@@ -219,6 +230,10 @@ pub enum TensorName {
     Scale(LayerName),
     /// The schema's `class_logit_bias`.
     ClassLogitBias,
+    /// The schema's `class_prior_labels`.
+    ClassPriorLabels,
+    /// The schema's `class_prior_estimate`.
+    ClassPriorEstimate,
     /// `transform.<modality>.<what>` (`factor`, `mean`, `std`).
     Transform {
         /// Modality index.
@@ -284,6 +299,8 @@ impl fmt::Display for TensorName {
             TensorName::Bias(l) => write!(f, "{l}.bias"),
             TensorName::Scale(l) => write!(f, "{l}.scale"),
             TensorName::ClassLogitBias => f.write_str("class_logit_bias"),
+            TensorName::ClassPriorLabels => f.write_str("class_prior_labels"),
+            TensorName::ClassPriorEstimate => f.write_str("class_prior_estimate"),
             TensorName::Transform { modality, what } => write!(f, "transform.{modality}.{what}"),
         }
     }

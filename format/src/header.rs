@@ -11,8 +11,9 @@ pub const MAGIC: [u8; 8] = *b"SSMVBNDL";
 /// [`crate::FormatError::UnsupportedVersion`] instead of misreading its weights.
 pub const FORMAT_MAJOR: u16 = 2;
 /// The format minor version this build writes; it reads every minor of its major up to this one.
-/// 2.1 added the `Log1pStandardize` input transform (count data, docs/model.md §11.3): a 2.0
-/// reader refuses a 2.1 bundle with [`crate::FormatError::NewerMinor`] ("update ssmvae-runtime")
+/// 2.1 added the `Log1pStandardize` input transform (count data, docs/model.md §11.3) and the
+/// schema's class priors and τ (the target prior a runtime may switch to, §12.1): a 2.0 reader
+/// refuses a 2.1 bundle with [`crate::FormatError::NewerMinor`] ("update ssmvae-runtime")
 /// instead of failing on a transform tag it does not know.
 pub const FORMAT_MINOR: u16 = 1;
 /// The newest minor of format 1 this build reads. 1.1 added the schema's `class_logit_bias` (1.0
@@ -167,6 +168,11 @@ impl Header {
     /// Whether the schema archive has 1.1's fields (`class_logit_bias`): every bundle but 1.0.
     pub(crate) fn has_logit_bias(&self) -> bool {
         !(self.format_major == 1 && self.format_minor == 0)
+    }
+
+    /// Whether the schema archive has 2.1's fields (the class priors and τ).
+    pub(crate) fn has_priors(&self) -> bool {
+        self.format_major >= 2 && self.format_minor >= 1
     }
 
     /// The 64 header bytes.

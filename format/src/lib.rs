@@ -75,18 +75,18 @@ mod view;
 #[cfg(feature = "alloc")]
 mod write;
 
-pub use archived::SchemaRef;
+pub use archived::{target_shift, SchemaRef, TargetPrior};
 pub use error::{Dim, FormatError, LayerName, Net, NetName, Region, TensorName};
 pub use header::{
     Dtype, Header, Layout, ALIGN, FORMAT_MAJOR, FORMAT_MINOR, HEADER_LEN, LEGACY_MINOR, MAGIC,
     PANEL,
 };
 #[cfg(feature = "alloc")]
-pub use repack::repack;
+pub use repack::{repack, repack_with};
 #[cfg(feature = "alloc")]
 pub use schema::{
     Activation, InputTransform, Latent, Layer, Mlp, ModalityKind, ModalitySpec, PriorExpert,
-    PriorSpec, Schema, SchemaV1_0, TensorRef,
+    PriorSpec, Schema, SchemaV1_0, SchemaV1_1, TensorRef,
 };
 pub use validate::{MAX_CLASSES, MAX_DIM, MAX_LATENT, MAX_MODALITIES};
 pub use view::{Bundle, Weights, MEMORY_ALIGN};

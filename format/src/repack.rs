@@ -11,7 +11,19 @@ use alloc::vec::Vec;
 /// The format 2.0 bytes of a validated bundle of any version. Predictions from the result are
 /// those of the original to the last bit: only the order of the weight values changes.
 pub fn repack(bundle: &Bundle<'_>) -> Result<Vec<u8>, FormatError> {
+    repack_with(bundle, |_| {})
+}
+
+/// [`repack`] with the schema's descriptive fields edited first (names, the class priors and τ,
+/// the exported logit shift): how a tool retargets a bundle without its checkpoint. An edit that
+/// changes a network's shape or a tensor reference yields a bundle that fails validation when
+/// opened; the weights themselves are copied value for value.
+pub fn repack_with(
+    bundle: &Bundle<'_>,
+    edit: impl FnOnce(&mut crate::Schema),
+) -> Result<Vec<u8>, FormatError> {
     let mut schema = bundle.to_schema();
+    edit(&mut schema);
     let archived = bundle.schema();
     let mut writer = BundleWriter::new(bundle.dtype());
     // Tensors in the exporter's order (expert, classifier, decoder of each modality), so a

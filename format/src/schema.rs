@@ -27,8 +27,59 @@ pub struct Schema {
     /// Hidden-layer activation.
     pub activation: Activation,
     /// Added to the summed classifier logits before the softmax: the post-hoc logit adjustment
-    /// −τ ln π_k (docs/model.md §12.1), K values, or empty for none. Format 1.1.
+    /// toward the exported target prior (docs/model.md §12.1), K values, or empty for none.
+    /// Format 1.1.
     pub class_logit_bias: Vec<f32>,
+    /// π of the labeled training classes (K values summing to 1, or empty): the prior the
+    /// classifier's q(y|x) was trained under. Format 2.1.
+    pub class_prior_labels: Vec<f32>,
+    /// The unlabeled training data's class prior estimated by EM on q(y|x) (Saerens et al.
+    /// 2002), K values summing to 1, or empty. Format 2.1.
+    pub class_prior_estimate: Vec<f32>,
+    /// The logit adjustment's strength τ: a target prior π_t moves the logits by
+    /// τ (ln π_t − ln π_labels) (docs/model.md §12.1). Format 2.1.
+    pub logit_adjust: f32,
+}
+
+/// The schema as formats 1.1 to 2.0 wrote it (no class priors). Read through this type and
+/// converted: empty priors, τ = 0.
+#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[rkyv(as = a::ArchivedSchemaV1_1)]
+pub struct SchemaV1_1 {
+    /// As [`Schema::prior`].
+    pub prior: PriorSpec,
+    /// As [`Schema::classes`].
+    pub classes: Vec<String>,
+    /// As [`Schema::modalities`].
+    pub modalities: Vec<ModalitySpec>,
+    /// As [`Schema::experts`].
+    pub experts: Vec<Mlp>,
+    /// As [`Schema::classifiers`].
+    pub classifiers: Vec<Mlp>,
+    /// As [`Schema::decoders`].
+    pub decoders: Vec<Mlp>,
+    /// As [`Schema::activation`].
+    pub activation: Activation,
+    /// As [`Schema::class_logit_bias`].
+    pub class_logit_bias: Vec<f32>,
+}
+
+impl From<SchemaV1_1> for Schema {
+    fn from(s: SchemaV1_1) -> Self {
+        Schema {
+            prior: s.prior,
+            classes: s.classes,
+            modalities: s.modalities,
+            experts: s.experts,
+            classifiers: s.classifiers,
+            decoders: s.decoders,
+            activation: s.activation,
+            class_logit_bias: s.class_logit_bias,
+            class_prior_labels: Vec::new(),
+            class_prior_estimate: Vec::new(),
+            logit_adjust: 0.0,
+        }
+    }
 }
 
 /// The schema as format 1.0 wrote it (no `class_logit_bias`). rkyv lays out a struct by its
@@ -63,6 +114,9 @@ impl From<SchemaV1_0> for Schema {
             decoders: s.decoders,
             activation: s.activation,
             class_logit_bias: Vec::new(),
+            class_prior_labels: Vec::new(),
+            class_prior_estimate: Vec::new(),
+            logit_adjust: 0.0,
         }
     }
 }

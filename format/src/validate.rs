@@ -287,6 +287,30 @@ pub fn validate(
         });
     }
     finite_all(TensorName::ClassLogitBias, bias)?;
+    for (tensor, prior) in [
+        (TensorName::ClassPriorLabels, schema.class_prior_labels),
+        (TensorName::ClassPriorEstimate, schema.class_prior_estimate),
+    ] {
+        if prior.is_empty() {
+            continue;
+        }
+        if prior.len() as u64 != k {
+            return Err(FormatError::ShapeMismatch {
+                tensor,
+                expected: k,
+                found: prior.len() as u64,
+            });
+        }
+        finite_all(tensor, prior)?;
+        let sum: f32 = prior.iter().map(|p| p.to_native()).sum();
+        if prior.iter().any(|p| p.to_native() <= 0.0) || (sum - 1.0).abs() > 1e-3 {
+            return Err(FormatError::NotADistribution { tensor, sum });
+        }
+    }
+    let tau = schema.logit_adjust;
+    if !(tau.is_finite() && tau >= 0.0) {
+        return Err(FormatError::BadLogitAdjust(tau));
+    }
     if !schema.decoders.is_empty() && schema.decoders.len() != m_count {
         return Err(FormatError::NetCount {
             what: "decoders",

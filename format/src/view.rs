@@ -3,7 +3,8 @@
 //! `&[f16]`. Nothing here allocates.
 
 use crate::archived::{
-    ArchivedLayer, ArchivedSchema, ArchivedSchemaV1_0, ArchivedTensorRef, SchemaRef,
+    ArchivedLayer, ArchivedSchema, ArchivedSchemaV1_0, ArchivedSchemaV1_1, ArchivedTensorRef,
+    SchemaRef,
 };
 use crate::error::{FormatError, Region};
 use crate::header::{Dtype, Header, Layout, ALIGN, HEADER_LEN, PANEL};
@@ -37,7 +38,8 @@ pub enum Weights<'a> {
 #[derive(Debug, Clone, Copy)]
 enum Root<'a> {
     V1_0(&'a ArchivedSchemaV1_0),
-    V1_1(&'a ArchivedSchema),
+    V1_1(&'a ArchivedSchemaV1_1),
+    V2_1(&'a ArchivedSchema),
 }
 
 /// A bundle that passed every check of [`Bundle::from_bytes`].
@@ -128,8 +130,13 @@ impl<'a> Bundle<'a> {
                 access::<ArchivedSchemaV1_0, Failure>(schema_bytes)
                     .map_err(|_| FormatError::Archive)?,
             )
-        } else {
+        } else if !header.has_priors() {
             Root::V1_1(
+                access::<ArchivedSchemaV1_1, Failure>(schema_bytes)
+                    .map_err(|_| FormatError::Archive)?,
+            )
+        } else {
+            Root::V2_1(
                 access::<ArchivedSchema, Failure>(schema_bytes)
                     .map_err(|_| FormatError::Archive)?,
             )
@@ -153,6 +160,7 @@ impl<'a> Bundle<'a> {
         match self.root {
             Root::V1_0(s) => s.into(),
             Root::V1_1(s) => s.into(),
+            Root::V2_1(s) => s.into(),
         }
     }
 
@@ -167,7 +175,10 @@ impl<'a> Bundle<'a> {
             Root::V1_0(s) => rkyv::deserialize::<crate::SchemaV1_0, Panic>(s)
                 .unwrap_or_else(|never| match never {})
                 .into(),
-            Root::V1_1(s) => {
+            Root::V1_1(s) => rkyv::deserialize::<crate::SchemaV1_1, Panic>(s)
+                .unwrap_or_else(|never| match never {})
+                .into(),
+            Root::V2_1(s) => {
                 rkyv::deserialize::<crate::Schema, Panic>(s).unwrap_or_else(|never| match never {})
             }
         }
@@ -258,8 +269,10 @@ impl<'a> Bundle<'a> {
         let root = unsafe {
             if !header.has_logit_bias() {
                 Root::V1_0(rkyv::access_unchecked::<ArchivedSchemaV1_0>(schema_bytes))
+            } else if !header.has_priors() {
+                Root::V1_1(rkyv::access_unchecked::<ArchivedSchemaV1_1>(schema_bytes))
             } else {
-                Root::V1_1(rkyv::access_unchecked::<ArchivedSchema>(schema_bytes))
+                Root::V2_1(rkyv::access_unchecked::<ArchivedSchema>(schema_bytes))
             }
         };
         Bundle {

@@ -48,6 +48,9 @@ fn big_bundle(path: &Path) {
         decoders: vec![],
         activation: Activation::Relu,
         class_logit_bias: Vec::new(),
+        class_prior_labels: Vec::new(),
+        class_prior_estimate: Vec::new(),
+        logit_adjust: 0.0,
     };
     std::fs::write(path, w.finish(&schema).unwrap()).unwrap();
 }

@@ -74,6 +74,13 @@ pub enum RuntimeError {
         /// Values given.
         found: usize,
     },
+    /// A target prior the bundle has no prior for (format 2.1 stores them; see
+    /// [`crate::Model::set_target_prior`]).
+    #[error("this bundle carries no {prior}: re-export it with this version's `ssmvae export` (an estimate needs unlabeled training data)")]
+    NoPrior {
+        /// The missing field.
+        prior: &'static str,
+    },
     /// Imputation needs a bundle exported with `--with-decoders`.
     #[error("this bundle carries no decoders: re-export it with `ssmvae export --with-decoders` to impute")]
     NoDecoders,

@@ -48,7 +48,7 @@ mod predict;
 mod storage;
 
 pub use error::RuntimeError;
-pub use format::Dtype;
+pub use format::{Dtype, TargetPrior};
 pub use model::Model;
 #[cfg(feature = "std")]
 pub use owned::{Prediction, Workspace};

@@ -6,7 +6,7 @@ use crate::error::RuntimeError;
 use crate::gemm::linear_batch;
 use crate::storage::BundleBytes;
 use format::archived::{ArchivedLatent, ArchivedMlp, ArchivedPriorExpert};
-use format::{Bundle, Dtype, Layout, SchemaRef, MAX_MODALITIES};
+use format::{target_shift, Bundle, Dtype, Layout, SchemaRef, TargetPrior, MAX_MODALITIES};
 
 /// A trained SSMVAE-CI model ready for CPU inference, over bundle bytes `B` (a borrowed
 /// `&[u8]`, or [`crate::Owned`] with the `std` feature). Immutable and `Send + Sync`: share one
@@ -21,6 +21,7 @@ pub struct Model<B: BundleBytes> {
     max_width: usize,
     max_input: usize,
     has_decoders: bool,
+    target: TargetPrior,
 }
 
 impl<B: BundleBytes> core::fmt::Debug for Model<B> {
@@ -80,7 +81,65 @@ impl<B: BundleBytes> Model<B> {
             max_width,
             max_input,
             has_decoders,
+            target: TargetPrior::AsExported,
         })
+    }
+
+    /// The class prior predictions target (docs/model.md §12.1): the summed classifier logits
+    /// move by τ (ln π_target − ln π_labels) before the softmax, τ and π_labels from the bundle.
+    /// [`TargetPrior::AsExported`] (the default) keeps the exported shift; `Uniform` suits a
+    /// class-balanced population, `Train` one drawn like the training data, `Estimated` the
+    /// unlabeled training data's prior (EM). Set it before sharing the model across threads.
+    /// A bundle without the priors (format 2.1's; older bundles, or an estimate the trainer
+    /// could not make without unlabeled data) refuses the targets that need them, by name.
+    pub fn set_target_prior(&mut self, target: TargetPrior) -> Result<(), RuntimeError> {
+        let schema = self.schema();
+        let missing = match target {
+            TargetPrior::AsExported => None,
+            TargetPrior::Uniform | TargetPrior::Train => schema
+                .class_prior_labels
+                .is_empty()
+                .then_some("class_prior_labels"),
+            TargetPrior::Estimated => {
+                if schema.class_prior_labels.is_empty() {
+                    Some("class_prior_labels")
+                } else if schema.class_prior_estimate.is_empty() {
+                    Some("class_prior_estimate")
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(prior) = missing {
+            return Err(RuntimeError::NoPrior { prior });
+        }
+        self.target = target;
+        Ok(())
+    }
+
+    /// The class prior predictions target.
+    pub fn target_prior(&self) -> TargetPrior {
+        self.target
+    }
+
+    /// The logit shift of class `y` under the current target (0 for none).
+    #[inline]
+    pub(crate) fn class_shift(&self, schema: &SchemaRef<'_>, y: usize) -> f32 {
+        let tau = schema.logit_adjust;
+        let labels = || schema.class_prior_labels[y].to_native();
+        match self.target {
+            TargetPrior::AsExported => schema
+                .class_logit_bias
+                .get(y)
+                .map_or(0.0, |b| b.to_native()),
+            TargetPrior::Uniform => target_shift(tau, labels(), None),
+            TargetPrior::Train => 0.0,
+            TargetPrior::Estimated => target_shift(
+                tau,
+                labels(),
+                Some(schema.class_prior_estimate[y].to_native()),
+            ),
+        }
     }
 
     /// The validated bundle, re-read without checks.
@@ -116,6 +175,18 @@ impl<B: BundleBytes> Model<B> {
     /// Latent dimension m.
     pub fn latent_dim(&self) -> usize {
         self.m
+    }
+    /// The name of class `k` as the training data named it (`None` past the last class).
+    pub fn class_name(&self, k: usize) -> Option<&str> {
+        self.bundle().schema().classes.get(k).map(|s| s.as_str())
+    }
+    /// The name of modality `j`, in the order `inputs` takes (`None` past the last).
+    pub fn modality_name(&self, j: usize) -> Option<&str> {
+        self.bundle()
+            .schema()
+            .modalities
+            .get(j)
+            .map(|m| m.name.as_str())
     }
     /// Whether the bundle carries the decoders (exported with `--with-decoders`), which
     /// [`Model::impute_into`] needs.

@@ -214,8 +214,8 @@ impl<B: BundleBytes> Model<B> {
         for i in 0..n {
             let s = &mut sum[i * k..(i + 1) * k];
             s.iter_mut()
-                .zip(schema.class_logit_bias.iter())
-                .for_each(|(s, b)| *s += b.to_native());
+                .enumerate()
+                .for_each(|(y, s)| *s += self.class_shift(&schema, y));
             let p = &mut out.probs[i * k..(i + 1) * k];
             let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let mut z = 0.0;

@@ -6,7 +6,9 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use trainer::data::TransformChoice;
-use trainer::objective::{Latent, PriorExpert, PseudoLabelCap, PseudoLabelSelect, UnlabeledForm};
+use trainer::objective::{
+    Latent, PriorExpert, PseudoLabelCap, PseudoLabelSelect, TargetPrior, UnlabeledForm,
+};
 use trainer::protocol::{Missing, Rho};
 use trainer::train::config::{
     ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, Hidden, LabelPrior, Method, Mode, Objective,
@@ -244,6 +246,12 @@ pub struct TrainArgs {
     /// class distribution, the most probable pairs first; argmax the model's prediction (CReST).
     #[arg(long, value_parser = keyword::<PseudoLabelSelect>(PseudoLabelSelect::NAMES))]
     pub self_training_select: Option<PseudoLabelSelect>,
+    /// The class prior predictions target: uniform (a class-balanced test set: −τ ln π of the
+    /// labels), train (a test set drawn like the training data: no shift) or estimated (the
+    /// unlabeled training data's prior, by EM on q(y|x) after training); τ = --logit-adjust
+    /// (docs/model.md §12.1). Every run's results record the test scores under all three.
+    #[arg(long, value_parser = keyword::<TargetPrior>(TargetPrior::NAMES))]
+    pub target_prior: Option<TargetPrior>,
     /// The unlabeled term enumerates only the classes the classifier gives at least this
     /// probability (and its most probable class): faster once q(y|x) is sharp; 0 = every class.
     #[arg(long)]

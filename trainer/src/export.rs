@@ -123,6 +123,15 @@ pub fn export_bundle(
         decoders,
         activation: format::Activation::Relu,
         class_logit_bias: spec.logit_bias.iter().map(|&b| b as f32).collect(),
+        // §12.1: the priors a runtime may retarget with, and τ (0 for a checkpoint written
+        // before the target prior existed, which has no priors to shift by).
+        class_prior_labels: spec.class_prior_labels.clone(),
+        class_prior_estimate: spec.class_prior_estimate.clone(),
+        logit_adjust: if spec.class_prior_labels.is_empty() {
+            0.0
+        } else {
+            model.meta.config.rare_class().logit_adjust as f32
+        },
     };
     let bytes = w.finish(&schema).map_err(|e| bad(e.to_string()))?;
     // Never write what the runtime would reject.

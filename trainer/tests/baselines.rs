@@ -30,7 +30,7 @@ fn tiny(method: Method, fusion: Fusion) -> TrainConfig {
         },
         data: DataConfig {
             n_max: Some(60),
-            rho: 10.0,
+            rho: 10.0.into(),
             beta: 0.3,
             data_dir: Some(
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,6 +11,7 @@ use trainer::bench::report::{write_report, ReportOptions};
 use trainer::bench::results::{pending, read_results, RunResult};
 use trainer::bench::runner::{run_grid, shard_pending, GridOptions};
 use trainer::metrics::Scores;
+use trainer::protocol::Rho;
 use trainer::train::config::TrainConfig;
 
 /// libtorch's RNG is process-global: tests that train take turns.
@@ -83,7 +84,9 @@ fn the_grid_expands_sweeps_and_layers_the_configuration() {
     assert_eq!(a.config.model.fusion, TrainConfig::default().model.fusion);
     let b = runs
         .iter()
-        .find(|r| r.model == "B [alpha_a=1.0, sigma=0.5]" && r.rho == 100.0 && r.seed == 2)
+        .find(|r| {
+            r.model == "B [alpha_a=1.0, sigma=0.5]" && r.rho == Rho::Ratio(100.0) && r.seed == 2
+        })
         .unwrap();
     assert_eq!(b.config.optim.epochs, 7);
     assert_eq!(
@@ -92,14 +95,14 @@ fn the_grid_expands_sweeps_and_layers_the_configuration() {
     );
     assert_eq!(
         (b.config.data.rho, b.config.data.beta, b.config.run.seed),
-        (100.0, 0.1, 2)
+        (Rho::Ratio(100.0), 0.1, 2)
     );
     // Canonical order: beta outside rho outside model outside seed.
     assert_eq!(
         (runs[0].beta, runs[0].rho, runs[0].seed, runs[1].seed),
-        (0.1, 10.0, 0, 1)
+        (0.1, Rho::Ratio(10.0), 0, 1)
     );
-    assert_eq!(runs[15].rho, 100.0);
+    assert_eq!(runs[15].rho, Rho::Ratio(100.0));
     assert_eq!(runs[30].beta, 0.3);
 }
 
@@ -205,6 +208,8 @@ fn result(spec: &RunSpec, overall: f64, minority: f64) -> RunResult {
         cpu_kernels: None,
         selection: None,
         reused_from: None,
+        target_priors: None,
+        cpu_model: None,
     }
 }
 
@@ -244,7 +249,7 @@ fn cells_are_mean_and_standard_error_over_seeds() {
     let a = &cells[0];
     assert_eq!(
         (a.key.model.as_str(), a.key.rho, a.key.beta),
-        ("A", 10.0, 0.1)
+        ("A", Rho::Ratio(10.0), 0.1)
     );
     assert_eq!(a.seeds, vec![0, 1, 2]);
     // mean 0.8, sample s.d. 0.1, s.e. 0.1/√3.

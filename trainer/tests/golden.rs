@@ -17,6 +17,7 @@
 
 use ndarray::{Array1, Array2};
 use ndarray_npy::{NpzReader, NpzWriter};
+use runtime::TargetPrior;
 use std::path::{Path, PathBuf};
 use trainer::data::{Modality, MultimodalDataset};
 use trainer::export::{export_bundle, reference_imputations, reference_outputs};
@@ -188,18 +189,23 @@ fn logit_adjusted_model_predicts_in_the_runtime_as_in_the_trainer() {
         .filter(|(a, b)| argmax(a) != argmax(b))
         .count();
     assert!(changed > 0, "the bias changed no prediction");
-    assert_runtime_predicts_as_the_trainer(&model, &raw);
+    assert_runtime_predicts_as_the_trainer(&model, &raw, TargetPrior::AsExported);
 }
 
 /// Exports `model` as an f32 bundle and checks that the runtime predicts every row of `raw` as
 /// the trainer does: the same class, probabilities and latents within 1e-5.
-fn assert_runtime_predicts_as_the_trainer(model: &TrainedModel, raw: &MultimodalDataset) {
+fn assert_runtime_predicts_as_the_trainer(
+    model: &TrainedModel,
+    raw: &MultimodalDataset,
+    target: TargetPrior,
+) {
     let (probs, mu, scale) = reference_outputs(model, raw).unwrap();
     let argmax = |p: &[f32]| (0..p.len()).fold(0, |b, c| if p[c] > p[b] { c } else { b });
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.ssmv");
     let bytes = export_bundle(model, format::Dtype::F32, false, &path).unwrap();
-    let rt = runtime::Model::from_vec(bytes).unwrap();
+    let mut rt = runtime::Model::from_vec(bytes).unwrap();
+    rt.set_target_prior(target).unwrap();
     let (mut ws, mut out) = (rt.workspace(), rt.prediction());
     let (mut dp, mut dm, mut ds) = (0f32, 0f32, 0f32);
     for r in 0..raw.len() {
@@ -248,7 +254,37 @@ fn a_model_trained_with_the_default_predicts_in_the_runtime_as_in_the_trainer() 
     );
     let dir = tempfile::tempdir().unwrap();
     let (model, _) = train_one_thread(&cfg, dir.path().join("checkpoint.safetensors"));
-    assert_runtime_predicts_as_the_trainer(&model, &read_inputs(&model));
+    let raw = read_inputs(&model);
+    assert_runtime_predicts_as_the_trainer(&model, &raw, TargetPrior::AsExported);
+    // docs/model.md §12.1: the runtime retargets the same bundle as the trainer does, from the
+    // priors the bundle carries (the labels' and the EM estimate on the unlabeled rows).
+    let spec = &model.ensemble.spec;
+    let (labels, estimate) = (&spec.class_prior_labels, &spec.class_prior_estimate);
+    assert_eq!((labels.len(), estimate.len()), (10, 10));
+    assert!(
+        labels != estimate,
+        "the estimate moved off the labels' prior"
+    );
+    for (target, to) in [
+        (TargetPrior::Uniform, None),
+        (TargetPrior::Train, Some(labels)),
+        (TargetPrior::Estimated, Some(estimate)),
+    ] {
+        let mut retargeted = TrainedModel::load(&model_path(&dir)).unwrap();
+        let bias: Vec<f64> = match to {
+            Some(t) if t == labels => Vec::new(),
+            _ => (0..10)
+                .map(|y| f64::from(format::target_shift(1.0, labels[y], to.map(|t| t[y]))))
+                .collect(),
+        };
+        retargeted.meta.ensemble.logit_bias = bias.clone();
+        retargeted.ensemble.spec.logit_bias = bias;
+        assert_runtime_predicts_as_the_trainer(&retargeted, &raw, target);
+    }
+}
+
+fn model_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("checkpoint.safetensors")
 }
 
 /// Trains `cfg` on one thread into `checkpoint` and loads the result.

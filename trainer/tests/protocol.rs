@@ -254,7 +254,7 @@ fn mnist_fashion_split_from_the_issue() {
         return;
     };
     let p = Protocol {
-        rho: 100.0,
+        rho: 100.0.into(),
         beta: 0.1,
         n_max: Some(4500),
         seed: 0,
@@ -288,7 +288,7 @@ fn noisy_mnist_views() {
         return;
     };
     let p = Protocol {
-        rho: 10.0,
+        rho: 10.0.into(),
         beta: 0.1,
         n_max: Some(200),
         seed: 3,
@@ -329,7 +329,7 @@ fn rosmap_uses_its_shipped_test_split() {
         return;
     };
     let p = Protocol {
-        rho: 2.0,
+        rho: 2.0.into(),
         beta: 0.1,
         ..Protocol::default()
     };
@@ -340,4 +340,53 @@ fn rosmap_uses_its_shipped_test_split() {
     assert_eq!(s.labeled_counts(), [12, 6]);
     assert_eq!(s.test_counts(), [51, 55]);
     assert_eq!(s.train.class_names(), ["NC", "AD"]);
+}
+
+/// `rho = natural` on a naturally imbalanced set (3-sources, classes 56/21/11/18/51/12): every
+/// class keeps its whole 70 % train pool, beta of it labeled, the rest held out for test; its
+/// sparse word counts get ln(1 + x) before the standardisation (docs/model.md §11.3).
+#[test]
+fn natural_imbalance_keeps_every_class_and_logs_counts() {
+    let Some(data) = shared_data("natural_imbalance_keeps_every_class_and_logs_counts") else {
+        return;
+    };
+    let p = Protocol {
+        rho: trainer::protocol::Rho::Natural,
+        beta: 0.3,
+        seed: 1,
+        ..Protocol::default()
+    };
+    let path = data.join("MultiView/3-sources.npz");
+    let s = split(path.to_str().unwrap(), &data, &p);
+    let pool: Vec<usize> = [56usize, 21, 11, 18, 51, 12]
+        .iter()
+        .map(|&n| (0.7 * n as f64).round() as usize)
+        .collect();
+    assert_eq!(class_sizes(&s), pool);
+    let labeled: Vec<usize> = pool
+        .iter()
+        .map(|&n| ((0.3 * n as f64).round() as usize).max(1))
+        .collect();
+    assert_eq!(s.labeled_counts(), labeled);
+    let test: Vec<usize> = [56usize, 21, 11, 18, 51, 12]
+        .iter()
+        .zip(&pool)
+        .map(|(n, t)| n - t)
+        .collect();
+    assert_eq!(s.test_counts(), test);
+    assert!(s
+        .transforms
+        .iter()
+        .all(|t| matches!(t, trainer::data::InputTransform::Log1pStandardize { .. })));
+    // The same split with transform = standardize differs only in the transform.
+    let q = Protocol {
+        transform: trainer::data::TransformChoice::Standardize,
+        ..p
+    };
+    let t = split(path.to_str().unwrap(), &data, &q);
+    assert_eq!(t.labeled_counts(), s.labeled_counts());
+    assert!(t
+        .transforms
+        .iter()
+        .all(|t| matches!(t, trainer::data::InputTransform::Standardize { .. })));
 }

@@ -22,7 +22,7 @@ fn mfeat_config(seed: u64, epochs: usize) -> TrainConfig {
             dataset: "mfeat".into(),
             data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
             n_max: Some(140),
-            rho: 10.0,
+            rho: 10.0.into(),
             beta: 0.1,
             ..Default::default()
         },

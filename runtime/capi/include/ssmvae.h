@@ -40,10 +40,27 @@
 // Imputation needs a bundle exported with decoders.
 #define SSMVAE_ERR_NO_DECODERS -10
 
+// The bundle carries no class prior for the target asked for (see
+// `ssmvae_model_set_target_prior`).
+#define SSMVAE_ERR_NO_PRIOR -11
+
+// `ssmvae_model_set_target_prior`: the shift the bundle was exported with (the default).
+#define SSMVAE_TARGET_AS_EXPORTED 0
+
+// `ssmvae_model_set_target_prior`: uniform classes (a class-balanced population).
+#define SSMVAE_TARGET_UNIFORM 1
+
+// `ssmvae_model_set_target_prior`: the labeled training classes' prior (no shift).
+#define SSMVAE_TARGET_TRAIN 2
+
+// `ssmvae_model_set_target_prior`: the unlabeled training data's prior, estimated by EM.
+#define SSMVAE_TARGET_ESTIMATED 3
+
 // A bug: a panic was caught at the boundary.
 #define SSMVAE_ERR_PANIC -99
 
-// An opened model (opaque).
+// An opened model (opaque): the runtime's model and its names as C strings, made once at open
+// so that the name getters hand out borrowed, NUL-terminated pointers.
 typedef struct SsmvaeModel SsmvaeModel;
 
 // Scratch space and output buffer for one thread's predictions (opaque).
@@ -120,6 +137,32 @@ int32_t ssmvae_predict(const struct SsmvaeModel *model,
                        size_t num_classes,
                        float *latent_mean,
                        size_t latent_dim);
+
+// The name of class `class` (as the training data named it), a NUL-terminated UTF-8 string
+// borrowed from the model: valid until `ssmvae_model_free`, never to be freed. NULL (with a
+// last error) for a NULL model or an index out of range.
+//
+// # Safety
+// `model` must be NULL or a live handle.
+const char *ssmvae_model_class_name(const struct SsmvaeModel *model, size_t class_);
+
+// The name of modality `modality` (the order `inputs` takes), borrowed as for
+// `ssmvae_model_class_name`. NULL (with a last error) for a NULL model or an index out of
+// range.
+//
+// # Safety
+// `model` must be NULL or a live handle.
+const char *ssmvae_model_modality_name(const struct SsmvaeModel *model, size_t modality);
+
+// Sets the class prior the model's predictions target (docs/model.md §12.1): one of
+// `SSMVAE_TARGET_AS_EXPORTED` (the default), `SSMVAE_TARGET_UNIFORM`, `SSMVAE_TARGET_TRAIN`,
+// `SSMVAE_TARGET_ESTIMATED`. Returns 0, `SSMVAE_ERR_NO_PRIOR` when the bundle lacks the prior
+// that target needs (the model is unchanged), or `SSMVAE_ERR_INVALID_ARGUMENT` for another
+// value. Call it before sharing the model across threads.
+//
+// # Safety
+// `model` must be NULL or a live handle not used by another thread during the call.
+int32_t ssmvae_model_set_target_prior(struct SsmvaeModel *model, int32_t target);
 
 // The calling thread's last error message (empty if none). The pointer stays valid until the
 // thread's next call into this library; do not free it.

@@ -18,7 +18,7 @@ unsafe fn model_of<'a>(model: *const SsmvaeModel) -> Result<&'a Model<Owned>, (i
         return Err(null("model"));
     }
     // SAFETY: checked non-NULL; live per the caller's contract.
-    Ok(unsafe { &(*model).0 })
+    Ok(unsafe { &(*model).model })
 }
 
 /// Reads `n_modalities` input pointers (NULL = missing) into slices of the model's dimensions, in a
@@ -97,7 +97,7 @@ pub unsafe extern "C" fn ssmvae_model_open_memory(
         // SAFETY: the caller keeps the bytes alive and unchanged until ssmvae_model_free.
         let model = unsafe { Model::from_lent(bytes) }.map_err(runtime)?;
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { *out = Box::into_raw(Box::new(SsmvaeModel(model))) };
+        unsafe { *out = Box::into_raw(Box::new(SsmvaeModel::new(model))) };
         Ok(())
     })
 }

@@ -15,7 +15,7 @@ mod arena;
 
 use arena::input_slices;
 pub use arena::*;
-use runtime::{Model, Owned, Prediction, RuntimeError, Workspace};
+use runtime::{Model, Owned, Prediction, RuntimeError, TargetPrior, Workspace};
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -43,14 +43,49 @@ pub const SSMVAE_ERR_WORKSPACE_MISMATCH: i32 = -8;
 pub const SSMVAE_ERR_INVALID_ARGUMENT: i32 = -9;
 /// Imputation needs a bundle exported with decoders.
 pub const SSMVAE_ERR_NO_DECODERS: i32 = -10;
+/// The bundle carries no class prior for the target asked for (see
+/// `ssmvae_model_set_target_prior`).
+pub const SSMVAE_ERR_NO_PRIOR: i32 = -11;
+/// `ssmvae_model_set_target_prior`: the shift the bundle was exported with (the default).
+pub const SSMVAE_TARGET_AS_EXPORTED: i32 = 0;
+/// `ssmvae_model_set_target_prior`: uniform classes (a class-balanced population).
+pub const SSMVAE_TARGET_UNIFORM: i32 = 1;
+/// `ssmvae_model_set_target_prior`: the labeled training classes' prior (no shift).
+pub const SSMVAE_TARGET_TRAIN: i32 = 2;
+/// `ssmvae_model_set_target_prior`: the unlabeled training data's prior, estimated by EM.
+pub const SSMVAE_TARGET_ESTIMATED: i32 = 3;
 /// A bug: a panic was caught at the boundary.
 pub const SSMVAE_ERR_PANIC: i32 = -99;
 
 /// Most modalities the C API accepts in one call (the bundle format's cap).
 const MAX_MODALITIES: usize = format::MAX_MODALITIES;
 
-/// An opened model (opaque).
-pub struct SsmvaeModel(Model<Owned>);
+/// An opened model (opaque): the runtime's model and its names as C strings, made once at open
+/// so that the name getters hand out borrowed, NUL-terminated pointers.
+pub struct SsmvaeModel {
+    model: Model<Owned>,
+    class_names: Vec<CString>,
+    modality_names: Vec<CString>,
+}
+
+impl SsmvaeModel {
+    fn new(model: Model<Owned>) -> Self {
+        // A NUL inside a name (the format allows any UTF-8) is shown as a space, never truncated
+        // silently into another name.
+        let c = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
+        let class_names = (0..model.num_classes())
+            .map(|k| c(model.class_name(k).unwrap_or_default()))
+            .collect();
+        let modality_names = (0..model.num_modalities())
+            .map(|j| c(model.modality_name(j).unwrap_or_default()))
+            .collect();
+        SsmvaeModel {
+            model,
+            class_names,
+            modality_names,
+        }
+    }
+}
 
 /// Scratch space and output buffer for one thread's predictions (opaque).
 pub struct SsmvaeWorkspace {
@@ -80,6 +115,7 @@ fn code_of(e: &RuntimeError) -> i32 {
             SSMVAE_ERR_WRONG_LENGTH
         }
         RuntimeError::NoDecoders => SSMVAE_ERR_NO_DECODERS,
+        RuntimeError::NoPrior { .. } => SSMVAE_ERR_NO_PRIOR,
         RuntimeError::ClassOutOfRange { .. } => SSMVAE_ERR_INVALID_ARGUMENT,
         _ => SSMVAE_ERR_INVALID_ARGUMENT,
     }
@@ -132,7 +168,7 @@ pub unsafe extern "C" fn ssmvae_model_open(path: *const c_char, out: *mut *mut S
         })?;
         let model = Model::open(path).map_err(runtime)?;
         // SAFETY: checked non-NULL; the caller guarantees it is writable.
-        unsafe { *out = Box::into_raw(Box::new(SsmvaeModel(model))) };
+        unsafe { *out = Box::into_raw(Box::new(SsmvaeModel::new(model))) };
         Ok(())
     })
 }
@@ -159,7 +195,7 @@ fn with_model(
         return 0;
     }
     // SAFETY: checked non-NULL; the caller passes a live handle.
-    let m = unsafe { &(*model).0 };
+    let m = unsafe { &(*model).model };
     match catch_unwind(AssertUnwindSafe(|| f(m))) {
         Ok(Some(v)) => v,
         Ok(None) => {
@@ -234,7 +270,7 @@ pub unsafe extern "C" fn ssmvae_workspace_new(
             return Err(null("out"));
         }
         // SAFETY: checked non-NULL; live handle per the contract.
-        let m = unsafe { &(*model).0 };
+        let m = unsafe { &(*model).model };
         let ws = SsmvaeWorkspace {
             ws: m.workspace(),
             out: m.prediction(),
@@ -288,7 +324,7 @@ pub unsafe extern "C" fn ssmvae_predict(
             return Err(null("class_probs"));
         }
         // SAFETY: checked non-NULL; live handles per the contract.
-        let (m, w) = unsafe { (&(*model).0, &mut *ws) };
+        let (m, w) = unsafe { (&(*model).model, &mut *ws) };
         // SAFETY: `inputs` holds n_modalities pointers, each NULL or valid for its modality.
         let slices = unsafe { input_slices(m, inputs, n_modalities)? };
         if num_classes != m.num_classes() {
@@ -318,6 +354,109 @@ pub unsafe extern "C" fn ssmvae_predict(
             unsafe { std::ptr::copy_nonoverlapping(w.out.mu.as_ptr(), latent_mean, latent_dim) };
         }
         Ok(())
+    })
+}
+
+/// The name of class `class` (as the training data named it), a NUL-terminated UTF-8 string
+/// borrowed from the model: valid until `ssmvae_model_free`, never to be freed. NULL (with a
+/// last error) for a NULL model or an index out of range.
+///
+/// # Safety
+/// `model` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn ssmvae_model_class_name(
+    model: *const SsmvaeModel,
+    class: usize,
+) -> *const c_char {
+    // SAFETY: forwarded contract.
+    unsafe {
+        name_of(
+            model,
+            |m| m.class_names.get(class),
+            "class index out of range",
+        )
+    }
+}
+
+/// The name of modality `modality` (the order `inputs` takes), borrowed as for
+/// `ssmvae_model_class_name`. NULL (with a last error) for a NULL model or an index out of
+/// range.
+///
+/// # Safety
+/// `model` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn ssmvae_model_modality_name(
+    model: *const SsmvaeModel,
+    modality: usize,
+) -> *const c_char {
+    // SAFETY: forwarded contract.
+    unsafe {
+        name_of(
+            model,
+            |m| m.modality_names.get(modality),
+            "modality index out of range",
+        )
+    }
+}
+
+/// # Safety
+/// `model` must be NULL or a live handle.
+unsafe fn name_of(
+    model: *const SsmvaeModel,
+    pick: impl FnOnce(&SsmvaeModel) -> Option<&CString>,
+    what: &str,
+) -> *const c_char {
+    if model.is_null() {
+        set_error("model is NULL");
+        return std::ptr::null();
+    }
+    // SAFETY: checked non-NULL; a live handle per the contract.
+    let m = unsafe { &*model };
+    match catch_unwind(AssertUnwindSafe(|| pick(m).map(|s| s.as_ptr()))) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            set_error(what);
+            std::ptr::null()
+        }
+        Err(_) => {
+            set_error("internal error: a panic was caught at the C boundary");
+            std::ptr::null()
+        }
+    }
+}
+
+/// Sets the class prior the model's predictions target (docs/model.md §12.1): one of
+/// `SSMVAE_TARGET_AS_EXPORTED` (the default), `SSMVAE_TARGET_UNIFORM`, `SSMVAE_TARGET_TRAIN`,
+/// `SSMVAE_TARGET_ESTIMATED`. Returns 0, `SSMVAE_ERR_NO_PRIOR` when the bundle lacks the prior
+/// that target needs (the model is unchanged), or `SSMVAE_ERR_INVALID_ARGUMENT` for another
+/// value. Call it before sharing the model across threads.
+///
+/// # Safety
+/// `model` must be NULL or a live handle not used by another thread during the call.
+#[no_mangle]
+pub unsafe extern "C" fn ssmvae_model_set_target_prior(
+    model: *mut SsmvaeModel,
+    target: i32,
+) -> i32 {
+    guard(|| {
+        if model.is_null() {
+            return Err(null("model"));
+        }
+        let t = match target {
+            SSMVAE_TARGET_AS_EXPORTED => TargetPrior::AsExported,
+            SSMVAE_TARGET_UNIFORM => TargetPrior::Uniform,
+            SSMVAE_TARGET_TRAIN => TargetPrior::Train,
+            SSMVAE_TARGET_ESTIMATED => TargetPrior::Estimated,
+            other => {
+                return Err((
+                    SSMVAE_ERR_INVALID_ARGUMENT,
+                    format!("target prior {other} is not one of SSMVAE_TARGET_* (0 to 3)"),
+                ))
+            }
+        };
+        // SAFETY: checked non-NULL; a live handle, exclusively ours for the call per the contract.
+        let m = unsafe { &mut (*model).model };
+        m.set_target_prior(t).map_err(runtime)
     })
 }
 

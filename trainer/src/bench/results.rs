@@ -81,6 +81,15 @@ pub struct RunResult {
     /// experiment and scale, `experiment/scale`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,
+    /// The test scores under each target prior (`uniform`, `train`, `estimated`; docs/model.md
+    /// §12.1), the same model scored three ways; absent for the baselines and in older lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_priors: Option<std::collections::BTreeMap<String, Scores>>,
+    /// The CPU model the line was made on (`/proc/cpuinfo`'s model name): MKL picks kernels by
+    /// vendor, so a committed line repeats only on the kind of CPU that made it. Absent in
+    /// older lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_model: Option<String>,
 }
 
 impl RunResult {
@@ -176,6 +185,15 @@ pub fn seal_results(path: &Path) -> Result<usize> {
 
 /// The commit this build was made from (see `trainer/build.rs`).
 pub const COMMIT: &str = env!("SSMVAE_COMMIT");
+
+/// The CPU's model name (`/proc/cpuinfo`), `None` where there is none to read.
+pub fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, name)| name.trim().to_string())
+}
 
 /// The vectorised CPU kernel set libtorch's ATen dispatches to in this process, as ATen computes
 /// it: the `ATEN_CPU_CAPABILITY` environment variable when it names a known set, else the best

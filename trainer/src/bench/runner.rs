@@ -216,6 +216,14 @@ pub fn run_one(
         cpu_kernels: Some(super::results::aten_cpu_capability()),
         selection: outcome.selection.clone(),
         reused_from: None,
+        target_priors: (!outcome.target_priors.is_empty()).then(|| {
+            outcome
+                .target_priors
+                .iter()
+                .map(|(t, s)| (t.to_string(), s.clone()))
+                .collect()
+        }),
+        cpu_model: super::results::cpu_model(),
     })
 }
 

@@ -30,7 +30,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
             drw_start, logit_adjust, align_unlabeled, unlabeled_rampup, consistency,
             consistency_threshold, agreement_gate, balanced_labeled, labeled_class_power,
             self_training_generations, self_training_cap,
-            self_training_restart, self_training_select, enumeration_floor
+            self_training_restart, self_training_select, enumeration_floor, target_prior
         }
         optim { lr, epochs, batch_labeled, batch_unlabeled }
         run { seed, device, precision, validation_fraction, validation_folds, validation_fold }
@@ -180,6 +180,17 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
             &format!("test (epoch {})", outcome.selected_epoch),
             &outcome.test,
         );
+        let chosen = cfg.rare_class().target_prior;
+        for (t, s) in &outcome.target_priors {
+            let mark = if *t == chosen { " (used)" } else { "" };
+            println!(
+                "  target prior {:<10} overall {:.4}  minority {:.4}  balanced {:.4}{mark}",
+                t.to_string(),
+                s.overall_acc,
+                s.minority_acc,
+                s.balanced_acc
+            );
+        }
     }
     Ok(outcome.test)
 }

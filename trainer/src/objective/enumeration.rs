@@ -2,7 +2,7 @@
 //!
 //! U(x) = Σ_y q(y|x) L_γ(x, y) − c H(q) (Eq. 8) runs every unlabeled sample through the experts
 //! and decoders once per class: the K-fold enumeration is most of a training step's products
-//! (README, training speed). With c ≈ 0.06 the classifier soon puts all but a sliver of its mass
+//! (docs/performance.md, training speed). With c ≈ 0.06 the classifier soon puts all but a sliver of its mass
 //! on one or two classes (§6.4), and a class of weight q_y < ε moves U by at most ε L_γ(x, y).
 //! Under a floor ε > 0 only the copies with q_y ≥ ε (and always the most probable class) are
 //! enumerated. A skipped copy's L_γ is imputed by the kept copies' q-weighted mean L̄ (held

@@ -89,6 +89,23 @@ pub enum PseudoLabelSelect {
 
 keywords!(PseudoLabelSelect { Argmax => "argmax", Quota => "quota" });
 
+/// The class prior a prediction targets (docs/model.md §12.1): the logits move by
+/// τ (ln π_target − ln π_labels), τ = `logit_adjust`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetPrior {
+    /// Uniform classes (a class-balanced test set): −τ ln π_labels, the rule before the key.
+    #[default]
+    Uniform,
+    /// The labels' prior (a test set drawn like the training set): no shift.
+    Train,
+    /// The unlabeled training data's prior, estimated by EM on q(y|x) at the end of training
+    /// (Saerens et al. 2002; [`rebalance::em_prior`]).
+    Estimated,
+}
+
+keywords!(TargetPrior { Uniform => "uniform", Train => "train", Estimated => "estimated" });
+
 /// The weight of the entropy term of U (docs/model.md §6, A5).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EntropyCoef {
@@ -197,6 +214,8 @@ pub struct RareClass {
     /// U enumerates only the classes with q(y|x) at least this (and the most probable); 0 = every
     /// class.
     pub enumeration_floor: f64,
+    /// The class prior predictions target.
+    pub target_prior: TargetPrior,
 }
 
 impl RareClass {
@@ -215,5 +234,6 @@ impl RareClass {
         self_training_restart: false,
         self_training_select: PseudoLabelSelect::Argmax,
         enumeration_floor: 0.0,
+        target_prior: TargetPrior::Uniform,
     };
 }

@@ -47,6 +47,90 @@ pub fn logit_bias(counts: &[usize], tau: f64) -> Vec<f64> {
         .collect()
 }
 
+/// The labeled class frequencies π_k (a class with no label counts as one, as in [`logit_bias`]),
+/// rounded to f32: the values a bundle stores and every target shift is computed from.
+pub fn label_prior(counts: &[usize]) -> Vec<f32> {
+    let total: f64 = counts.iter().map(|&c| c.max(1) as f64).sum();
+    counts
+        .iter()
+        .map(|&c| (c.max(1) as f64 / total) as f32)
+        .collect()
+}
+
+/// Iterations and tolerance of [`em_prior`]: Saerens et al. report convergence in a few dozen
+/// steps; the tolerance is far below what moves a prediction.
+const EM_MAX_ITERATIONS: usize = 1000;
+const EM_TOLERANCE: f64 = 1e-9;
+
+/// The class prior of the samples whose posteriors are `q` (rows of K values from a classifier
+/// trained under the prior `pi_train`), by EM (Saerens, Latinne & Decaestecker, "Adjusting the
+/// outputs of a classifier to new a priori probabilities", Neural Computation 14(1), 2002,
+/// Eq. 2.9–2.10): starting from π̂ = π_train, reweigh each posterior by π̂/π_train,
+/// renormalise, and take π̂ as the mean of the reweighed posteriors, until π̂ moves less than
+/// 1e-9. In f64; each class is kept above 1e-6 so that ln π̂ stays finite. `None` without rows.
+pub fn em_prior(q: &[Vec<f32>], pi_train: &[f32]) -> Option<Vec<f32>> {
+    if q.is_empty() {
+        return None;
+    }
+    let k = pi_train.len();
+    let train: Vec<f64> = pi_train.iter().map(|&p| f64::from(p)).collect();
+    let mut pi = train.clone();
+    for _ in 0..EM_MAX_ITERATIONS {
+        let mut next = vec![0f64; k];
+        for row in q {
+            let w: Vec<f64> = (0..k)
+                .map(|y| f64::from(row[y]) * pi[y] / train[y])
+                .collect();
+            let z: f64 = w.iter().sum();
+            if z > 0.0 {
+                next.iter_mut().zip(&w).for_each(|(n, w)| *n += w / z);
+            }
+        }
+        let n = q.len() as f64;
+        next.iter_mut().for_each(|p| *p = (*p / n).max(1e-6));
+        let z: f64 = next.iter().sum();
+        next.iter_mut().for_each(|p| *p /= z);
+        let moved = next
+            .iter()
+            .zip(&pi)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        pi = next;
+        if moved < EM_TOLERANCE {
+            break;
+        }
+    }
+    Some(pi.into_iter().map(|p| p as f32).collect())
+}
+
+/// The logit shift toward `target` (docs/model.md §12.1) for labeled class counts `counts`,
+/// strength τ, and the EM estimate where the target needs it: the uniform target is
+/// [`logit_bias`] exactly (the rule before the key, bit for bit), the labels' prior no shift
+/// (empty), the estimate τ (ln π̂ − ln π) from the f32 priors a bundle stores, through
+/// `format::target_shift` as the runtime computes it.
+pub fn target_bias(
+    target: super::TargetPrior,
+    counts: &[usize],
+    tau: f64,
+    estimate: Option<&[f32]>,
+) -> Vec<f64> {
+    use super::TargetPrior;
+    if tau == 0.0 {
+        return Vec::new();
+    }
+    match (target, estimate) {
+        (TargetPrior::Uniform, _) => logit_bias(counts, tau),
+        (TargetPrior::Train, _) => Vec::new(),
+        (TargetPrior::Estimated, Some(est)) => label_prior(counts)
+            .iter()
+            .zip(est)
+            .map(|(&pl, &pt)| f64::from(format::target_shift(tau as f32, pl, Some(pt))))
+            .collect(),
+        // No unlabeled sample to estimate from: the labels' prior is the only estimate.
+        (TargetPrior::Estimated, None) => Vec::new(),
+    }
+}
+
 /// Class probabilities (N×K) with a logit bias added: softmax(ln p + bias).
 pub fn adjust_probs(probs: &Tensor, bias: &Tensor) -> Tensor {
     (probs.clamp_min(f64::from(f32::MIN_POSITIVE)).log() + bias.unsqueeze(0))
@@ -141,6 +225,58 @@ mod tests {
 
     fn v(t: &Tensor) -> Vec<f64> {
         Vec::<f64>::try_from(t.to_kind(Kind::Double).flatten(0, -1)).unwrap()
+    }
+
+    #[test]
+    fn em_prior_recovers_a_hand_computed_prior() {
+        // One sample certainly class 0, one 50/50, uniform training prior: the update
+        // a ← ½ (1 + a) runs 3/4, 7/8, … toward 1 (class 1 floored at 1e-6).
+        let q = vec![vec![1.0f32, 0.0], vec![0.5, 0.5]];
+        let pi = em_prior(&q, &[0.5, 0.5]).unwrap();
+        assert!(pi[0] > 0.999 && pi[1] < 1e-3, "{pi:?}");
+        // Posteriors that already average to the training prior leave it where it is.
+        let q = vec![vec![0.8f32, 0.2], vec![0.4, 0.6]];
+        let pi = em_prior(&q, &[0.6, 0.4]).unwrap();
+        assert!(
+            (pi[0] - 0.6).abs() < 1e-6 && (pi[1] - 0.4).abs() < 1e-6,
+            "{pi:?}"
+        );
+        // Two samples, training prior (0.8, 0.2), posteriors (0.8, 0.2) and (0.2, 0.8): the EM
+        // update a ← ½ Σ_i r_i(a), r_i the posterior of class 0 reweighed by (a/0.8, (1−a)/0.2),
+        // written out and iterated to its fixed point.
+        let q = vec![vec![0.8f32, 0.2], vec![0.2, 0.8]];
+        let mut a = 0.8f64;
+        for _ in 0..10_000 {
+            let r1 = 0.8 * a / 0.8 / (0.8 * a / 0.8 + 0.2 * (1.0 - a) / 0.2);
+            let r2 = 0.2 * a / 0.8 / (0.2 * a / 0.8 + 0.8 * (1.0 - a) / 0.2);
+            a = (r1 + r2) / 2.0;
+        }
+        let pi = em_prior(&q, &[0.8, 0.2]).unwrap();
+        assert!((f64::from(pi[0]) - a).abs() < 1e-5, "{pi:?} vs {a}");
+        assert_eq!(em_prior(&[], &[0.5, 0.5]), None);
+    }
+
+    #[test]
+    fn target_bias_uniform_is_the_old_rule_and_train_is_none() {
+        use crate::objective::TargetPrior;
+        let counts = [6, 3, 1];
+        assert_eq!(
+            target_bias(TargetPrior::Uniform, &counts, 1.0, None),
+            logit_bias(&counts, 1.0)
+        );
+        assert!(target_bias(TargetPrior::Train, &counts, 1.0, None).is_empty());
+        assert!(target_bias(TargetPrior::Uniform, &counts, 0.0, None).is_empty());
+        let est = [0.2f32, 0.3, 0.5];
+        let b = target_bias(TargetPrior::Estimated, &counts, 1.0, Some(&est));
+        let want = [
+            (0.2f64 / 0.6).ln(),
+            (0.3f64 / 0.3).ln(),
+            (0.5f64 / 0.1).ln(),
+        ];
+        for (b, w) in b.iter().zip(want) {
+            assert!((b - w).abs() < 1e-6, "{b} vs {w}");
+        }
+        assert!(target_bias(TargetPrior::Estimated, &counts, 1.0, None).is_empty());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::tensors::{DataTensors, LabeledCycle};
 use crate::data::MultimodalDataset;
 use crate::error::{Error, Result};
 use crate::metrics::{Metrics, Scores};
+use crate::objective::TargetPrior;
 use crate::protocol::Split;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -84,6 +85,8 @@ pub struct Outcome {
     /// How the classification weight a was chosen, when the run chose it
     /// ([`crate::run::train`], docs/model.md §12.8).
     pub selection: Option<Selection>,
+    /// The test scores under each target prior (docs/model.md §12.1); empty for the baselines.
+    pub target_priors: Vec<(TargetPrior, Scores)>,
 }
 
 /// A per-run choice of the classification weight a on a held-out part of the labels.
@@ -229,6 +232,12 @@ pub trait Learner {
     /// After the last epoch: loads the weights to report. Returns the epoch they come from when
     /// it is not the last one trained (a best validation epoch).
     fn select(&mut self) -> Result<Option<usize>>;
+
+    /// After training and selection: the test set's class probabilities under each target
+    /// prior (docs/model.md §12.1), for the learners that have them (none by default).
+    fn finish(&mut self, _p: &Prepared, _test: &DataTensors) -> Result<Vec<(TargetPrior, Tensor)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Trains `learner` on `p` from `start` to `schedule.epochs`, calling `on_epoch` after every
@@ -326,6 +335,11 @@ pub fn drive(
     }
     // Model selection: with a validation split the reported model is the best validation epoch.
     let selected = learner.select()?.unwrap_or(last);
+    let target_priors = learner
+        .finish(&p, &p.test)?
+        .into_iter()
+        .map(|(t, probs)| Ok((t, score_probs(&probs, &p.test, &p.train_sizes)?.scores)))
+        .collect::<Result<Vec<_>>>()?;
     let test = score_probs(&learner.predict(&[&p.test])[0], &p.test, &p.train_sizes)?;
     Ok(Outcome {
         history,
@@ -334,6 +348,7 @@ pub fn drive(
         split: p.split,
         hidden: p.hidden,
         selection: None,
+        target_priors,
     })
 }
 

@@ -40,6 +40,14 @@ pub struct EnsembleSpec {
     /// (docs/model.md §12.1); empty = none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logit_bias: Vec<f64>,
+    /// π of the labeled classes (f32, as a bundle stores it); empty in checkpoints written
+    /// before the target prior existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_prior_labels: Vec<f32>,
+    /// The EM estimate of the unlabeled training data's class prior, made after training
+    /// (docs/model.md §12.1); empty without unlabeled data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_prior_estimate: Vec<f32>,
 }
 
 impl EnsembleSpec {
@@ -74,6 +82,8 @@ impl EnsembleSpec {
         };
         EnsembleSpec {
             logit_bias: Vec::new(),
+            class_prior_labels: Vec::new(),
+            class_prior_estimate: Vec::new(),
             fusion: cfg.model.fusion,
             members,
         }

@@ -14,7 +14,10 @@ use super::self_training::SelfTraining;
 use super::tensors::{index_tensor, DataTensors};
 use crate::error::{Error, Result};
 use crate::objective::ldam::{drw_weights, ldam_margins};
-use crate::objective::rebalance::{logit_bias, rampup, RunningMean};
+use crate::objective::rebalance::{
+    em_prior, label_prior, logit_bias, rampup, target_bias, RunningMean,
+};
+use crate::objective::TargetPrior;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 use tch::{Device, Tensor};
@@ -57,6 +60,8 @@ struct SsmvaeLearner {
     checkpoint: PathBuf,
     best_path: PathBuf,
     has_validation: bool,
+    /// Whether `select` restored the best validation epoch (whose file `finish` then updates).
+    selected: bool,
     consts: Constants,
     /// −ln π_y of the labeled class frequencies, when the empirical label prior is asked for.
     neg_log_prior: Option<Tensor>,
@@ -90,9 +95,13 @@ impl SsmvaeLearner {
             p.train_ds.num_classes(),
         );
         let rare = cfg.rare_class();
+        // §12.1: while training (the pseudo-labels of self-training read the shifted q, and the
+        // epochs' records score it) the shift is the uniform target's whatever `target_prior`
+        // says, so every target scores the same trained model; `finish` applies the target.
         if rare.logit_adjust > 0.0 {
             spec.logit_bias = logit_bias(&labeled_counts, rare.logit_adjust);
         }
+        spec.class_prior_labels = label_prior(&labeled_counts);
         let ens = Ensemble::new(spec.clone(), device);
         let mut adam = Adam::new(&ens.vs, cfg.optim.lr);
         let mut meta = CheckpointMeta {
@@ -181,6 +190,7 @@ impl SsmvaeLearner {
             meta,
             checkpoint: opts.checkpoint.clone(),
             best_path: opts.checkpoint.with_extension("best.safetensors"),
+            selected: false,
             has_validation: p.val.is_some(),
             consts,
             neg_log_prior,
@@ -203,7 +213,14 @@ impl SsmvaeLearner {
 /// networks (`meta.ensemble`).
 fn resume(path: &Path, ens: &Ensemble, adam: &mut Adam, meta: &mut CheckpointMeta) -> Result<()> {
     let loaded = checkpoint::load(path)?;
-    if loaded.meta.ensemble != meta.ensemble {
+    // What `finish` writes after training (the EM estimate, the target's shift) is not part of
+    // the model being trained: a finished run resumes into more epochs with the training shift.
+    let trained = |s: &EnsembleSpec| EnsembleSpec {
+        logit_bias: Vec::new(),
+        class_prior_estimate: Vec::new(),
+        ..s.clone()
+    };
+    if trained(&loaded.meta.ensemble) != trained(&meta.ensemble) {
         return Err(Error::Checkpoint {
             path: path.to_path_buf(),
             message: "was trained with a different model shape or data; it cannot be resumed with this configuration".into(),
@@ -329,12 +346,63 @@ impl Learner for SsmvaeLearner {
         checkpoint::save(&self.checkpoint, &self.ens, &self.adam, &self.meta)
     }
 
+    /// §12.1: the EM estimate of the unlabeled rows' class prior from the final model's
+    /// unshifted q(y|x), kept in the checkpoint (and so the bundle); the shift toward the
+    /// configured target with it; and the test set's probabilities under every target.
+    fn finish(&mut self, p: &Prepared, test: &DataTensors) -> Result<Vec<(TargetPrior, Tensor)>> {
+        let rare = self.cfg.rare_class();
+        let counts = &p.train_ds.labeled_counts();
+        self.ens.spec.logit_bias = Vec::new();
+        let estimate = if p.unlabeled_rows.is_empty() {
+            None
+        } else {
+            let all = self.ens.predict_probs(&p.data);
+            let rows = Tensor::from_slice(
+                &p.unlabeled_rows
+                    .iter()
+                    .map(|&r| r as i64)
+                    .collect::<Vec<_>>(),
+            )
+            .to_device(self.device);
+            let q =
+                Vec::<Vec<f32>>::try_from(all.index_select(0, &rows).to_kind(tch::Kind::Float))?;
+            em_prior(&q, &self.ens.spec.class_prior_labels)
+        };
+        let mut per_target = Vec::new();
+        for target in [
+            TargetPrior::Uniform,
+            TargetPrior::Train,
+            TargetPrior::Estimated,
+        ] {
+            self.ens.spec.logit_bias =
+                target_bias(target, counts, rare.logit_adjust, estimate.as_deref());
+            per_target.push((target, self.ens.predict_probs(test)));
+        }
+        self.ens.spec.logit_bias = target_bias(
+            rare.target_prior,
+            counts,
+            rare.logit_adjust,
+            estimate.as_deref(),
+        );
+        self.ens.spec.class_prior_estimate = estimate.unwrap_or_default();
+        self.meta.ensemble = self.ens.spec.clone();
+        // The file the reported model lives in: the best validation epoch's when one was chosen.
+        let path = if self.selected {
+            &self.best_path
+        } else {
+            &self.checkpoint
+        };
+        checkpoint::save(path, &self.ens, &self.adam, &self.meta)?;
+        Ok(per_target)
+    }
+
     fn select(&mut self) -> Result<Option<usize>> {
         if !(self.has_validation && self.best_path.exists()) {
             return Ok(None);
         }
         let loaded = checkpoint::load(&self.best_path)?;
         loaded.restore(&self.best_path, &self.ens, None)?;
+        self.selected = true;
         Ok(Some(loaded.meta.epoch))
     }
 }

@@ -8,7 +8,7 @@ use crate::data::TransformChoice;
 use crate::error::{DataError, Result};
 use crate::objective::{
     EntropyCoef, Latent, Objective, PriorExpert, PseudoLabelCap, PseudoLabelSelect, RareClass,
-    UnlabeledForm,
+    TargetPrior, UnlabeledForm,
 };
 use crate::protocol::{Missing, Rho};
 use serde::{Deserialize, Serialize};
@@ -185,6 +185,10 @@ pub struct ObjectiveConfig {
     /// decoder pass. 0 = every class, bit for bit Eq. 8's estimator. Needs `unlabeled_form =
     /// entropy`.
     pub enumeration_floor: f64,
+    /// The class prior predictions target (docs/model.md §12.1): `uniform` (the default, a
+    /// class-balanced test set), `train` (the labels' prior), `estimated` (the unlabeled data's,
+    /// by EM at the end of training). The shift's strength is `logit_adjust`.
+    pub target_prior: TargetPrior,
 }
 
 impl Default for ObjectiveConfig {
@@ -205,7 +209,7 @@ impl Default for ObjectiveConfig {
             drw_start: 0.8,
             // §12.1: τ = 1 is the Bayes-consistent adjustment for a class-balanced target, fixed
             // a priori (no data chose it); the other mechanisms stay off until a validation split
-            // shows they earn their place (README, rare classes).
+            // shows they earn their place (docs/results.md, rare classes).
             logit_adjust: 1.0,
             align_unlabeled: false,
             unlabeled_rampup: 0.0,
@@ -228,6 +232,8 @@ impl Default for ObjectiveConfig {
             // §12.12).
             self_training_select: PseudoLabelSelect::Quota,
             enumeration_floor: 0.0,
+            // The rule before the key (uniform, τ = 1); a registered round may choose another.
+            target_prior: TargetPrior::Uniform,
         }
     }
 }
@@ -319,6 +325,7 @@ impl ObjectiveConfig {
                 self_training_restart: self.self_training_restart,
                 self_training_select: self.self_training_select,
                 enumeration_floor: self.enumeration_floor,
+                target_prior: self.target_prior,
             },
         }
     }
