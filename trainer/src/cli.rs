@@ -82,10 +82,15 @@ pub enum Command {
     /// Score a checkpoint on the test set of its split (or of --dataset).
     Eval(EvalArgs),
     /// Class probabilities for raw inputs: an .npz with one array per modality (optional
-    /// boolean mask_<modality>) → an .npz with `probs` (n × K) and `pred`.
+    /// boolean mask_<modality>) → a .csv/.tsv table (sample, predicted class, one probability
+    /// column per class, modalities used), an .npz (`probs`, `pred`) or JSON lines.
     Predict(PredictArgs),
     /// Export a trained SSMVAE-CI checkpoint (fusion = poe) to a runtime bundle.
     Export(ExportArgs),
+    /// Describe a bundle before flashing it: modalities (name, dimension, transform), classes,
+    /// dtype, latent size, the logit shift and the class priors, decoders, bytes, the arena in
+    /// floats for one prediction and a batch of 64, multiply-accumulates per prediction.
+    Inspect(InspectArgs),
     /// Run the end-to-end demo on the embedded mfeat fixture (no arguments needed).
     Demo(DemoArgs),
     /// Run an experiment grid (models × datasets × rho × beta × missing × seeds) from a TOML
@@ -380,9 +385,24 @@ pub struct PredictArgs {
     /// Raw inputs: .npz with one array per modality (the checkpoint's names), optional masks.
     #[arg(long)]
     pub input: PathBuf,
-    /// Output .npz (`probs`, `pred`).
+    /// Output file, its format by extension: `.csv` or `.tsv` (the sample, the predicted class's
+    /// name, one probability column per class, the modalities used), `.npz` (`probs`, `pred`).
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
+    /// Print one JSON line per sample (sample, predicted class, probabilities by class name,
+    /// modalities used) on stdout, with or without --out.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `ssmvae inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The bundle (`ssmvae export`'s .ssmv).
+    pub bundle: PathBuf,
+    /// One JSON object instead of the text report.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the data is and how the protocol draws from it (shared by every command that reads data).

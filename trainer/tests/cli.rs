@@ -312,3 +312,126 @@ fn bench_step_runs_without_python() {
         "{text}"
     );
 }
+
+/// `predict` writes what its extension says: a `.csv` with the class names as columns, whose
+/// predicted class and probabilities are the `.npz`'s; `--json` prints the same as JSON lines;
+/// an extension it cannot write is refused by name and writes nothing (it once wrote an `.npz`
+/// under any name).
+#[test]
+fn predict_writes_a_table_named_by_its_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    // Raw rows for the golden checkpoint's six mfeat views (values need only be finite); the
+    // `mor` view is absent, so every row is predicted from the other five.
+    let input = dir.path().join("raw.npz");
+    let mut npz = ndarray_npy::NpzWriter::new(std::fs::File::create(&input).unwrap());
+    for (name, d) in [
+        ("fac", 216),
+        ("fou", 76),
+        ("kar", 64),
+        ("pix", 240),
+        ("zer", 47),
+    ] {
+        let rows = ndarray::Array2::from_shape_fn((7, d), |(r, c)| ((r * 31 + c * 7) % 13) as f32);
+        npz.add_array(name, &rows).unwrap();
+    }
+    npz.finish().unwrap();
+    let input = input.to_str().unwrap().to_string();
+    let predict = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "predict",
+            "--checkpoint",
+            "fixtures/golden/checkpoint.safetensors",
+            "--input",
+            &input,
+        ];
+        let path = dir.path().join(out);
+        let path = path.to_str().unwrap().to_string();
+        if !out.is_empty() {
+            args.extend(["--out", &path]);
+        }
+        args.extend_from_slice(extra);
+        (ssmvae(&args), dir.path().join(out))
+    };
+    let (o, csv) = predict("p.csv", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (o, npz) = predict("p.npz", &[]);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header[..2], ["sample", "predicted"]);
+    assert_eq!(*header.last().unwrap(), "modalities");
+    let classes = &header[2..header.len() - 1];
+    let mut z = ndarray_npy::NpzReader::new(std::fs::File::open(&npz).unwrap()).unwrap();
+    let pred: ndarray::Array1<i64> = z.by_name("pred").unwrap();
+    let probs: ndarray::Array2<f32> = z.by_name("probs").unwrap();
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), pred.len());
+    for (r, row) in rows.iter().enumerate() {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells[0], r.to_string());
+        assert_eq!(cells[1], classes[pred[r] as usize], "row {r}");
+        let p: f32 = cells[2 + pred[r] as usize].parse().unwrap();
+        assert_eq!(p, probs[[r, pred[r] as usize]]);
+        assert_eq!(*cells.last().unwrap(), "fac+fou+kar+pix+zer");
+    }
+    let (o, _) = predict("", &["--json"]);
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["predicted"], classes[pred[0] as usize]);
+    let (o, txt) = predict("p.txt", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("p.txt") && err.contains(".csv, .tsv or .npz"),
+        "{err}"
+    );
+    assert!(!txt.exists());
+    let (o, _) = predict("", &[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--out"));
+}
+
+/// `inspect` reads a bundle as the runtime does and reports what flashing it needs: the inputs
+/// by name and width, the classes, and an arena and arithmetic that match the runtime's own
+/// figures; a bundle that does not exist or does not validate is refused by name.
+#[test]
+fn inspect_describes_a_bundle_as_the_runtime_reads_it() {
+    let bundle = "fixtures/golden/model-f32-decoders.ssmv";
+    let d = json(&ssmvae(&["inspect", bundle, "--json"]));
+    let rt = runtime::Model::open(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(bundle),
+    )
+    .unwrap();
+    assert_eq!(d["arena_floats_one"], rt.workspace_len());
+    assert_eq!(d["arena_floats_batch64"], rt.batch_workspace_len(64));
+    assert_eq!(d["format"], "2.1");
+    assert_eq!(d["decoders"], true);
+    let names: Vec<&str> = d["modalities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["fac", "fou", "kar", "mor", "pix", "zer"]);
+    assert_eq!(d["modalities"][0]["dim"], 216);
+    assert_eq!(d["classes"].as_array().unwrap().len(), 10);
+    // Classifier experts (d_j → h → K) and latent experts (d_j + K → h → 2m), h = 64, m = 8.
+    let dims = [216u64, 76, 64, 6, 240, 47];
+    let (h, k, m) = (64u64, 10u64, 8u64);
+    let want: u64 = dims
+        .iter()
+        .map(|d| d * h + h * k + (d + k) * h + h * 2 * m)
+        .sum();
+    assert_eq!(d["macs_per_prediction"], want);
+    let text = ssmvae(&["inspect", bundle]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("pix") && text.contains("arena") && text.contains("KiB"),
+        "{text}"
+    );
+    let bad = ssmvae(&["inspect", "/nonexistent/model.ssmv"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/model.ssmv"));
+}

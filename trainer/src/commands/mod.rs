@@ -5,6 +5,8 @@ pub mod bench_jobs;
 pub mod bench_step;
 pub mod data;
 pub mod demo;
+pub mod inspect;
+pub mod predict;
 pub mod train;
 
 use anyhow::Context;

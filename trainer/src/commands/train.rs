@@ -1,10 +1,8 @@
-//! `ssmvae train`, `ssmvae eval` and `ssmvae predict`.
+//! `ssmvae train`, `ssmvae eval` and `ssmvae export`.
 
-use crate::cli::{DtypeArg, EvalArgs, ExportArgs, PredictArgs, TrainArgs};
+use crate::cli::{DtypeArg, EvalArgs, ExportArgs, TrainArgs};
 use anyhow::Result;
-use ndarray::{Array1, Array2};
 use std::path::{Path, PathBuf};
-use trainer::data::npz::read_npz_inputs;
 use trainer::metrics::Metrics;
 use trainer::run::{split_of, train};
 use trainer::train::config::{Hidden, TrainConfig};
@@ -244,34 +242,6 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
             }
         }
     }
-    Ok(())
-}
-
-/// Runs `ssmvae predict`: an .npz of raw inputs (one array per modality, optional masks) → an .npz
-/// with `probs` (n × K) and `pred`.
-pub fn run_predict(args: &PredictArgs) -> Result<()> {
-    let model = TrainedModel::load(&args.checkpoint)?;
-    let ds = read_npz_inputs(&args.input, model.meta.class_names.len())?;
-    let ds = model.complete_inputs(ds, &args.input.display().to_string())?;
-    let probs = model.predict(&ds)?;
-    let k = model.meta.class_names.len();
-    let flat: Vec<f32> = probs.iter().flatten().copied().collect();
-    let probs_a = Array2::from_shape_vec((probs.len(), k), flat)?;
-    let pred: Array1<i64> = probs
-        .iter()
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b })
-                .0 as i64
-        })
-        .collect();
-    let mut npz = ndarray_npy::NpzWriter::new(std::io::Cursor::new(Vec::new()));
-    npz.add_array("probs", &probs_a)?;
-    npz.add_array("pred", &pred)?;
-    let bytes = npz.finish()?.into_inner();
-    super::write_atomic(&args.out, &bytes)?;
-    println!("wrote {} ({} rows)", args.out.display(), probs.len());
     Ok(())
 }
 
