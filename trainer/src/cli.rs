@@ -361,6 +361,10 @@ pub struct EvalArgs {
     /// Evaluate on this dataset's split instead of the checkpoint's.
     #[arg(long)]
     pub dataset: Option<String>,
+    /// Test set for an .npz dataset, as `train --test` takes it (every sample labeled): scored
+    /// instead of the checkpoint's test split.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
     /// Folder laid out like shared/data.
     #[arg(long, env = "SSMVAE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,

@@ -435,3 +435,64 @@ fn inspect_describes_a_bundle_as_the_runtime_reads_it() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/model.ssmv"));
 }
+
+/// `eval --dataset X --test Y` takes a test file as `train` does: the golden checkpoint scores a
+/// split written as two plain `.npz` files exactly as it scores the split file they came from.
+#[test]
+fn eval_takes_a_test_file_as_train_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let split = dir.path().join("split.npz");
+    let o = ssmvae(&[
+        "data",
+        "--dataset",
+        "mfeat",
+        "--data-dir",
+        "fixtures/data",
+        "--n-max",
+        "140",
+        "--out",
+        split.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut z = ndarray_npy::NpzReader::new(std::fs::File::open(&split).unwrap()).unwrap();
+    let names = z.names().unwrap();
+    for part in ["train", "test"] {
+        let path = dir.path().join(format!("{part}.npz"));
+        let mut w = ndarray_npy::NpzWriter::new(std::fs::File::create(&path).unwrap());
+        for name in names.iter().filter(|n| n.starts_with(&format!("{part}_"))) {
+            let bare = name
+                .trim_start_matches(&format!("{part}_"))
+                .trim_end_matches(".npy");
+            if bare == "true_labels" {
+                continue;
+            }
+            if bare == "labels" {
+                let a: ndarray::Array1<i64> = z.by_name(name).unwrap();
+                w.add_array(bare, &a).unwrap();
+            } else {
+                let a: ndarray::Array2<f32> = z.by_name(name).unwrap();
+                w.add_array(bare, &a).unwrap();
+            }
+        }
+        w.finish().unwrap();
+    }
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--checkpoint",
+            "fixtures/golden/checkpoint.safetensors",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        json(&ssmvae(&args))
+    };
+    let whole = eval(&["--dataset", split.to_str().unwrap()]);
+    let parts = eval(&[
+        "--dataset",
+        dir.path().join("train.npz").to_str().unwrap(),
+        "--test",
+        dir.path().join("test.npz").to_str().unwrap(),
+    ]);
+    assert_eq!(parts["per_class_acc"], whole["per_class_acc"]);
+    assert_eq!(parts["overall_acc"], whole["overall_acc"]);
+}

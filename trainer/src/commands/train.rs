@@ -204,6 +204,9 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     if let Some(d) = &args.data_dir {
         cfg.data.data_dir = Some(d.clone());
     }
+    if let Some(t) = &args.test {
+        cfg.data.test = Some(t.clone());
+    }
     let split = split_of(&cfg)?;
     model.check_modalities(&split.test, &format!("dataset `{}`", cfg.data.dataset))?;
     let m = match &args.bundle {

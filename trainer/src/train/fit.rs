@@ -402,7 +402,10 @@ impl Learner for SsmvaeLearner {
         }
         let loaded = checkpoint::load(&self.best_path)?;
         loaded.restore(&self.best_path, &self.ens, None)?;
+        let epoch = loaded.meta.epoch;
+        // `finish` rewrites the best epoch's file: with that epoch's record, not the last one's.
+        self.meta = loaded.meta;
         self.selected = true;
-        Ok(Some(loaded.meta.epoch))
+        Ok(Some(epoch))
     }
 }
