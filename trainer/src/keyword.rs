@@ -34,9 +34,14 @@ macro_rules! keywords {
 
 #[cfg(test)]
 mod tests {
-    use crate::objective::{Latent, PriorExpert, UnlabeledForm};
+    use crate::objective::{
+        Latent, Objective, PriorExpert, PseudoLabelCap, PseudoLabelSelect, TargetPrior,
+        UnlabeledForm,
+    };
     use crate::protocol::Missing;
-    use crate::train::config::{ClassifierLoss, DeviceChoice, Fusion, LabelPrior, Method, Mode};
+    use crate::train::config::{
+        ClassifierLoss, DeviceChoice, Fusion, LabelPrior, Method, Mode, Precision,
+    };
     use serde::{de::DeserializeOwned, Serialize};
     use std::fmt::Display;
     use std::str::FromStr;
@@ -75,5 +80,10 @@ mod tests {
         agrees::<Method>(Method::NAMES);
         agrees::<ClassifierLoss>(ClassifierLoss::NAMES);
         agrees::<DeviceChoice>(DeviceChoice::NAMES);
+        agrees::<PseudoLabelCap>(PseudoLabelCap::NAMES);
+        agrees::<PseudoLabelSelect>(PseudoLabelSelect::NAMES);
+        agrees::<TargetPrior>(TargetPrior::NAMES);
+        agrees::<Objective>(Objective::NAMES);
+        agrees::<Precision>(Precision::NAMES);
     }
 }

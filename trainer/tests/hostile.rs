@@ -474,6 +474,22 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             ],
         ),
         case(
+            &["train", "--method", "crest", "--fusion", "late", "--resume"],
+            &["--resume", "method `crest` writes no checkpoint"],
+        ),
+        case(
+            &["train", "--rho", "nat"],
+            &["--rho", "`nat` is neither a number", "natural"],
+        ),
+        case(
+            &["train", "--transform", "log"],
+            &["--transform", "expected auto, standardize or log1p"],
+        ),
+        case(
+            &["train", "--target-prior", "test"],
+            &["--target-prior", "uniform, train, estimated"],
+        ),
+        case(
             &["train", "--hidden", "512,0"],
             &["--hidden", "comma-separated widths ≥ 1, not `512,0`"],
         ),

@@ -5,7 +5,7 @@ use anyhow::Result;
 use std::path::{Path, PathBuf};
 use trainer::metrics::Metrics;
 use trainer::run::{split_of, train};
-use trainer::train::config::{Hidden, TrainConfig};
+use trainer::train::config::{Hidden, Method, TrainConfig};
 use trainer::train::self_training::{generation_epochs, starts_generation};
 use trainer::train::{evaluate, fused, TrainOptions, TrainedModel};
 
@@ -99,6 +99,12 @@ fn default_checkpoint(cfg: &TrainConfig) -> PathBuf {
 /// Runs `ssmvae train`.
 pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
     let cfg = resolve_config(args)?;
+    // The baselines keep no checkpoint to continue from: say so instead of silently restarting.
+    anyhow::ensure!(
+        !(args.resume && cfg.method != Method::Ssmvae),
+        "--resume: method `{}` writes no checkpoint to continue from (only SSMVAE-CI does); run it again without --resume",
+        cfg.method
+    );
     let checkpoint = args
         .checkpoint
         .clone()
