@@ -59,7 +59,7 @@ impl<B: BundleBytes> Model<B> {
             scale,
             classes: &mut predicted,
         };
-        self.forward(ws, &[inputs], class, out);
+        self.forward(ws, &[inputs], class.as_ref(), out);
         let y = class.unwrap_or(predicted[0]);
         let bundle = self.bundle();
         let schema = bundle.schema();

@@ -144,11 +144,18 @@ impl<B: BundleBytes> Model<B> {
     /// The engine: checked inputs of n samples (`batch_workspace_len(n)` ≤ ws.len()) → outputs. With
     /// `class`, the latent experts are conditioned on it instead of the predicted class (what
     /// imputation with a caller-given class needs); `classes` still gets the prediction.
+    ///
+    /// `class` is an `Option<&usize>`, not an `Option<usize>`: passed by value, a `None` of the
+    /// latter carries an undefined payload register, and the optimised code branched on it in a way
+    /// memcheck flags ("conditional jump or move depends on uninitialised value(s)", origin a stack
+    /// allocation of `predict_into`; the outputs never depended on it — they matched bit for bit).
+    /// A reference's `None` is a null pointer with no payload, so the release build is
+    /// valgrind-clean (`SSMVAE_VALGRIND=valgrind`, `runtime/capi/tests/c_example.rs`, run by CI).
     pub(crate) fn forward(
         &self,
         ws: &mut [f32],
         inputs: &[&[Option<&[f32]>]],
-        class: Option<usize>,
+        class: Option<&usize>,
         out: Outputs<'_>,
     ) {
         let (n, k, m) = (inputs.len(), self.num_classes(), self.latent_dim());
@@ -240,7 +247,7 @@ impl<B: BundleBytes> Model<B> {
             for (i, sample) in inputs.iter().enumerate() {
                 if sample[j].is_some() {
                     // Classes are < 4096 (the format's cap), exact in f32.
-                    y_rows[r] = class.unwrap_or(out.classes[i]) as f32;
+                    y_rows[r] = class.map_or(out.classes[i], |&c| c) as f32;
                     r += 1;
                 }
             }

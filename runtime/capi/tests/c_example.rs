@@ -1,7 +1,8 @@
 //! The C example (`examples/c/predict.c`) compiled with `-Wall -Werror` against the static
 //! library and the committed header, run on the golden bundle with decoders: its output (one
 //! sample at a time from memory in a caller arena, the same rows as one batch, and the imputation
-//! of every missing modality) equals Rust's, character for character.
+//! of every missing modality) equals Rust's, character for character. With `SSMVAE_VALGRIND` set
+//! (to valgrind's path) it runs under memcheck and any error fails it.
 
 use ndarray::Array2;
 use ndarray_npy::NpzReader;
@@ -116,11 +117,27 @@ fn c_example_matches_rust() {
     expected.push_str(&imputed);
     let input_file = dir.join("inputs.txt");
     std::fs::write(&input_file, text).unwrap();
-    let output = Command::new(&exe)
-        .arg(&bundle)
-        .arg(&input_file)
-        .output()
-        .unwrap();
+    // SSMVAE_VALGRIND=valgrind runs the example under memcheck (`.ci/run` does, on the release
+    // library): any error it reports fails the run (exit code 97).
+    let output = match std::env::var_os("SSMVAE_VALGRIND") {
+        Some(valgrind) => Command::new(valgrind)
+            .args([
+                "--error-exitcode=97",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite",
+                "-q",
+            ])
+            .arg(&exe)
+            .arg(&bundle)
+            .arg(&input_file)
+            .output()
+            .unwrap(),
+        None => Command::new(&exe)
+            .arg(&bundle)
+            .arg(&input_file)
+            .output()
+            .unwrap(),
+    };
     assert!(
         output.status.success(),
         "{}",
