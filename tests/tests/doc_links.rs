@@ -1,5 +1,5 @@
-//! The documentation's relative links resolve: every `[text](target)` in README.md and docs/*.md
-//! that is not a web or mail address names a file or folder that exists (relative to the page that
+//! The documentation's relative links resolve: every `[text](target)` in README.md, CHANGELOG.md
+//! and docs/*.md that is not a web or mail address names a file or folder that exists (relative to the page that
 //! holds the link), and every `#anchor` into a Markdown page names one of its headings under
 //! GitHub's slug rules. The README stays a front door of at most 250 lines.
 
@@ -14,7 +14,7 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// README.md and every docs/*.md, sorted.
+/// README.md, CHANGELOG.md and every docs/*.md, sorted.
 fn pages() -> Vec<PathBuf> {
     let repo = repo();
     let mut docs: Vec<PathBuf> = std::fs::read_dir(repo.join("docs"))
@@ -23,7 +23,7 @@ fn pages() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "md"))
         .collect();
     docs.sort();
-    let mut pages = vec![repo.join("README.md")];
+    let mut pages = vec![repo.join("README.md"), repo.join("CHANGELOG.md")];
     pages.extend(docs);
     pages
 }
