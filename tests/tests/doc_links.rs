@@ -1,7 +1,7 @@
 //! The documentation's relative links resolve: every `[text](target)` in README.md, CHANGELOG.md
-//! and docs/*.md that is not a web or mail address names a file or folder that exists (relative to the page that
-//! holds the link), and every `#anchor` into a Markdown page names one of its headings under
-//! GitHub's slug rules. The README stays a front door of at most 250 lines.
+//! and docs/*.md that is not a web or mail address names a file or folder that exists (relative to
+//! the page that holds the link), and every `#anchor` into a Markdown page names one of its
+//! headings under GitHub's slug rules. The README stays a front door of at most 250 lines.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
