@@ -371,8 +371,11 @@ pub enum TargetPrior {
 
 /// The logit shift of class y toward a target prior, τ (ln π_target − ln π_labels), in f64 from
 /// the stored f32 priors and rounded once to f32; the uniform target drops its constant −τ ln K
-/// (it changes no prediction), so it is −τ ln π_labels. The trainer and the runtime both call
-/// this, so they shift by the same bits.
+/// (it changes no prediction), so it is −τ ln π_labels. The trainer's `estimated` target and the
+/// runtime's `Uniform`, `Train` and `Estimated` targets call this, so the estimated shift is the
+/// same bits in both; the trainer's uniform shift is computed from the label counts in f64
+/// (`logit_bias`, the exported `class_logit_bias`, which `AsExported` applies), so `Uniform`
+/// from the stored f32 priors may differ from it by an ulp.
 pub fn target_shift(tau: f32, pi_labels: f32, pi_target: Option<f32>) -> f32 {
     let tau = f64::from(tau);
     let base = -tau * libm::log(f64::from(pi_labels));

@@ -174,7 +174,7 @@ pub enum FormatError {
         sum: f32,
     },
     /// A logit adjustment strength τ that is negative or not finite.
-    #[error("logit_adjust = {0} must be a finite number ≥ 0")]
+    #[error("logit_adjust = {0} must be a number in [0, 1000]")]
     BadLogitAdjust(f32),
     /// Too few or too many modalities or classes.
     #[error("{what}: {found} is outside {min}..={max}")]

@@ -7,7 +7,7 @@
 //! offset 0    header, 64 bytes
 //!               0..8    magic "SSMVBNDL"
 //!               8..10   format_major (u16) = 2 — a reader rejects a major it does not know
-//!              10..12   format_minor (u16) = 0 — additions older readers of the major still read
+//!              10..12   format_minor (u16) = 1 — a reader refuses a minor newer than its own
 //!              12       dtype (u8): 0 = f32, 1 = f16, 2 = int8
 //!              13..16   reserved (0)
 //!              16..24   weights_offset (u64) = 64
@@ -31,8 +31,8 @@
 //!
 //! The schema names everything in the paper's words: the prior (ν, latent dim m, Student-t or
 //! Gaussian, the PoE's prior expert, σ), the classes, the modalities in the trainer's modality
-//! order with their input dims and input transforms (pixel scale, or training mean/std), and per
-//! modality the latent expert (input `[x_j ; onehot(y)]`, output `[μ_j ; ℓ_j]`), the classifier
+//! order with their input dims and input transforms (pixel scale, training mean/std, or
+//! ln(1 + x) then mean/std), and per modality the latent expert (input `[x_j ; onehot(y)]`, output `[μ_j ; ℓ_j]`), the classifier
 //! expert (input `x_j`, output K logits) and optionally the decoder. Each linear layer is
 //! `y = W x + b`, W `output × input` (in panels), with ReLU between layers.
 //!
@@ -46,7 +46,7 @@
 //! transform value finite (unlike safetensors, NaN is rejected here).
 //!
 //! Compatibility: format 1.0-1.2 bundles (row-major weights, [`Layout::RowMajor`]) still open
-//! and validate, and [`repack`] rewrites them as 2.0 value for value (the runtime does so when it
+//! and validate, and [`repack`] rewrites them in the current format value for value (the runtime does so when it
 //! owns the memory); any other major version is rejected with
 //! [`FormatError::UnsupportedVersion`]: re-export it with `ssmvae export`.
 //!

@@ -1,4 +1,5 @@
-//! Rewriting a format 1.x bundle (row-major weights) as format 2.0 (panels), value for value:
+//! Rewriting a bundle of any version (1.x row-major weights included) in the current format (2.1,
+//! panels), value for value:
 //! the same dtype, the same f32/f16/int8 values and scales, the same schema. A runtime that
 //! owns memory (`Model::open`, `Model::from_vec`) repacks 1.x bundles when it opens them; a
 //! device reading a bundle in place needs it re-exported (`ssmvae export`) or repacked here once.
@@ -8,7 +9,7 @@ use crate::schema::Mlp;
 use crate::{Bundle, BundleWriter, FormatError};
 use alloc::vec::Vec;
 
-/// The format 2.0 bytes of a validated bundle of any version. Predictions from the result are
+/// The current format's bytes of a validated bundle of any version. Predictions from the result are
 /// those of the original to the last bit: only the order of the weight values changes.
 pub fn repack(bundle: &Bundle<'_>) -> Result<Vec<u8>, FormatError> {
     repack_with(bundle, |_| {})

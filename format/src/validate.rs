@@ -15,6 +15,8 @@ pub const MAX_MODALITIES: usize = 16;
 pub const MAX_CLASSES: usize = 4096;
 /// Largest layer width or input dimension.
 pub const MAX_DIM: u64 = 1 << 24;
+/// Largest logit adjustment strength τ a bundle may carry.
+pub const MAX_LOGIT_ADJUST: f32 = 1000.0;
 /// Largest latent dimension.
 pub const MAX_LATENT: u64 = 4096;
 
@@ -307,8 +309,9 @@ pub fn validate(
             return Err(FormatError::NotADistribution { tensor, sum });
         }
     }
+    // τ ≤ 1000 keeps every shift τ |ln π| finite in f32 (|ln π| < 104 for any positive f32 π).
     let tau = schema.logit_adjust;
-    if !(tau.is_finite() && tau >= 0.0) {
+    if !(tau.is_finite() && (0.0..=MAX_LOGIT_ADJUST).contains(&tau)) {
         return Err(FormatError::BadLogitAdjust(tau));
     }
     if !schema.decoders.is_empty() && schema.decoders.len() != m_count {

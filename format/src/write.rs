@@ -1,4 +1,4 @@
-//! Writing bundles (always the newest format, 2.0): tensors are appended to the weight section on
+//! Writing bundles (always the newest format, 2.1): tensors are appended to the weight section on
 //! 64-byte boundaries, weight matrices as panels ([`crate::Layout::Panels`]) in the bundle's
 //! dtype, then the schema is archived after them and the header is filled in.
 

@@ -64,7 +64,7 @@ fn class_priors_round_trip_and_are_checked() {
             index: 1
         }
     );
-    for tau in [-1.0, f32::INFINITY] {
+    for tau in [-1.0, f32::INFINITY, 1001.0] {
         assert_eq!(
             err(&with_priors(vec![], vec![], tau)),
             FormatError::BadLogitAdjust(tau)

@@ -76,7 +76,7 @@ pub enum RuntimeError {
     },
     /// A target prior the bundle has no prior for (format 2.1 stores them; see
     /// [`crate::Model::set_target_prior`]).
-    #[error("this bundle carries no {prior}: re-export it with this version's `ssmvae export` (an estimate needs unlabeled training data)")]
+    #[error("this bundle carries no {prior}: export a checkpoint trained by ssmvae with format 2.1 (older checkpoints carry no priors; an estimate needs unlabeled training data)")]
     NoPrior {
         /// The missing field.
         prior: &'static str,

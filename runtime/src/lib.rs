@@ -2,8 +2,8 @@
 //! experts of a `format` bundle with their products of experts on the CPU, and imputes missing
 //! modalities with the decoders.
 //!
-//! The pattern is tract's and TensorFlow Lite Micro's: an immutable [`Model`] (validated once
-//! when made) and caller-owned scratch memory, so [`Model::predict_into`] and
+//! The pattern is tract's and TensorFlow Lite Micro's: a [`Model`] validated once when made and
+//! immutable once configured (the target prior) and caller-owned scratch memory, so [`Model::predict_into`] and
 //! [`Model::impute_into`] allocate nothing and cannot panic on inputs that pass their entry
 //! checks. Every dtype is read in place from format 2's weight panels (8 output channels each,
 //! packed at export) by register-blocked kernels that run a batch as one matrix product per

@@ -1,4 +1,4 @@
-//! The immutable model: a validated bundle it borrows or owns, the sizes read from it once, the
+//! The model: a validated bundle it borrows or owns, the sizes read from it once, the
 //! entry checks every call shares, and the layer stack every network runs through. Prediction
 //! itself is in `predict.rs`, imputation in `impute.rs`.
 
@@ -9,8 +9,9 @@ use format::archived::{ArchivedLatent, ArchivedMlp, ArchivedPriorExpert};
 use format::{target_shift, Bundle, Dtype, Layout, SchemaRef, TargetPrior, MAX_MODALITIES};
 
 /// A trained SSMVAE-CI model ready for CPU inference, over bundle bytes `B` (a borrowed
-/// `&[u8]`, or [`crate::Owned`] with the `std` feature). Immutable and `Send + Sync`: share one
-/// across threads, give each thread its own workspace.
+/// `&[u8]`, or [`crate::Owned`] with the `std` feature). `Send + Sync` and immutable once
+/// configured (its one setting, [`Model::set_target_prior`], takes `&mut self`): share one across
+/// threads, give each thread its own workspace.
 pub struct Model<B: BundleBytes> {
     bytes: B,
     dtype: Dtype,

@@ -217,12 +217,14 @@ impl<B: BundleBytes> Model<B> {
                 }
             }
         }
-        // The post-hoc logit adjustment (§12.1), the softmax and the predicted class.
+        // The post-hoc logit adjustment (§12.1): each class's shift computed once per pass.
+        for y in 0..k {
+            let shift = self.class_shift(&schema, y);
+            sum.iter_mut().skip(y).step_by(k).for_each(|s| *s += shift);
+        }
+        // The softmax and the predicted class.
         for i in 0..n {
             let s = &mut sum[i * k..(i + 1) * k];
-            s.iter_mut()
-                .enumerate()
-                .for_each(|(y, s)| *s += self.class_shift(&schema, y));
             let p = &mut out.probs[i * k..(i + 1) * k];
             let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let mut z = 0.0;

@@ -393,8 +393,8 @@ pub struct PredictArgs {
     /// name, one probability column per class, the modalities used), `.npz` (`probs`, `pred`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Print one JSON line per sample (sample, predicted class, probabilities by class name,
-    /// modalities used) on stdout, with or without --out.
+    /// Print one JSON line per sample (sample, predicted class, the class names and the
+    /// probabilities in that order, modalities used) on stdout, with or without --out.
     #[arg(long)]
     pub json: bool,
 }

@@ -177,6 +177,17 @@ pub fn protocol_of(cfg: &TrainConfig) -> Protocol {
 /// Loads the dataset a config names and draws its split.
 pub fn split_of(cfg: &TrainConfig) -> Result<Split> {
     let name: DatasetName = cfg.data.dataset.parse()?;
+    // A built-in dataset has its own test split: a --test file beside it would be ignored.
+    if let (Some(test), false) = (&cfg.data.test, matches!(name, DatasetName::Npz(_))) {
+        return Err(DataError::InvalidParameter {
+            name: "--test",
+            value: test.display().to_string(),
+            reason: format!(
+                "a test file goes with an .npz dataset; `{name}` brings its own test split"
+            ),
+        }
+        .into());
+    }
     let dir = cfg.data.data_dir.clone().unwrap_or_else(default_data_dir);
     build_split(
         load(&name, &dir, cfg.data.test.as_deref())?,

@@ -478,6 +478,10 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             &["--resume", "method `crest` writes no checkpoint"],
         ),
         case(
+            &["train", "--dataset", "mfeat", "--test", &p("x.npz")],
+            &["--test", "`mfeat` brings its own test split"],
+        ),
+        case(
             &["train", "--rho", "nat"],
             &["--rho", "`nat` is neither a number", "natural"],
         ),

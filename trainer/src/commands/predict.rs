@@ -20,7 +20,11 @@ enum Table {
 }
 
 fn table_of(path: &Path) -> Result<Table> {
-    match path.extension().and_then(|e| e.to_str()) {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
         Some("npz") => Ok(Table::Npz),
         Some("csv") => Ok(Table::Delimited(',')),
         Some("tsv") => Ok(Table::Delimited('\t')),
@@ -76,15 +80,12 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         use std::io::Write;
         let mut stdout = std::io::stdout().lock();
         for (r, row) in probs.iter().enumerate() {
-            let p: serde_json::Map<String, serde_json::Value> = classes
-                .iter()
-                .zip(row)
-                .map(|(c, &v)| (c.clone(), serde_json::Value::from(f64::from(v))))
-                .collect();
+            // Probabilities in class order beside the class names (an object would sort its keys).
             let line = serde_json::json!({
                 "sample": r,
                 "predicted": classes[argmax(row)],
-                "probs": p,
+                "classes": classes,
+                "probs": row,
                 "modalities": used(&ds, r),
             });
             match writeln!(stdout, "{line}") {
@@ -150,6 +151,7 @@ mod tests {
             Table::Delimited('\t')
         );
         assert_eq!(table_of(Path::new("p.npz")).unwrap(), Table::Npz);
+        assert_eq!(table_of(Path::new("P.CSV")).unwrap(), Table::Delimited(','));
         let e = table_of(Path::new("p.txt")).unwrap_err().to_string();
         assert!(
             e.contains("p.txt") && e.contains(".csv, .tsv or .npz"),

@@ -206,6 +206,8 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     let mut cfg = model.meta.config.clone();
     if let Some(d) = &args.dataset {
         cfg.data.dataset = d.clone();
+        // The checkpoint's test file belonged to its own dataset.
+        cfg.data.test = None;
     }
     if let Some(d) = &args.data_dir {
         cfg.data.data_dir = Some(d.clone());

@@ -233,6 +233,12 @@ fn labels_of(ds: &MultimodalDataset, idx: &[usize]) -> Vec<Option<usize>> {
 fn class_sizes(p: &Protocol, n_max: usize, pools: &[Vec<usize>]) -> Result<Vec<usize>> {
     match p.rho {
         Rho::Ratio(rho) => long_tail_sizes(n_max, rho, pools.len()),
+        Rho::Natural if p.n_max == Some(0) => Err(DataError::InvalidParameter {
+            name: "--n-max",
+            value: "0".into(),
+            reason: "with rho = natural, n_max caps each class and must be ≥ 1".into(),
+        }
+        .into()),
         Rho::Natural => Ok(pools
             .iter()
             .map(|pool| match p.n_max {

@@ -214,13 +214,18 @@ impl SsmvaeLearner {
 fn resume(path: &Path, ens: &Ensemble, adam: &mut Adam, meta: &mut CheckpointMeta) -> Result<()> {
     let loaded = checkpoint::load(path)?;
     // What `finish` writes after training (the EM estimate, the target's shift) is not part of
-    // the model being trained: a finished run resumes into more epochs with the training shift.
+    // the model being trained: a finished run resumes into more epochs with the training shift,
+    // which τ alone decides (checked below); checkpoints from before the priors have none.
     let trained = |s: &EnsembleSpec| EnsembleSpec {
         logit_bias: Vec::new(),
         class_prior_estimate: Vec::new(),
+        class_prior_labels: Vec::new(),
         ..s.clone()
     };
-    if trained(&loaded.meta.ensemble) != trained(&meta.ensemble) {
+    let tau = |c: &crate::train::config::TrainConfig| c.rare_class().logit_adjust;
+    if trained(&loaded.meta.ensemble) != trained(&meta.ensemble)
+        || tau(&loaded.meta.config) != tau(&meta.config)
+    {
         return Err(Error::Checkpoint {
             path: path.to_path_buf(),
             message: "was trained with a different model shape or data; it cannot be resumed with this configuration".into(),
