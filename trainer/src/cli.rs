@@ -1,5 +1,5 @@
 //! Command-line interface of `ssmvae` (clap derive). Doc comments here are the `--help` text.
-//! (Just over 500 lines: every subcommand's flags with their help text form one clap tree, which
+//! (Over 500 lines on purpose: every subcommand's flags with their help text form one clap tree, which
 //! reads top-down as the `--help` a user sees; split up, it would scatter that text.)
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};

@@ -185,28 +185,40 @@ pub unsafe extern "C" fn ssmvae_model_free(model: *mut SsmvaeModel) {
     }
 }
 
+/// A getter on a handle: `f`'s value, or `failed` with a last error for a NULL handle, for
+/// `None` (`what`) or for a caught panic.
+fn with_handle<T>(
+    model: *const SsmvaeModel,
+    f: impl FnOnce(&SsmvaeModel) -> Option<T>,
+    what: &str,
+    failed: T,
+) -> T {
+    if model.is_null() {
+        set_error("model is NULL");
+        return failed;
+    }
+    // SAFETY: checked non-NULL; the caller passes a live handle.
+    let m = unsafe { &*model };
+    match catch_unwind(AssertUnwindSafe(|| f(m))) {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            set_error(what);
+            failed
+        }
+        Err(_) => {
+            set_error("internal error: a panic was caught at the C boundary (please report it)");
+            failed
+        }
+    }
+}
+
+/// [`with_handle`] for the size getters: 0 on failure.
 fn with_model(
     model: *const SsmvaeModel,
     f: impl FnOnce(&Model<Owned>) -> Option<usize>,
     what: &str,
 ) -> usize {
-    if model.is_null() {
-        set_error("model is NULL");
-        return 0;
-    }
-    // SAFETY: checked non-NULL; the caller passes a live handle.
-    let m = unsafe { &(*model).model };
-    match catch_unwind(AssertUnwindSafe(|| f(m))) {
-        Ok(Some(v)) => v,
-        Ok(None) => {
-            set_error(what);
-            0
-        }
-        Err(_) => {
-            set_error("internal error: a panic was caught at the C boundary");
-            0
-        }
-    }
+    with_handle(model, |h| f(&h.model), what, 0)
 }
 
 /// Number of modalities, or 0 (with a last error) for a NULL model.
@@ -368,14 +380,12 @@ pub unsafe extern "C" fn ssmvae_model_class_name(
     model: *const SsmvaeModel,
     class: usize,
 ) -> *const c_char {
-    // SAFETY: forwarded contract.
-    unsafe {
-        name_of(
-            model,
-            |m| m.class_names.get(class),
-            "class index out of range",
-        )
-    }
+    with_handle(
+        model,
+        |m| m.class_names.get(class).map(|s| s.as_ptr()),
+        "class index out of range",
+        std::ptr::null(),
+    )
 }
 
 /// The name of modality `modality` (the order `inputs` takes), borrowed as for
@@ -389,40 +399,12 @@ pub unsafe extern "C" fn ssmvae_model_modality_name(
     model: *const SsmvaeModel,
     modality: usize,
 ) -> *const c_char {
-    // SAFETY: forwarded contract.
-    unsafe {
-        name_of(
-            model,
-            |m| m.modality_names.get(modality),
-            "modality index out of range",
-        )
-    }
-}
-
-/// # Safety
-/// `model` must be NULL or a live handle.
-unsafe fn name_of(
-    model: *const SsmvaeModel,
-    pick: impl FnOnce(&SsmvaeModel) -> Option<&CString>,
-    what: &str,
-) -> *const c_char {
-    if model.is_null() {
-        set_error("model is NULL");
-        return std::ptr::null();
-    }
-    // SAFETY: checked non-NULL; a live handle per the contract.
-    let m = unsafe { &*model };
-    match catch_unwind(AssertUnwindSafe(|| pick(m).map(|s| s.as_ptr()))) {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            set_error(what);
-            std::ptr::null()
-        }
-        Err(_) => {
-            set_error("internal error: a panic was caught at the C boundary");
-            std::ptr::null()
-        }
-    }
+    with_handle(
+        model,
+        |m| m.modality_names.get(modality).map(|s| s.as_ptr()),
+        "modality index out of range",
+        std::ptr::null(),
+    )
 }
 
 /// Sets the class prior the model's predictions target (docs/model.md §12.1): one of

@@ -233,9 +233,10 @@ pub trait Learner {
     /// it is not the last one trained (a best validation epoch).
     fn select(&mut self) -> Result<Option<usize>>;
 
-    /// After training and selection: the test set's class probabilities under each target
-    /// prior (docs/model.md §12.1), for the learners that have them (none by default).
-    fn finish(&mut self, _p: &Prepared, _test: &DataTensors) -> Result<Vec<(TargetPrior, Tensor)>> {
+    /// After training and selection: `p.test`'s class probabilities under each target prior
+    /// (docs/model.md §12.1), for the learners that have them (none by default). It also sets
+    /// the shift of the configured target, which `predict` applies from then on.
+    fn finish(&mut self, _p: &Prepared) -> Result<Vec<(TargetPrior, Tensor)>> {
         Ok(Vec::new())
     }
 }
@@ -336,7 +337,7 @@ pub fn drive(
     // Model selection: with a validation split the reported model is the best validation epoch.
     let selected = learner.select()?.unwrap_or(last);
     let target_priors = learner
-        .finish(&p, &p.test)?
+        .finish(&p)?
         .into_iter()
         .map(|(t, probs)| Ok((t, score_probs(&probs, &p.test, &p.train_sizes)?.scores)))
         .collect::<Result<Vec<_>>>()?;

@@ -354,7 +354,7 @@ impl Learner for SsmvaeLearner {
     /// §12.1: the EM estimate of the unlabeled rows' class prior from the final model's
     /// unshifted q(y|x), kept in the checkpoint (and so the bundle); the shift toward the
     /// configured target with it; and the test set's probabilities under every target.
-    fn finish(&mut self, p: &Prepared, test: &DataTensors) -> Result<Vec<(TargetPrior, Tensor)>> {
+    fn finish(&mut self, p: &Prepared) -> Result<Vec<(TargetPrior, Tensor)>> {
         let rare = self.cfg.rare_class();
         let counts = &p.train_ds.labeled_counts();
         self.ens.spec.logit_bias = Vec::new();
@@ -381,7 +381,7 @@ impl Learner for SsmvaeLearner {
         ] {
             self.ens.spec.logit_bias =
                 target_bias(target, counts, rare.logit_adjust, estimate.as_deref());
-            per_target.push((target, self.ens.predict_probs(test)));
+            per_target.push((target, self.ens.predict_probs(&p.test)));
         }
         self.ens.spec.logit_bias = target_bias(
             rare.target_prior,
