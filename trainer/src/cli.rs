@@ -81,8 +81,8 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Score a checkpoint on the test set of its split (or of --dataset).
     Eval(EvalArgs),
-    /// Class probabilities for raw inputs: an .npz with one array per modality (optional
-    /// boolean mask_<modality>) → a .csv/.tsv table (sample, predicted class, one probability
+    /// Class probabilities for raw inputs: a study manifest (.toml, features matched by name) or
+    /// an .npz with one array per modality (optional boolean mask_<modality>) → a .csv/.tsv table (sample, predicted class, one probability
     /// column per class, modalities used), an .npz (`probs`, `pred`) or JSON lines.
     Predict(PredictArgs),
     /// Export a trained SSMVAE-CI checkpoint (fusion = poe) to a runtime bundle.
@@ -326,7 +326,7 @@ pub struct TrainArgs {
     /// Folder laid out like shared/data. [default: fixtures/data]
     #[arg(long, env = "SSMVAE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Test file for an .npz dataset.
+    /// Test file for an .npz dataset, or a study manifest for a study.
     #[arg(long)]
     pub test: Option<PathBuf>,
     /// Imbalance ratio rho (≥ 1), or `natural`: every class keeps its own size (data that is
@@ -361,7 +361,7 @@ pub struct EvalArgs {
     /// Evaluate on this dataset's split instead of the checkpoint's.
     #[arg(long)]
     pub dataset: Option<String>,
-    /// Test set for an .npz dataset, as `train --test` takes it (every sample labeled): scored
+    /// Test set for an .npz dataset or a study (a .toml manifest), as `train --test` takes it (every sample labeled): scored
     /// instead of the checkpoint's test split.
     #[arg(long)]
     pub test: Option<PathBuf>,
@@ -386,7 +386,9 @@ pub struct PredictArgs {
     /// Checkpoint from `ssmvae train`.
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Raw inputs: .npz with one array per modality (the checkpoint's names), optional masks.
+    /// Raw inputs: a study manifest (.toml; tables with sample ids, features matched to the
+    /// training study's by name, labels ignored) or an .npz with one array per modality (the
+    /// checkpoint's names), optional masks.
     #[arg(long)]
     pub input: PathBuf,
     /// Output file, its format by extension: `.csv` or `.tsv` (the sample, the predicted class's
@@ -415,14 +417,18 @@ pub struct DatasetArgs {
     /// Dataset: mfeat, rosmap, mnist+fashion, mnist+svhn, noisy-mnist, or a path to an .npz file
     /// (or a folder of .npy files) with one 2-D array per modality, `labels` (-1 = unlabeled) and
     /// optional boolean `mask_<modality>`. A NumPy dataset that already has unlabeled samples is
-    /// taken as given (rho, beta and n-max are not applied).
+    /// taken as given (rho, beta and n-max are not applied). Or a study manifest (.toml): one
+    /// .csv/.tsv table per modality with sample ids, a labels table of class names, samples
+    /// aligned by id (docs/usage.md, "Your own data"); its labels are always taken as given.
     #[arg(long, default_value = "mfeat")]
     pub dataset: String,
     /// Folder laid out like shared/data (UCI_mfeat/, MOGONET/ROSMAP/, MNIST/raw/, FashionMNIST/raw/,
     /// SVHN/). Defaults to the embedded fixtures/data.
     #[arg(long, env = "SSMVAE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Test set for an .npz dataset (same keys, every sample labeled). Without it, a seeded
+    /// Test set for an .npz dataset (same keys, every sample labeled) or for a study (a .toml
+    /// manifest with the same modalities, every sample with a class the training study has).
+    /// Without it, a seeded
     /// stratified 70/30 split is made.
     #[arg(long)]
     pub test: Option<PathBuf>,

@@ -178,7 +178,8 @@ pub fn protocol_of(cfg: &TrainConfig) -> Protocol {
 pub fn split_of(cfg: &TrainConfig) -> Result<Split> {
     let name: DatasetName = cfg.data.dataset.parse()?;
     // A built-in dataset has its own test split: a --test file beside it would be ignored.
-    if let (Some(test), false) = (&cfg.data.test, matches!(name, DatasetName::Npz(_))) {
+    let takes_test = matches!(name, DatasetName::Npz(_) | DatasetName::Study(_));
+    if let (Some(test), false) = (&cfg.data.test, takes_test) {
         return Err(DataError::InvalidParameter {
             name: "--test",
             value: test.display().to_string(),

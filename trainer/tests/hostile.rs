@@ -288,6 +288,64 @@ fn fixtures() -> Fixtures {
     std::fs::write(d("truncated.jsonl"), "{\"model\": \"ssmvae\", \"seed\": ").unwrap();
     std::fs::write(d("empty.jsonl"), "").unwrap();
 
+    // Study manifests (issue 33): a good one, and one folder per malformed variant, each the good
+    // study with one file replaced.
+    let base: Vec<(&str, String)> = vec![
+        ("study.toml", "labels = \"labels.csv\"\n[modalities]\nrna = \"rna.csv\"\nprot = { path = \"prot.tsv\", samples_in = \"columns\" }\n".into()),
+        ("labels.csv", "id,class\n".to_string() + &(0..12).map(|i| format!("s{i},{}\n", ["A", "B"][i % 2])).collect::<String>()),
+        ("rna.csv", "id,g1,g2\n".to_string() + &(0..12).map(|i| format!("s{i},{},{}\n", i, i % 3)).collect::<String>()),
+        ("prot.tsv", "feature\t".to_string() + &(0..12).map(|i| format!("s{i}")).collect::<Vec<_>>().join("\t") + "\np1\t" + &(0..12).map(|i| format!("{}", i * 2)).collect::<Vec<_>>().join("\t") + "\n"),
+    ];
+    let variants: Vec<(&str, &str, &str)> = vec![
+        ("study", "", ""),
+        (
+            "study_dup_id",
+            "rna.csv",
+            "id,g1,g2\ns0,1,2\ns1,1,2\ns0,3,4\n",
+        ),
+        (
+            "study_unknown_id",
+            "labels.csv",
+            "id,class\ns0,A\ns1,B\ns99,A\n",
+        ),
+        ("study_short_row", "rna.csv", "id,g1,g2\ns0,1,2\ns1,3\n"),
+        (
+            "study_text_cell",
+            "rna.csv",
+            "id,g1,g2\ns0,1,2\ns1,3,high\n",
+        ),
+        ("study_no_common", "rna.csv", "id,g1,g2\nx0,1,2\nx1,3,4\n"),
+        ("study_unseen_class", "labels.csv", "id,class\ns0,A\ns1,C\n"),
+        ("study_missing_feature", "rna.csv", "id,g1\ns0,1\ns1,3\n"),
+    ];
+    for (folder, file, text) in variants {
+        std::fs::create_dir_all(d(folder)).unwrap();
+        for (name, body) in &base {
+            std::fs::write(d(folder).join(name), body).unwrap();
+        }
+        if !file.is_empty() {
+            std::fs::write(d(folder).join(file), text).unwrap();
+        }
+    }
+    let out = ssmvae(&[
+        "train".into(),
+        "--dataset".into(),
+        f.p("study/study.toml"),
+        "--epochs".into(),
+        "1".into(),
+        "--hidden".into(),
+        "8".into(),
+        "--checkpoint".into(),
+        f.p("study.st"),
+        "--no-progress".into(),
+        "-q".into(),
+    ]);
+    assert!(
+        out.status.success(),
+        "training the study checkpoint: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // A tiny checkpoint trained on good.npz (modalities a, b).
     let out = ssmvae(&[
         "train".into(),
@@ -662,6 +720,87 @@ fn cases(f: &Fixtures) -> Vec<Case> {
         case(
             &["report", &p("nope.jsonl")],
             &["cannot read", "nope.jsonl"],
+        ),
+        // study manifests: one line naming the file, the line and the sample
+        data(
+            "study_dup_id/study.toml",
+            &["rna.csv, line 4", "sample id `s0` appears twice"],
+        ),
+        data(
+            "study_unknown_id/study.toml",
+            &["labels.csv, line 4", "`s99`", "no modality file holds it"],
+        ),
+        data(
+            "study_short_row/study.toml",
+            &["rna.csv, line 3", "`s1`: 2 cells, the header has 3"],
+        ),
+        data(
+            "study_text_cell/study.toml",
+            &[
+                "rna.csv, line 3",
+                "sample `s1`, feature `g2`: `high` is not a finite number",
+            ],
+        ),
+        data(
+            "study_no_common/study.toml",
+            &[
+                "rna.csv",
+                "modality `rna` shares no sample id with the labels file",
+            ],
+        ),
+        case(
+            &[
+                "train",
+                "--dataset",
+                &p("study/study.toml"),
+                "--test",
+                &p("study_unseen_class/study.toml"),
+                "--checkpoint",
+                &p("never.st"),
+            ],
+            &[
+                "labels.csv, line 3",
+                "sample `s1`: class `C` was never seen in training",
+            ],
+        ),
+        case(
+            &[
+                "train",
+                "--dataset",
+                &p("study/study.toml"),
+                "--test",
+                &p("good_test.npz"),
+                "--checkpoint",
+                &p("never.st"),
+            ],
+            &[
+                "good_test.npz",
+                "the test set of a study is a study manifest too",
+            ],
+        ),
+        case(
+            &[
+                "predict",
+                "--checkpoint",
+                &p("study.st"),
+                "--input",
+                &p("study_missing_feature/study.toml"),
+                "--out",
+                &p("pred-study.csv"),
+            ],
+            &["rna.csv", "modality `rna`: feature `g2` is missing"],
+        ),
+        case(
+            &[
+                "predict",
+                "--checkpoint",
+                &p("m.st"),
+                "--input",
+                &p("study/study.toml"),
+                "--out",
+                &p("pred-study.csv"),
+            ],
+            &["trained on data without feature names"],
         ),
     ];
     // Destinations that cannot be written: a folder that does not exist, a file used as a folder,

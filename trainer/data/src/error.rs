@@ -8,6 +8,16 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A study manifest or one of its tables is malformed (docs/usage.md, "Your own data").
+    #[error("{}{}: {message}", file.display(), line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Study {
+        /// The manifest or table.
+        file: PathBuf,
+        /// 1-based line, where one is to blame.
+        line: Option<usize>,
+        /// What is wrong, naming the sample id or feature where there is one.
+        message: String,
+    },
     /// Reading a file failed at the OS level.
     #[error("cannot read {}: {source}", path.display())]
     Io {

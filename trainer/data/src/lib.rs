@@ -14,6 +14,7 @@ pub mod mat;
 pub mod npy_header;
 pub mod npz;
 pub mod source;
+pub mod study;
 pub mod testing;
 mod transform;
 
@@ -40,6 +41,7 @@ pub struct Modality {
     kind: ModalityKind,
     data: Array2<f32>,
     present: Vec<bool>,
+    feature_names: Vec<String>,
 }
 
 impl Modality {
@@ -63,7 +65,20 @@ impl Modality {
             kind,
             data,
             present,
+            feature_names: Vec::new(),
         }
+    }
+
+    /// Names its features (a study's header, docs/usage.md); checked against the width when the
+    /// dataset is built.
+    pub fn with_feature_names(mut self, names: Vec<String>) -> Self {
+        self.feature_names = names;
+        self
+    }
+
+    /// Its feature names, in column order; empty where the source has none (arrays, images).
+    pub fn feature_names(&self) -> &[String] {
+        &self.feature_names
     }
 
     /// The modality's name (an array or view name).
@@ -121,6 +136,13 @@ impl MultimodalDataset {
         for (i, m) in modalities.iter().enumerate() {
             if modalities[..i].iter().any(|o| o.name == m.name) {
                 return Err(Error::DuplicateModality(m.name.clone()));
+            }
+            if !m.feature_names.is_empty() && m.feature_names.len() != m.data.ncols() {
+                return Err(Error::RowCountMismatch {
+                    what: format!("feature names of modality `{}`", m.name),
+                    expected: m.data.ncols(),
+                    found: m.feature_names.len(),
+                });
             }
             for (what, found) in [
                 (format!("modality `{}`", m.name), m.data.nrows()),
@@ -242,6 +264,7 @@ impl MultimodalDataset {
                 kind: m.kind,
                 data: m.data.select(Axis(0), indices),
                 present: indices.iter().map(|&i| m.present[i]).collect(),
+                feature_names: m.feature_names.clone(),
             })
             .collect();
         MultimodalDataset {

@@ -9,6 +9,7 @@ use super::mat::read_svhn;
 use super::npz::{read_npz_dataset, read_true_labels};
 use super::MultimodalDataset;
 use crate::error::{Error, Result};
+use crate::study::{read_study, Labels, StudySchema};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -27,6 +28,9 @@ pub enum DatasetName {
     NoisyMnist,
     /// A NumPy dataset (`.npz` file or folder of `.npy` files).
     Npz(PathBuf),
+    /// A study manifest (`.toml`): delimited tables with sample ids and names
+    /// ([`crate::study`]).
+    Study(PathBuf),
 }
 
 impl FromStr for DatasetName {
@@ -40,6 +44,9 @@ impl FromStr for DatasetName {
             "noisy-mnist" => DatasetName::NoisyMnist,
             other => {
                 let p = PathBuf::from(other);
+                if p.extension().is_some_and(|e| e == "toml") {
+                    return Ok(DatasetName::Study(p));
+                }
                 let is_npz = p.extension().is_some_and(|e| e == "npz");
                 if is_npz || p.is_dir() {
                     DatasetName::Npz(p)
@@ -59,7 +66,7 @@ impl std::fmt::Display for DatasetName {
             DatasetName::MnistFashion => f.write_str("mnist+fashion"),
             DatasetName::MnistSvhn => f.write_str("mnist+svhn"),
             DatasetName::NoisyMnist => f.write_str("noisy-mnist"),
-            DatasetName::Npz(p) => write!(f, "{}", p.display()),
+            DatasetName::Npz(p) | DatasetName::Study(p) => write!(f, "{}", p.display()),
         }
     }
 }
@@ -75,6 +82,9 @@ pub enum Source {
         test: Option<MultimodalDataset>,
         /// True labels of the pool's unlabeled rows, when a split file carries them.
         true_labels: Option<Vec<Option<usize>>>,
+        /// The labels are the user's as given: the protocol's rho, beta and n_max are not applied
+        /// even when every sample is labeled (a study manifest).
+        labels_as_given: bool,
     },
     /// Two unimodal datasets to pair by label: `(train, test)` each.
     Paired {
@@ -157,6 +167,7 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
             train: read_mfeat(&require(name, data_dir.join("UCI_mfeat"))?)?,
             test: None,
             true_labels: None,
+            labels_as_given: false,
         },
         DatasetName::Rosmap => {
             let dir = require(name, data_dir.join("MOGONET/ROSMAP"))?;
@@ -166,6 +177,7 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
                 train,
                 test: Some(test),
                 true_labels: None,
+                labels_as_given: false,
             }
         }
         DatasetName::MnistFashion => {
@@ -195,6 +207,40 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
             let (train, test) = mnist()?;
             Source::NoisyMnist { train, test }
         }
+        DatasetName::Study(path) => {
+            let train = read_study(path, None, Labels::Required)?.dataset;
+            let test = match test {
+                None => None,
+                Some(t) if t.extension().is_some_and(|e| e == "toml") => {
+                    let schema = StudySchema::of(&train);
+                    let test = read_study(t, Some(&schema), Labels::Required)?;
+                    if let Some(r) = test.dataset.labels().iter().position(Option::is_none) {
+                        return Err(Error::Study {
+                            file: t.to_path_buf(),
+                            line: None,
+                            message: format!(
+                                "test sample `{}` has no class: every test sample needs one",
+                                test.sample_ids[r]
+                            ),
+                        });
+                    }
+                    Some(test.dataset)
+                }
+                Some(t) => {
+                    return Err(Error::Study {
+                        file: t.to_path_buf(),
+                        line: None,
+                        message: "the test set of a study is a study manifest too (.toml)".into(),
+                    })
+                }
+            };
+            Source::Multimodal {
+                train,
+                test,
+                true_labels: None,
+                labels_as_given: true,
+            }
+        }
         DatasetName::Npz(path) => {
             // A relative path that is not under the working folder but is under the data folder
             // (an experiment file's `MultiView/20newsgroups.npz` with `--data-dir shared/data`)
@@ -219,6 +265,7 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
                     train,
                     test: Some(test),
                     true_labels: None,
+                    labels_as_given: false,
                 }
             } else if is_split_file(&path)? {
                 // A file written by `ssmvae data --out`: its own train/test split.
@@ -235,12 +282,14 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
                     train,
                     test: Some(test),
                     true_labels,
+                    labels_as_given: false,
                 }
             } else {
                 Source::Multimodal {
                     train: read_npz_dataset(&path, "", None, true)?,
                     test: None,
                     true_labels: None,
+                    labels_as_given: false,
                 }
             }
         }

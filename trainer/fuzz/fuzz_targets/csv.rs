@@ -10,7 +10,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for header in [false, true] {
-        if let Ok(csv) = ssmvae_data::csv::parse_numeric_csv(&bytes, Path::new("fuzz.csv"), header) {
+        if let Ok(csv) = ssmvae_data::csv::parse_numeric_csv(&bytes, Path::new("fuzz.csv"), header)
+        {
             assert_eq!(csv.values.len(), csv.rows() * csv.cols);
             assert!(csv.values.iter().all(|v| v.is_finite()));
         }

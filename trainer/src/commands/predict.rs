@@ -9,6 +9,7 @@ use anyhow::{bail, Result};
 use ndarray::{Array1, Array2};
 use std::path::Path;
 use trainer::data::npz::read_npz_inputs;
+use trainer::data::study::{read_study, Labels};
 use trainer::data::MultimodalDataset;
 use trainer::train::TrainedModel;
 
@@ -72,7 +73,15 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         None => bail!("give --out FILE (.csv, .tsv or .npz) or --json"),
     };
     let model = TrainedModel::load(&args.checkpoint)?;
-    let ds = read_npz_inputs(&args.input, model.meta.class_names.len())?;
+    let is_study = args.input.extension().is_some_and(|e| e == "toml");
+    let (ds, ids) = if is_study {
+        let study = read_study(&args.input, Some(&model.study_schema()?), Labels::Ignored)?;
+        (study.dataset, study.sample_ids)
+    } else {
+        let ds = read_npz_inputs(&args.input, model.meta.class_names.len())?;
+        let ids = (0..ds.len()).map(|r| r.to_string()).collect();
+        (ds, ids)
+    };
     let ds = model.complete_inputs(ds, &args.input.display().to_string())?;
     let probs = model.predict(&ds)?;
     let classes = &model.meta.class_names;
@@ -82,7 +91,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         for (r, row) in probs.iter().enumerate() {
             // Probabilities in class order beside the class names (an object would sort its keys).
             let line = serde_json::json!({
-                "sample": r,
+                "sample": ids[r],
                 "predicted": classes[argmax(row)],
                 "classes": classes,
                 "probs": row,
@@ -121,7 +130,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
                 .join(&s);
             text.push('\n');
             for (r, row) in probs.iter().enumerate() {
-                let cells: Vec<String> = [r.to_string(), field(&classes[argmax(row)], sep)]
+                let cells: Vec<String> = [field(&ids[r], sep), field(&classes[argmax(row)], sep)]
                     .into_iter()
                     .chain(row.iter().map(|p| p.to_string()))
                     .chain(std::iter::once(field(&used(&ds, r).join("+"), sep)))

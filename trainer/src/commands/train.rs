@@ -56,6 +56,22 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
     Ok(c)
 }
 
+/// Each class's test accuracy under its name, the minority classes marked.
+pub fn print_per_class(class_names: &[String], m: &Metrics) {
+    println!("per-class accuracy:");
+    for (k, (name, acc)) in class_names.iter().zip(&m.per_class_acc).enumerate() {
+        let minority = if m.minority_classes.contains(&k) {
+            " (minority)"
+        } else {
+            ""
+        };
+        match acc {
+            Some(a) => println!("  {k:>3} {name:<14} {a:.4}{minority}"),
+            None => println!("  {k:>3} {name:<14} -  (no test samples){minority}"),
+        }
+    }
+}
+
 /// Prints the headline scores as one table row.
 pub fn print_scores(label: &str, m: &Metrics) {
     println!(
@@ -184,6 +200,7 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
             &format!("test (epoch {})", outcome.selected_epoch),
             &outcome.test,
         );
+        print_per_class(outcome.split.train.class_names(), &outcome.test);
         let chosen = cfg.rare_class().target_prior;
         for (t, s) in &outcome.target_priors {
             let mark = if *t == chosen { " (used)" } else { "" };
@@ -234,24 +251,7 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&m)?);
     } else {
         print_scores(&format!("{} test", cfg.data.dataset), &m);
-        println!("per-class accuracy:");
-        for (k, (name, acc)) in model
-            .meta
-            .class_names
-            .iter()
-            .zip(&m.per_class_acc)
-            .enumerate()
-        {
-            let minority = if m.minority_classes.contains(&k) {
-                " (minority)"
-            } else {
-                ""
-            };
-            match acc {
-                Some(a) => println!("  {k:>3} {name:<14} {a:.4}{minority}"),
-                None => println!("  {k:>3} {name:<14} -  (no test samples){minority}"),
-            }
-        }
+        print_per_class(&model.meta.class_names, &m);
     }
     Ok(())
 }

@@ -286,6 +286,7 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             train: pool,
             test,
             true_labels,
+            labels_as_given,
         } => {
             let (pool, test) = match test {
                 Some(test) => (pool, test),
@@ -296,10 +297,10 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
                         .map(|t| tr.iter().map(|&i| t[i]).collect::<Vec<_>>());
                     let sel = pool.select(&tr, labels_of(&pool, &tr));
                     let test = pool.select(&te, labels_of(&pool, &te));
-                    return finish_multimodal(sel, pool_truth, test, p);
+                    return finish_multimodal(sel, pool_truth, test, labels_as_given, p);
                 }
             };
-            return finish_multimodal(pool, true_labels, test, p);
+            return finish_multimodal(pool, true_labels, test, labels_as_given, p);
         }
         Source::Paired { left, right } => {
             check_pairable(&left.0, &right.0)?;
@@ -386,17 +387,20 @@ fn check_pairable(left: &MultimodalDataset, right: &MultimodalDataset) -> Result
 }
 
 /// The long-tail protocol on a multimodal pool. A pool that already contains unlabeled rows is a
-/// user's own semi-supervised split and is taken as given (rho, beta, n_max are not applied).
+/// user's own semi-supervised split and is taken as given (rho, beta, n_max are not applied), as
+/// is every study manifest's (`labels_as_given`).
 fn finish_multimodal(
     pool: MultimodalDataset,
     true_labels: Option<Vec<Option<usize>>>,
     test: MultimodalDataset,
+    labels_as_given: bool,
     p: &Protocol,
 ) -> Result<Split> {
     if pool.is_empty() {
         return Err(DataError::Empty("the dataset has no samples".into()).into());
     }
-    let (train, truth, n_max, applied) = if pool.unlabeled_indices().is_empty() {
+    let (train, truth, n_max, applied) = if pool.unlabeled_indices().is_empty() && !labels_as_given
+    {
         let pools = pool.indices_by_class();
         let n_max = resolve_n_max(p, &pools, pool.class_names())?;
         let sizes = class_sizes(p, n_max, &pools)?;

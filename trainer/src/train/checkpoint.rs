@@ -35,6 +35,10 @@ pub struct CheckpointMeta {
     pub transforms: Vec<InputTransform>,
     /// Class names, class 0 first.
     pub class_names: Vec<String>,
+    /// Each modality's feature names, where the data named them (a study manifest's headers;
+    /// empty otherwise): `predict` and `eval` match a study's columns to them by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_names: Vec<Vec<String>>,
     /// Training samples per class (true labels where known), for the minority classes.
     pub train_class_sizes: Vec<usize>,
     /// Epochs completed.

@@ -112,6 +112,7 @@ impl SsmvaeLearner {
             modality_dims: p.split.train.modalities().iter().map(|m| m.dim()).collect(),
             transforms: p.split.transforms.clone(),
             class_names: p.split.train.class_names().to_vec(),
+            feature_names: feature_names(&p.split.train),
             train_class_sizes: p.train_sizes.clone(),
             epoch: 0,
             best_validation: None,
@@ -412,5 +413,19 @@ impl Learner for SsmvaeLearner {
         self.meta = loaded.meta;
         self.selected = true;
         Ok(Some(epoch))
+    }
+}
+
+/// The feature names of every modality, or none when some modality has none (arrays, images).
+fn feature_names(ds: &crate::data::MultimodalDataset) -> Vec<Vec<String>> {
+    let names: Vec<Vec<String>> = ds
+        .modalities()
+        .iter()
+        .map(|m| m.feature_names().to_vec())
+        .collect();
+    if names.iter().any(Vec::is_empty) {
+        Vec::new()
+    } else {
+        names
     }
 }

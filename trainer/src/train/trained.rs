@@ -33,6 +33,29 @@ impl TrainedModel {
         })
     }
 
+    /// What a study manifest read for this model must match: its class names and each modality's
+    /// feature names. A model trained on unnamed features (arrays, images) has none to match.
+    pub fn study_schema(&self) -> Result<crate::data::study::StudySchema> {
+        if self.meta.feature_names.len() != self.meta.modality_names.len() {
+            return Err(Error::Checkpoint {
+                path: self.path.clone(),
+                message: "trained on data without feature names (not a study manifest): give \
+                          the inputs as an .npz with its modalities"
+                    .into(),
+            });
+        }
+        Ok(crate::data::study::StudySchema {
+            class_names: self.meta.class_names.clone(),
+            modalities: self
+                .meta
+                .modality_names
+                .iter()
+                .cloned()
+                .zip(self.meta.feature_names.iter().cloned())
+                .collect(),
+        })
+    }
+
     /// Checks that `raw` has the checkpoint's modalities, by name, order and width; `what` names
     /// the data in the error ("dataset `mfeat`", "inputs.npz").
     pub fn check_modalities(&self, raw: &MultimodalDataset, what: &str) -> Result<()> {
