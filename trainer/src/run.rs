@@ -8,9 +8,9 @@ use crate::data::source::{default_data_dir, load, DatasetName};
 use crate::data::MultimodalDataset;
 use crate::error::{DataError, Result};
 use crate::protocol::{build_split, Protocol, Split};
-use crate::train::config::{Method, RunConfig, TrainConfig};
+use crate::train::config::{Method, Mode, RunConfig, TrainConfig};
 use crate::train::tensors::DataTensors;
-use crate::train::{fused, EpochRecord, Outcome, Prepared, Selection, TrainOptions};
+use crate::train::{fused, EpochRecord, Guard, Outcome, Prepared, Selection, TrainOptions};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -24,6 +24,15 @@ pub fn train(
     opts: &TrainOptions,
     on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<Outcome> {
+    if cfg.model.mode == Mode::Auto {
+        cfg.validate()?;
+        let guard = guard_mode(cfg, opts)?;
+        let mut chosen = cfg.clone();
+        chosen.model.mode = guard.chosen;
+        let mut outcome = train_once(&chosen, opts, on_epoch)?;
+        outcome.guard = Some(guard);
+        return Ok(outcome);
+    }
     if cfg.objective.alpha_a_candidates.is_empty() {
         return train_once(cfg, opts, on_epoch);
     }
@@ -88,6 +97,62 @@ pub fn select_alpha_a(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Selectio
     })
 }
 
+/// How many folds of the labels `mode = auto` scores each candidate on (docs/model.md §12.13),
+/// fixed a priori by the cost the issue allows: two candidates on two folds and the final run
+/// are five trainings, the most a default may cost (5× one run). Each fold trains on half of the
+/// labels and is scored on the other half; a class with one label keeps it and is not scored.
+pub const GUARD_FOLDS: usize = 2;
+
+/// `mode = auto` (docs/model.md §12.13): `semi` and `decoupled` each train on
+/// [`GUARD_FOLDS`] folds of the run's training labels (after its own validation carve-out, whose
+/// labels are never read), seeded as the run, and are scored by the mean of their last-epoch
+/// balanced accuracies on the held-out folds. `decoupled` is chosen only when strictly higher:
+/// the semi-supervised model is the default, and the guard moves off it only on evidence. Where
+/// no class has two labels to hold one out there is no evidence, and `semi` stays.
+pub fn guard_mode(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Guard> {
+    let candidates = vec![Mode::Semi, Mode::Decoupled];
+    let mut scores = Vec::with_capacity(candidates.len());
+    for &mode in &candidates {
+        let mut folds = Vec::with_capacity(GUARD_FOLDS);
+        for fold in 0..GUARD_FOLDS {
+            let mut c = cfg.clone();
+            c.model.mode = mode;
+            c.run.inner_fold = Some((fold, GUARD_FOLDS));
+            // Its own checkpoint files (removed after), never resumed: a resumed run chooses
+            // again, deterministically, the same mode.
+            let checkpoint = opts
+                .checkpoint
+                .with_extension(format!("guard-{mode}-{fold}.safetensors"));
+            let o = TrainOptions {
+                checkpoint: checkpoint.clone(),
+                resume: false,
+                ..opts.clone()
+            };
+            let mut last = None;
+            let result = train_once(&c, &o, |r| {
+                last = r.validation.as_ref().map(|v| v.balanced_acc)
+            });
+            for f in [checkpoint.with_extension("best.safetensors"), checkpoint] {
+                let _ = std::fs::remove_file(f);
+            }
+            result?;
+            folds.push(last);
+        }
+        let scored: Vec<f64> = folds.iter().flatten().copied().collect();
+        scores.push((!scored.is_empty()).then(|| scored.iter().sum::<f64>() / scored.len() as f64));
+    }
+    let chosen = match (scores[0], scores[1]) {
+        (Some(semi), Some(decoupled)) if decoupled > semi => Mode::Decoupled,
+        _ => Mode::Semi,
+    };
+    Ok(Guard {
+        candidates,
+        validation_balanced_acc: scores,
+        folds: GUARD_FOLDS,
+        chosen,
+    })
+}
+
 /// The index of the highest score, the earliest among equals.
 fn first_best(scores: &[f64]) -> usize {
     let mut best = 0;
@@ -131,6 +196,25 @@ pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
     let train_sizes = split.train_class_sizes();
     let (train_raw, test_raw) = split.preprocessed();
     let (train_rows, val_rows) = carve_validation(&train_raw, &cfg.run);
+    // §12.13: the guard's candidate holds out a fold of what is left; the run's own validation
+    // rows are neither trained on nor scored.
+    let (train_rows, val_rows) = match cfg.run.inner_fold {
+        None => (train_rows, val_rows),
+        Some((fold, k)) => {
+            let inner = RunConfig {
+                validation_folds: k,
+                validation_fold: fold,
+                validation_fraction: 0.0,
+                inner_fold: None,
+                ..cfg.run.clone()
+            };
+            let (tr, va) = carve(&subset(&train_raw, &train_rows), &inner, 102);
+            (
+                tr.iter().map(|&i| train_rows[i]).collect(),
+                va.iter().map(|&i| train_rows[i]).collect(),
+            )
+        }
+    };
     let train_ds = fused(&subset(&train_raw, &train_rows), cfg.model.fusion);
     let val_ds =
         (!val_rows.is_empty()).then(|| fused(&subset(&train_raw, &val_rows), cfg.model.fusion));
@@ -203,8 +287,14 @@ pub fn split_of(cfg: &TrainConfig) -> Result<Split> {
 /// runs every label of a class with two or more is held out exactly once, and a fold never holds
 /// a whole class (it takes at most ⌈n/2⌉ of n ≥ 2). Returns (train rows, validation rows).
 fn carve_validation(ds: &MultimodalDataset, run: &RunConfig) -> (Vec<usize>, Vec<usize>) {
+    carve(ds, run, 101)
+}
+
+/// [`carve_validation`] with its shuffle drawn from random stream `stream` of the run's seed
+/// (the guard's inner folds use their own, so they do not follow the outer folds' order).
+fn carve(ds: &MultimodalDataset, run: &RunConfig, stream: u64) -> (Vec<usize>, Vec<usize>) {
     let mut rng = ChaCha8Rng::seed_from_u64(run.seed);
-    rng.set_stream(101);
+    rng.set_stream(stream);
     let mut val = Vec::new();
     if run.holds_out() {
         for mut pool in ds.indices_by_class() {

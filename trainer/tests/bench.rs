@@ -207,6 +207,7 @@ fn result(spec: &RunSpec, overall: f64, minority: f64) -> RunResult {
         commit: None,
         cpu_kernels: None,
         selection: None,
+        guard: None,
         reused_from: None,
         target_priors: None,
         cpu_model: None,

@@ -77,6 +77,9 @@ pub struct RunResult {
     /// (`alpha_a_candidates`, docs/model.md §12.8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<crate::train::Selection>,
+    /// How `mode = auto` chose the mode (docs/model.md §12.13), when the run's config asks it to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<crate::train::Guard>,
     /// When the line was copied from another experiment's results (`--reuse`), that file's
     /// experiment and scale, `experiment/scale`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -215,6 +215,7 @@ pub fn run_one(
         commit: Some(super::results::COMMIT.to_string()),
         cpu_kernels: Some(super::results::aten_cpu_capability()),
         selection: outcome.selection.clone(),
+        guard: outcome.guard.clone(),
         reused_from: None,
         target_priors: (!outcome.target_priors.is_empty()).then(|| {
             outcome

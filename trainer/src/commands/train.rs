@@ -196,6 +196,20 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
                 tried.join(", ")
             );
         }
+        if let Some(g) = &outcome.guard {
+            let tried: Vec<String> = (g.candidates.iter().zip(&g.validation_balanced_acc))
+                .map(|(m, v)| match v {
+                    Some(v) => format!("{m}: {:.2} %", 100.0 * v),
+                    None => format!("{m}: no class with two labels to hold out"),
+                })
+                .collect();
+            println!(
+                "mode = auto chose {} (held-out labels, {} folds, balanced accuracy: {})",
+                g.chosen,
+                g.folds,
+                tried.join(", ")
+            );
+        }
         print_scores(
             &format!("test (epoch {})", outcome.selected_epoch),
             &outcome.test,

@@ -87,6 +87,23 @@ pub struct Outcome {
     pub selection: Option<Selection>,
     /// The test scores under each target prior (docs/model.md §12.1); empty for the baselines.
     pub target_priors: Vec<(TargetPrior, Scores)>,
+    /// How `mode = auto` chose the mode, when the run chose it ([`crate::run::train`],
+    /// docs/model.md §12.13).
+    pub guard: Option<Guard>,
+}
+
+/// `mode = auto`'s per-run choice between `semi` and `decoupled` on held-out folds of the labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Guard {
+    /// The candidates, in the order tried (a tie keeps the first).
+    pub candidates: Vec<crate::train::config::Mode>,
+    /// Each candidate's mean over the folds of its last-epoch balanced accuracy on the held-out
+    /// labels; `None` when no class has two labels to hold one out (the first candidate is kept).
+    pub validation_balanced_acc: Vec<Option<f64>>,
+    /// How many folds of the labels each candidate trained and was scored on.
+    pub folds: usize,
+    /// The mode the run was trained with.
+    pub chosen: crate::train::config::Mode,
 }
 
 /// A per-run choice of the classification weight a on a held-out part of the labels.
@@ -350,6 +367,7 @@ pub fn drive(
         hidden: p.hidden,
         selection: None,
         target_priors,
+        guard: None,
     })
 }
 

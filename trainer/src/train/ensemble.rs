@@ -68,7 +68,7 @@ impl EnsembleSpec {
             latent: cfg.model.latent,
             prior_expert: cfg.model.prior_expert,
             sigma: cfg.model.sigma,
-            generative: cfg.model.mode == Mode::Semi,
+            generative: cfg.model.mode != Mode::Supervised,
         };
         let members = match cfg.model.fusion {
             Fusion::Poe | Fusion::Early => {
@@ -315,6 +315,12 @@ impl Ensemble {
         let classes = m.model.spec().classes as i64;
         let valid = present.any_dim(1, false).to_kind(Kind::Float);
         let log_q = m.model.class_log_probs(&xs, &present);
+        // §12.13: decoupled, U weighs the generative terms by q but does not train q.
+        let log_q = if cfg.model.mode == Mode::Decoupled {
+            log_q.detach()
+        } else {
+            log_q
+        };
         // §12.2: U's class weights aligned toward the labeled frequencies. p̂ is the running mean
         // of q over the samples this member observes.
         let log_q = match align {

@@ -4,7 +4,7 @@
 
 use super::adam::Adam;
 use super::checkpoint::{self, CheckpointMeta, CHECKPOINT_VERSION};
-use super::config::{ClassifierLoss, LabelPrior, Method, Mode, TrainConfig};
+use super::config::{ClassifierLoss, LabelPrior, Method, TrainConfig};
 use super::driver::{
     drive, Batch, EpochRecord, Learner, Outcome, Prepared, Schedule, Start, StepTerms, TrainOptions,
 };
@@ -149,7 +149,7 @@ impl SsmvaeLearner {
                 drw_from + 1,
             )
         });
-        let semi = cfg.model.mode == Mode::Semi && !p.unlabeled_rows.is_empty();
+        let semi = cfg.model.mode.uses_unlabeled() && !p.unlabeled_rows.is_empty();
         let align = rare.align_unlabeled.then(|| {
             Alignment {
                 // ln π: the same labeled frequencies as the logit adjustment, −(−ln π).
@@ -242,7 +242,7 @@ fn resume(path: &Path, ens: &Ensemble, adam: &mut Adam, meta: &mut CheckpointMet
 
 impl Learner for SsmvaeLearner {
     fn uses_unlabeled(&self) -> bool {
-        self.cfg.model.mode == Mode::Semi
+        self.cfg.model.mode.uses_unlabeled()
     }
 
     fn begin_epoch(&mut self, p: &Prepared, epoch: usize) -> Result<()> {

@@ -14,7 +14,8 @@ pub mod tensors;
 pub mod trained;
 
 pub use driver::{
-    epoch_rng, score_probs, EpochRecord, Outcome, Prepared, Selection, StepTerms, TrainOptions,
+    epoch_rng, score_probs, EpochRecord, Guard, Outcome, Prepared, Selection, StepTerms,
+    TrainOptions,
 };
 pub use fit::fit;
 pub use trained::TrainedModel;

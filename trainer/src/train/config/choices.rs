@@ -28,9 +28,24 @@ pub enum Mode {
     Semi,
     /// Labeled data and the classifier networks only (cross-entropy): the floor.
     Supervised,
+    /// The full generative model on labeled and unlabeled data, the classifier from the labels
+    /// alone (docs/model.md §12.13): U's class weights q enter under a stop-gradient and nothing
+    /// that trains the classifier on unlabeled data runs (self-training, consistency, alignment),
+    /// so the classifier is the supervised floor's and the model still exports.
+    Decoupled,
+    /// `semi` or `decoupled`, chosen per run on held-out folds of the labels (docs/model.md
+    /// §12.13): the guard against unlabeled data that hurts the classifier.
+    Auto,
 }
 
-keywords!(Mode { Semi => "semi", Supervised => "supervised" });
+keywords!(Mode { Semi => "semi", Supervised => "supervised", Decoupled => "decoupled", Auto => "auto" });
+
+impl Mode {
+    /// Whether the unlabeled samples are trained on (by the generative model at least).
+    pub fn uses_unlabeled(self) -> bool {
+        matches!(self, Mode::Semi | Mode::Decoupled | Mode::Auto)
+    }
+}
 
 /// The class prior p(y) (docs/model.md §2, A4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

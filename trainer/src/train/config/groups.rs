@@ -395,6 +395,11 @@ pub struct RunConfig {
     pub validation_folds: usize,
     /// Which fold (0-based) the run holds out, with `validation_folds`.
     pub validation_fold: usize,
+    /// Set only by `mode = auto`'s guard (docs/model.md §12.13), never a key: (fold, k) of the
+    /// labels left after the validation carve-out, held out to score a candidate, so a guarded
+    /// run under k-fold validation never reads its own validation labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner_fold: Option<(usize, usize)>,
 }
 
 impl RunConfig {

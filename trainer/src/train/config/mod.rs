@@ -151,6 +151,21 @@ impl TrainConfig {
                 "chooses SSMVAE-CI's classification weight; the baselines have none (use method = ssmvae)",
             );
         }
+        if matches!(self.model.mode, Mode::Decoupled | Mode::Auto) && self.method != Method::Ssmvae
+        {
+            return bad(
+                "mode",
+                self.model.mode.to_string(),
+                "decouples SSMVAE-CI's classifier (docs/model.md §12.13); the baselines train as published: use semi or supervised",
+            );
+        }
+        if self.model.mode == Mode::Auto && !self.objective.alpha_a_candidates.is_empty() {
+            return bad(
+                "mode",
+                "auto".into(),
+                "chooses on held-out labels, as alpha_a_candidates does: one choice per run, drop one of them",
+            );
+        }
         self.optim.validate()?;
         self.validate_baselines()?;
         self.run.validate()
@@ -158,7 +173,16 @@ impl TrainConfig {
 
     /// The §12 mechanisms in force (see [`ObjectiveConfig::rare_class`]).
     pub fn rare_class(&self) -> RareClass {
-        self.objective.rare_class()
+        let mut r = self.objective.rare_class();
+        // §12.13: a decoupled classifier learns from the labels alone, so every mechanism that
+        // trains it on unlabeled samples is off whatever its key says.
+        if self.model.mode == Mode::Decoupled {
+            r.self_training_generations = 0;
+            r.consistency = 0.0;
+            r.align_unlabeled = false;
+            r.agreement_gate = false;
+        }
+        r
     }
 
     /// The baselines' keys (checked whatever the method, so a bad value in a shared TOML file is
