@@ -219,8 +219,9 @@ fn numbered_lines<'a, R: BufRead + 'a>(
 }
 
 fn number(cell: &str, file: &Path, line: usize, id: &str, feature: &str) -> Result<f32> {
-    match cell.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v as f32),
+    // Values are kept as f32: a number beyond its range (|x| > 3.4e38) would become infinite.
+    match cell.parse::<f64>().map(|v| v as f32) {
+        Ok(v) if v.is_finite() => Ok(v),
         _ => Err(study_error(
             file,
             Some(line),

@@ -164,6 +164,8 @@ fn every_malformed_study_gets_a_one_line_error_naming_file_line_and_id() {
         ("rna.csv", "id,g1,g2\ns1,1,2\ns2,3,abc\n", &["rna.csv, line 3", "`s2`", "`g2`", "`abc`"]),
         ("rna.csv", "id,g1,g2\ns1,1,2\ns2,3,\n", &["line 3", "`s2`", "not a finite number"]),
         ("rna.csv", "id,g1,g2\ns1,1,nan\n", &["line 2", "not a finite number"]),
+        // Found by the fuzz target: finite as f64, infinite as the f32 it is stored as.
+        ("rna.csv", "id,g1,g2\ns1,1,1e39\n", &["line 2", "`1e39` is not a finite number"]),
         ("prot.tsv", "id\tp1\nx1\t1\nx2\t2\n", &["prot.tsv", "shares no sample id", "labels.csv"]),
         ("rna.csv", "id,g1,g1\ns1,1,2\n", &["rna.csv, line 1", "feature name `g1` appears twice"]),
         ("rna.csv", "", &["rna.csv", "empty file"]),
