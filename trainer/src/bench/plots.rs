@@ -113,9 +113,11 @@ fn draw_legend(
         let c = color(i);
         let y = 40 + 20 * i as i32;
         match mark {
-            Mark::Line => area
-                .draw(&PathElement::new(vec![(8, y), (28, y)], c.stroke_width(2)))
-                .map_err(|e| err(&e))?,
+            Mark::Line => {
+                area.draw(&PathElement::new(vec![(8, y), (28, y)], c.stroke_width(2)))
+                    .map_err(|e| err(&e))?;
+                marker(area, (18, y), i, c).map_err(|e| err(&e))?;
+            }
             Mark::Bar => area
                 .draw(&Rectangle::new([(10, y - 5), (24, y + 5)], c.filled()))
                 .map_err(|e| err(&e))?,
@@ -132,6 +134,117 @@ fn draw_legend(
 
 /// One line of a line plot: name and (x, mean, s.e.) points.
 pub type Series = (String, Vec<(f64, f64, f64)>);
+
+/// The most series one figure draws: each gets one of eight colour-blind-safe colours and one of
+/// eight markers, so no two look alike.
+pub const MAX_SERIES: usize = 8;
+
+/// Which rows a report draws, figure by figure (issue 33: at most about eight series a panel).
+/// The first figure holds the default (`SSMVAE-CI`, else the first row), the paper's objective
+/// (`(paper)`), the floors (a name with `floor`, or starting `logistic` or `supervised`) and then the strongest other rows
+/// by `strength` (mean overall accuracy) up to [`MAX_SERIES`]; the second, when the table has
+/// any, the default and its own ablations (rows named `SSMVAE-CI, …`), the strongest first, up to
+/// [`MAX_SERIES`]. Each figure lists its rows in the table's order. Returns (file suffix, rows).
+pub fn figure_groups(
+    names: &[String],
+    strength: &dyn Fn(&str) -> f64,
+) -> Vec<(&'static str, Vec<String>)> {
+    let Some(default) = names
+        .iter()
+        .find(|n| n.as_str() == "SSMVAE-CI" || n.starts_with("SSMVAE-CI ("))
+        .filter(|n| !n.contains("(paper)"))
+        .or(names.first())
+        .cloned()
+    else {
+        return Vec::new();
+    };
+    let is_ablation = |n: &str| n.starts_with(&format!("{default},"));
+    let is_fixed = |n: &str| {
+        let l = n.to_lowercase();
+        n.contains("(paper)")
+            || l.contains("floor")
+            || l.starts_with("logistic")
+            || l.starts_with("supervised")
+    };
+    fn by_strength<'a>(mut v: Vec<&'a String>, strength: &dyn Fn(&str) -> f64) -> Vec<&'a String> {
+        v.sort_by(|a, b| strength(b).total_cmp(&strength(a)));
+        v
+    }
+    let in_table_order = |keep: Vec<&String>| -> Vec<String> {
+        names.iter().filter(|n| keep.contains(n)).cloned().collect()
+    };
+    let mut main: Vec<&String> = vec![&default];
+    main.extend(
+        names
+            .iter()
+            .filter(|n| **n != default && is_fixed(n) && !is_ablation(n)),
+    );
+    let rivals = by_strength(
+        names
+            .iter()
+            .filter(|n| **n != default && !is_fixed(n) && !is_ablation(n))
+            .collect(),
+        strength,
+    );
+    main.extend(rivals);
+    main.truncate(MAX_SERIES);
+    let mut groups = vec![("", in_table_order(main))];
+    let ablations = by_strength(names.iter().filter(|n| is_ablation(n)).collect(), strength);
+    if !ablations.is_empty() {
+        let mut own = vec![&default];
+        own.extend(ablations);
+        own.truncate(MAX_SERIES);
+        groups.push(("-ablations", in_table_order(own)));
+    }
+    groups
+}
+
+/// The y range of a panel of percentages: the data's extent (mean ± s.e.) padded by 3 points and
+/// widened to multiples of 5, within 0..100; 0..100 when there is nothing to fit.
+fn fitted_range(series: &[Series]) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (_, points) in series {
+        for p in points {
+            lo = lo.min(100.0 * (p.1 - p.2));
+            hi = hi.max(100.0 * (p.1 + p.2));
+        }
+    }
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 100.0);
+    }
+    let lo = (5.0 * ((lo - 3.0) / 5.0).floor()).max(0.0);
+    let hi = (5.0 * ((hi + 3.0) / 5.0).ceil()).min(100.0);
+    if hi > lo {
+        (lo, hi)
+    } else {
+        (0.0, 100.0)
+    }
+}
+
+/// Draws marker `i` (of eight: filled and hollow circle, triangle, square and diamond alternate)
+/// at pixel offset 0 of `at`'s point.
+fn marker<DB: DrawingBackend, CT: plotters::coord::CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    at: CT::From,
+    i: usize,
+    c: RGBColor,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    CT::From: Clone,
+{
+    let style = if i % 2 == 0 {
+        c.filled()
+    } else {
+        c.stroke_width(2)
+    };
+    let e = EmptyElement::at(at);
+    match (i / 2) % 4 {
+        0 => area.draw(&(e + Circle::new((0, 0), 4, style))),
+        1 => area.draw(&(e + Polygon::new(vec![(0, -5), (5, 4), (-5, 4)], style))),
+        2 => area.draw(&(e + Rectangle::new([(-4, -4), (4, 4)], style))),
+        _ => area.draw(&(e + Polygon::new(vec![(0, -5), (5, 0), (0, 5), (-5, 0)], style))),
+    }
+}
 
 fn color(i: usize) -> RGBColor {
     // Colour-blind-safe Okabe–Ito (its pale yellow left out: unreadable on white), then Paul
@@ -201,11 +314,12 @@ pub fn line_panels(
             } else {
                 (-0.3, x_labels.len() as f64 - 0.7)
             };
+            let (y0, y1) = fitted_range(series);
             let mut chart = ChartBuilder::on(area)
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(50)
-                .build_cartesian_2d(x0..x1, 0.0..100.0)
+                .build_cartesian_2d(x0..x1, y0..y1)
                 .map_err(|e| err(&e))?;
             let labels = x_labels.to_vec();
             let fmt = move |x: &f64| {
@@ -252,6 +366,11 @@ pub fn line_panels(
                         )
                     }))
                     .map_err(|e| err(&e))?;
+                // Markers on every point of short series; on about ten of a training curve.
+                let step = points.len().div_ceil(10).max(1);
+                for p in points.iter().step_by(step) {
+                    marker(chart.plotting_area(), (p.0, 100.0 * p.1), i, c).map_err(|e| err(&e))?;
+                }
             }
         }
         root.present().map_err(|e| err(&e))
@@ -312,4 +431,76 @@ pub fn per_class_bars(path: &Path, title: &str, cells: &[&Cell]) -> Result<()> {
         }
         root.present().map_err(|e| err(&e))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{figure_groups, fitted_range, MAX_SERIES};
+
+    /// Table 1's rows: the first figure holds the default, the paper's objective, the floor and
+    /// the five strongest rivals; the second the default and its six ablations; table order kept.
+    #[test]
+    fn figures_hold_at_most_eight_rows_the_default_in_each() {
+        let names: Vec<String> = [
+            "SSMVAE-CI",
+            "SSMVAE-CI, a",
+            "SSMVAE-CI, b",
+            "SSMVAE-CI, c",
+            "SSMVAE-CI, d",
+            "SSMVAE-CI, e",
+            "SSMVAE-CI, f",
+            "SSMVAE-CI (paper)",
+            "SSVAE + early fusion",
+            "Supervised (early fusion)",
+            "R1",
+            "R2",
+            "R3",
+            "R4",
+            "R5",
+            "R6",
+            "R7",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Strength: R7 strongest, then R6, … ; SSVAE weakest.
+        let strength = |n: &str| match n.strip_prefix('R') {
+            Some(k) => k.parse::<f64>().unwrap(),
+            None => 0.0,
+        };
+        let groups = figure_groups(&names, &strength);
+        assert_eq!(groups.len(), 2);
+        let (main, ablations) = (&groups[0].1, &groups[1].1);
+        assert_eq!(groups[0].0, "");
+        assert_eq!(
+            main,
+            &[
+                "SSMVAE-CI",
+                "SSMVAE-CI (paper)",
+                "Supervised (early fusion)",
+                "R3",
+                "R4",
+                "R5",
+                "R6",
+                "R7"
+            ]
+        );
+        assert_eq!(groups[1].0, "-ablations");
+        assert_eq!(ablations.len(), 7);
+        assert_eq!(ablations[0], "SSMVAE-CI");
+        assert!(ablations[1..].iter().all(|n| n.starts_with("SSMVAE-CI, ")));
+        assert!(groups.iter().all(|g| g.1.len() <= MAX_SERIES));
+        // No ablation row: one figure.
+        let few: Vec<String> = ["SSMVAE-CI", "R1"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(figure_groups(&few, &strength).len(), 1);
+    }
+
+    #[test]
+    fn the_y_axis_fits_the_data_in_steps_of_five() {
+        let s = vec![("a".to_string(), vec![(0.0, 0.62, 0.01), (1.0, 0.81, 0.02)])];
+        assert_eq!(fitted_range(&s), (55.0, 90.0));
+        let full = vec![("a".to_string(), vec![(0.0, 0.01, 0.0), (1.0, 0.99, 0.0)])];
+        assert_eq!(fitted_range(&full), (0.0, 100.0));
+        assert_eq!(fitted_range(&[]), (0.0, 100.0));
+    }
 }

@@ -6,7 +6,7 @@ use super::aggregate::{summarise, Cell};
 use super::epoch_logs::EpochLogs;
 use super::experiment::Experiment;
 use super::markdown::{render, replace_block, summary_tables, Page};
-use super::plots::{line_panels, per_class_bars, Series};
+use super::plots::{figure_groups, line_panels, per_class_bars, Series};
 use super::results::{read_results, RunResult};
 use crate::error::{DataError, Error, Result};
 use crate::protocol::Rho;
@@ -266,24 +266,39 @@ fn plots(
                     })
                     .collect()
             };
-            let file = format!("{scale}-acc-vs-rho-{}-beta{beta}.png", slug(&ds));
-            line_panels(
-                &dir.join(&file),
-                &format!("{ds}, beta = {beta}: test accuracy vs imbalance ratio (mean ± s.e.)"),
-                "rho",
-                &rhos.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-                &[
-                    (
-                        "overall accuracy %".into(),
-                        series(|c| (c.overall.mean, c.overall.se)),
+            let (overall, minority) = (
+                series(|c| (c.overall.mean, c.overall.se)),
+                series(|c| (c.minority.mean, c.minority.se)),
+            );
+            let names: Vec<String> = overall.iter().map(|s| s.0.clone()).collect();
+            let strength = |n: &str| mean_of(&overall, n);
+            for (suffix, shown) in figure_groups(&names, &strength) {
+                let pick = |all: &[Series]| -> Vec<Series> {
+                    all.iter()
+                        .filter(|s| shown.contains(&s.0))
+                        .cloned()
+                        .collect()
+                };
+                let file = format!("{scale}-acc-vs-rho-{}-beta{beta}{suffix}.png", slug(&ds));
+                let what = if suffix.is_empty() {
+                    ""
+                } else {
+                    ", the default's ablations"
+                };
+                line_panels(
+                    &dir.join(&file),
+                    &format!(
+                        "{ds}, beta = {beta}{what}: test accuracy vs imbalance ratio (mean ± s.e.)"
                     ),
-                    (
-                        "minority accuracy %".into(),
-                        series(|c| (c.minority.mean, c.minority.se)),
-                    ),
-                ],
-            )?;
-            out.push((format!("{ds}, beta {beta}: accuracy vs rho"), file));
+                    "rho",
+                    &rhos.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                    &[
+                        ("overall accuracy %".into(), pick(&overall)),
+                        ("minority accuracy %".into(), pick(&minority)),
+                    ],
+                )?;
+                out.push((format!("{ds}, beta {beta}{what}: accuracy vs rho"), file));
+            }
         }
     }
     // Per-class bars and training curves for one cell.
@@ -296,7 +311,6 @@ fn plots(
             .collect();
         if !chosen.is_empty() {
             let tag = format!("{}-rho{rho}-beta{beta}", slug(&ds));
-            let file = format!("{scale}-per-class-{tag}.png");
             let labelled: Vec<Cell> = chosen
                 .iter()
                 .map(|c| {
@@ -305,17 +319,44 @@ fn plots(
                     c
                 })
                 .collect();
-            per_class_bars(
-                &dir.join(&file),
-                &format!(
-                    "{ds}, rho = {rho}, beta = {beta}: per-class test accuracy (mean over seeds)"
-                ),
-                &labelled.iter().collect::<Vec<_>>(),
-            )?;
-            out.push((
-                format!("{ds}, rho {rho}, beta {beta}: per-class accuracy"),
-                file,
-            ));
+            let names: Vec<String> = labelled.iter().map(|c| c.key.model.clone()).collect();
+            let strength = |n: &str| {
+                labelled
+                    .iter()
+                    .find(|c| c.key.model == n)
+                    .map_or(f64::NEG_INFINITY, |c| c.overall.mean)
+            };
+            let groups = figure_groups(&names, &strength);
+            for (suffix, shown) in &groups {
+                let file = format!("{scale}-per-class-{tag}{suffix}.png");
+                let what = if suffix.is_empty() {
+                    ""
+                } else {
+                    ", the default's ablations"
+                };
+                per_class_bars(
+                    &dir.join(&file),
+                    &format!(
+                        "{ds}, rho = {rho}, beta = {beta}{what}: per-class test accuracy (mean over seeds)"
+                    ),
+                    &labelled.iter().filter(|c| shown.contains(&c.key.model)).collect::<Vec<_>>(),
+                )?;
+                out.push((
+                    format!("{ds}, rho {rho}, beta {beta}{what}: per-class accuracy"),
+                    file,
+                ));
+            }
+            // Training curves of the first figure's rows.
+            let main: Vec<&Cell> = chosen
+                .iter()
+                .copied()
+                .filter(|c| {
+                    groups
+                        .first()
+                        .is_some_and(|g| g.1.contains(&model_label(c, missings)))
+                })
+                .collect();
+            let chosen = main;
             let curves = training_curves(results, &chosen, missings, logs)?;
             if !curves.0.is_empty() {
                 let file = format!("{scale}-curves-{tag}.png");
@@ -337,6 +378,17 @@ fn plots(
         }
     }
     Ok(out)
+}
+
+/// The mean over a series' points of its means (a row's strength across a figure's cells).
+fn mean_of(series: &[Series], name: &str) -> f64 {
+    series
+        .iter()
+        .find(|s| s.0 == name)
+        .filter(|s| !s.1.is_empty())
+        .map_or(f64::NEG_INFINITY, |s| {
+            s.1.iter().map(|p| p.1).sum::<f64>() / s.1.len() as f64
+        })
 }
 
 /// Mean test overall/minority accuracy per epoch over each cell's seeds, from the epoch logs.
