@@ -208,6 +208,7 @@ fn result(spec: &RunSpec, overall: f64, minority: f64) -> RunResult {
         cpu_kernels: None,
         selection: None,
         guard: None,
+        class_names: None,
         reused_from: None,
         target_priors: None,
         cpu_model: None,
@@ -350,6 +351,12 @@ drw_start = 0.0
         // Every line records the commit that produced it.
         assert!(r.commit.as_deref().is_some_and(|c| !c.is_empty()));
         assert!((0.0..=1.0).contains(&r.scores.overall_acc) && r.per_class_acc.len() == 10);
+        let names: Vec<String> = (0..10).map(|k| k.to_string()).collect();
+        assert_eq!(
+            r.class_names.as_ref(),
+            Some(&names),
+            "mfeat's classes are its digits"
+        );
         assert_eq!((r.epochs, r.device.as_str()), (1, "cpu"));
         assert!(out.parent().unwrap().join(&r.epoch_log).exists());
     }

@@ -82,6 +82,8 @@ pub struct Cell {
     pub validation_last: Option<Stat>,
     /// Mean per-class accuracy over seeds (classes absent from a seed's test set skipped).
     pub per_class: Vec<Option<f64>>,
+    /// The classes' names, when the runs' lines record them (lines before issue 33 do not).
+    pub class_names: Option<Vec<String>>,
     /// Mean training seconds per run.
     pub train_seconds: f64,
     /// Each run's commit and CPU kernel set, as its line records them (None: not recorded).
@@ -168,6 +170,7 @@ pub fn summarise(results: &[RunResult], expected: Option<&[RunSpec]>) -> Vec<Cel
                 validation_balanced: (!vals.is_empty()).then(|| Stat::of(&vals)),
                 validation_last: (!last.is_empty()).then(|| Stat::of(&last)),
                 per_class,
+                class_names: runs.iter().find_map(|r| r.class_names.clone()),
                 train_seconds: if runs.is_empty() {
                     f64::NAN
                 } else {

@@ -396,10 +396,18 @@ pub fn per_class_bars(path: &Path, title: &str, cells: &[&Cell]) -> Result<()> {
             .y_label_area_size(50)
             .build_cartesian_2d(-0.5..classes as f64 - 0.5, 0.0..100.0)
             .map_err(|e| err(&e))?;
+        // Classes by name where the lines record names (a study's); by index otherwise.
+        let names = cells
+            .first()
+            .and_then(|c| c.class_names.clone())
+            .filter(|n| n.len() == classes);
         let fmt = |x: &f64| {
             let i = x.round();
             if (x - i).abs() < 1e-6 && i >= 0.0 {
-                format!("{i}")
+                match &names {
+                    Some(n) => n.get(i as usize).cloned().unwrap_or_default(),
+                    None => format!("{i}"),
+                }
             } else {
                 String::new()
             }
@@ -407,7 +415,11 @@ pub fn per_class_bars(path: &Path, title: &str, cells: &[&Cell]) -> Result<()> {
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_desc("class (0 = largest)")
+            .x_desc(if names.is_some() {
+                "class"
+            } else {
+                "class (0 = largest)"
+            })
             .y_desc("test accuracy %")
             .x_labels(classes * 2 + 1)
             .x_label_formatter(&fmt)

@@ -77,6 +77,10 @@ pub struct RunResult {
     /// (`alpha_a_candidates`, docs/model.md §12.8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<crate::train::Selection>,
+    /// The classes' names, class 0 first (a study's class names; "0", "1", … for data without
+    /// names). Absent in lines written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_names: Option<Vec<String>>,
     /// How `mode = auto` chose the mode (docs/model.md §12.13), when the run's config asks it to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<crate::train::Guard>,

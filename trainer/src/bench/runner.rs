@@ -216,6 +216,7 @@ pub fn run_one(
         cpu_kernels: Some(super::results::aten_cpu_capability()),
         selection: outcome.selection.clone(),
         guard: outcome.guard.clone(),
+        class_names: Some(outcome.split.train.class_names().to_vec()),
         reused_from: None,
         target_priors: (!outcome.target_priors.is_empty()).then(|| {
             outcome
