@@ -26,6 +26,14 @@ pub fn train(
 ) -> Result<Outcome> {
     if cfg.model.mode == Mode::Auto {
         cfg.validate()?;
+        // A resumed run continues in the mode its checkpoint was trained in: choosing again could
+        // pick the other one (with more epochs the candidates train differently) and mix them.
+        if opts.resume && opts.checkpoint.exists() {
+            let loaded = crate::train::checkpoint::load(&opts.checkpoint)?;
+            let mut chosen = cfg.clone();
+            chosen.model.mode = loaded.meta.config.model.mode;
+            return train_once(&chosen, opts, on_epoch);
+        }
         let guard = guard_mode(cfg, opts)?;
         let mut chosen = cfg.clone();
         chosen.model.mode = guard.chosen;
@@ -196,6 +204,9 @@ pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
     let train_sizes = split.train_class_sizes();
     let (train_raw, test_raw) = split.preprocessed();
     let (train_rows, val_rows) = carve_validation(&train_raw, &cfg.run);
+    // The network width follows the run's training rows (§11.1), also in the guard's inner folds,
+    // so a candidate is scored at the width the final run trains.
+    let width_rows = train_rows.len();
     // §12.13: the guard's candidate holds out a fold of what is left; the run's own validation
     // rows are neither trained on nor scored.
     let (train_rows, val_rows) = match cfg.run.inner_fold {
@@ -229,7 +240,7 @@ pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
     let labeled_data = DataTensors::new(&labeled_ds, device);
     let test = DataTensors::new(&test_ds, device);
     let val = val_ds.as_ref().map(|v| DataTensors::new(v, device));
-    let hidden = cfg.model.hidden.resolve(train_ds.len());
+    let hidden = cfg.model.hidden.resolve(width_rows);
     Ok(Prepared {
         hidden,
         split,

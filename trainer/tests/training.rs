@@ -519,6 +519,37 @@ fn a_decoupled_classifier_learns_from_the_labels_alone() {
     }
 }
 
+/// A checkpoint resumes only in the mode it was trained in (semi and decoupled share every
+/// network shape, so the shape check alone would let them mix), and `mode = auto` resumes in the
+/// mode its checkpoint chose, without choosing again.
+#[test]
+fn a_checkpoint_resumes_only_in_its_own_mode() {
+    use trainer::train::config::Mode;
+    let _rng = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny_mfeat_config(4, 1);
+    train(&cfg, &opts(dir.path()), |_| {}).unwrap();
+    cfg.model.mode = Mode::Decoupled;
+    cfg.optim.epochs = 2;
+    let resumed = TrainOptions {
+        resume: true,
+        ..opts(dir.path())
+    };
+    let err = train(&cfg, &resumed, |_| {}).unwrap_err().to_string();
+    assert!(
+        err.contains("mode = semi") && err.contains("mode = decoupled"),
+        "{err}"
+    );
+    cfg.model.mode = Mode::Auto;
+    let out = train(&cfg, &resumed, |_| {}).unwrap();
+    assert!(out.guard.is_none(), "no second choice on resume");
+    assert_eq!(
+        out.history.len(),
+        1,
+        "one more epoch, in the checkpoint's mode"
+    );
+}
+
 fn tiny(dir: &Path) -> (TrainConfig, TrainOptions) {
     (
         {

@@ -44,7 +44,9 @@ impl FromStr for DatasetName {
             "noisy-mnist" => DatasetName::NoisyMnist,
             other => {
                 let p = PathBuf::from(other);
-                if p.extension().is_some_and(|e| e == "toml") {
+                if p.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+                {
                     return Ok(DatasetName::Study(p));
                 }
                 let is_npz = p.extension().is_some_and(|e| e == "npz");
@@ -208,12 +210,33 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
             Source::NoisyMnist { train, test }
         }
         DatasetName::Study(path) => {
-            let train = read_study(path, None, Labels::Required)?.dataset;
+            let study = read_study(path, None, Labels::Required)?;
+            let train = study.dataset;
             let test = match test {
                 None => None,
-                Some(t) if t.extension().is_some_and(|e| e == "toml") => {
+                Some(t)
+                    if t.extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("toml")) =>
+                {
                     let schema = StudySchema::of(&train);
                     let test = read_study(t, Some(&schema), Labels::Required)?;
+                    // A sample in both would be trained on and then scored: refuse it.
+                    let trained: std::collections::HashSet<&str> =
+                        study.sample_ids.iter().map(String::as_str).collect();
+                    if let Some(id) = test
+                        .sample_ids
+                        .iter()
+                        .find(|id| trained.contains(id.as_str()))
+                    {
+                        return Err(Error::Study {
+                            file: t.to_path_buf(),
+                            line: None,
+                            message: format!(
+                                "sample `{id}` is also in the training study {}: a test sample must not be trained on",
+                                path.display()
+                            ),
+                        });
+                    }
                     if let Some(r) = test.dataset.labels().iter().position(Option::is_none) {
                         return Err(Error::Study {
                             file: t.to_path_buf(),

@@ -294,6 +294,12 @@ pub fn parse_table<R: BufRead>(reader: R, file: &Path, layout: Layout) -> Result
             "the header has one cell: an id column and at least one more are needed",
         ));
     }
+    // Checked before any row, so a trailing delimiter (an empty last name) is named as such.
+    let what = match layout {
+        Layout::SamplesInRows => "feature name",
+        Layout::SamplesInColumns => "sample id",
+    };
+    unique(&names, what, file, |_| header_line)?;
     let mut firsts = Vec::new();
     let mut firsts_line = Vec::new();
     let mut values = Vec::new();
@@ -332,7 +338,6 @@ pub fn parse_table<R: BufRead>(reader: R, file: &Path, layout: Layout) -> Result
     match layout {
         Layout::SamplesInRows => {
             unique(&firsts, "sample id", file, |i| firsts_line[i])?;
-            unique(&names, "feature name", file, |_| header_line)?;
             Ok(Table {
                 ids: firsts,
                 features: names,
@@ -340,7 +345,6 @@ pub fn parse_table<R: BufRead>(reader: R, file: &Path, layout: Layout) -> Result
             })
         }
         Layout::SamplesInColumns => {
-            unique(&names, "sample id", file, |_| header_line)?;
             unique(&firsts, "feature name", file, |i| firsts_line[i])?;
             let (f, s) = (firsts.len(), names.len());
             let mut t = vec![0.0f32; f * s];
@@ -573,7 +577,7 @@ fn study_labels(
         return Err(study_error(
             file,
             Some(*line),
-            format!("sample `{id}` has a label but no modality file holds it"),
+            format!("sample `{id}` is in the labels file but no modality file holds it"),
         ));
     }
     let labeled: BTreeSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
@@ -636,7 +640,8 @@ fn feature_order(
         .enumerate()
         .map(|(i, f)| (f.as_str(), i))
         .collect();
-    if let Some(extra) = have.iter().find(|f| !trained.contains(f)) {
+    let known: std::collections::HashSet<&str> = trained.iter().map(String::as_str).collect();
+    if let Some(extra) = have.iter().find(|f| !known.contains(f.as_str())) {
         return Err(study_error(
             file,
             None,

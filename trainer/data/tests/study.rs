@@ -168,6 +168,7 @@ fn every_malformed_study_gets_a_one_line_error_naming_file_line_and_id() {
         ("rna.csv", "id,g1,g2\ns1,1,1e39\n", &["line 2", "`1e39` is not a finite number"]),
         ("prot.tsv", "id\tp1\nx1\t1\nx2\t2\n", &["prot.tsv", "shares no sample id", "labels.csv"]),
         ("rna.csv", "id,g1,g1\ns1,1,2\n", &["rna.csv, line 1", "feature name `g1` appears twice"]),
+        ("rna.csv", "id,g1,g2,\ns1,1,2,\n", &["rna.csv, line 1", "an empty feature name"]),
         ("rna.csv", "", &["rna.csv", "empty file"]),
         ("rna.csv", "id,g1\n\"s1,1\n", &["line 2", "quoted field"]),
         ("labels.csv", "id,c,extra\ns1,LumA,x\n", &["labels.csv, line 2", "3 cells"]),

@@ -73,7 +73,10 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         None => bail!("give --out FILE (.csv, .tsv or .npz) or --json"),
     };
     let model = TrainedModel::load(&args.checkpoint)?;
-    let is_study = args.input.extension().is_some_and(|e| e == "toml");
+    let is_study = args
+        .input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
     let (ds, ids) = if is_study {
         let study = read_study(&args.input, Some(&model.study_schema()?), Labels::Ignored)?;
         (study.dataset, study.sample_ids)

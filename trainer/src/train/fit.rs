@@ -224,6 +224,15 @@ fn resume(path: &Path, ens: &Ensemble, adam: &mut Adam, meta: &mut CheckpointMet
         ..s.clone()
     };
     let tau = |c: &crate::train::config::TrainConfig| c.rare_class().logit_adjust;
+    if loaded.meta.config.model.mode != meta.config.model.mode {
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!(
+                "was trained with mode = {}; it cannot be resumed with mode = {} (docs/model.md §12.13)",
+                loaded.meta.config.model.mode, meta.config.model.mode
+            ),
+        });
+    }
     if trained(&loaded.meta.ensemble) != trained(&meta.ensemble)
         || tau(&loaded.meta.config) != tau(&meta.config)
     {

@@ -80,6 +80,30 @@ impl TrainedModel {
                 )));
             }
         }
+        // Named data (a study) must name what the model was trained on, in its order: the same
+        // widths in another order would be scored silently misaligned.
+        for (m, trained) in raw.modalities().iter().zip(&self.meta.feature_names) {
+            if !m.feature_names().is_empty() && m.feature_names() != trained.as_slice() {
+                return Err(bad(format!(
+                    "modality `{}`: {what} names its features differently from training (read it with the training study's feature order, or retrain)",
+                    m.name()
+                )));
+            }
+        }
+        let named = raw
+            .modalities()
+            .iter()
+            .any(|m| !m.feature_names().is_empty());
+        if named
+            && !self.meta.feature_names.is_empty()
+            && raw.class_names() != self.meta.class_names
+        {
+            return Err(bad(format!(
+                "trained on classes [{}]; {what} has [{}]",
+                self.meta.class_names.join(", "),
+                raw.class_names().join(", ")
+            )));
+        }
         Ok(())
     }
 
