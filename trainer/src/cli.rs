@@ -11,8 +11,8 @@ use trainer::objective::{
 };
 use trainer::protocol::{Missing, Rho};
 use trainer::train::config::{
-    ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, Hidden, LabelPrior, Method, Mode, Objective,
-    Precision, TrainConfig,
+    AlphaScale, ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, Hidden, LabelPrior, Method,
+    Mode, Objective, Precision, TrainConfig,
 };
 
 /// A flag parser for one of the library's keyword enums: clap checks the word against its `NAMES`
@@ -198,6 +198,11 @@ pub struct TrainArgs {
     /// all labels (docs/model.md §12.8; about (candidates + 1)× the time).
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub alpha_a_candidates: Option<Vec<f64>>,
+    /// How the classification weight follows the input dimension: none (Eq. 9) or dimension (a
+    /// sample observing more than 1568 input dimensions, the widest data a = 3 was validated on,
+    /// gets α̃ × D/1568, so thousands of word counts do not drown the labels; docs/model.md §12.14).
+    #[arg(long, value_parser = keyword::<AlphaScale>(AlphaScale::NAMES))]
+    pub alpha_scale: Option<AlphaScale>,
     /// Entropy weight of the unlabeled term: c (c_S), tau2 (τ_S²) or a number.
     #[arg(long)]
     pub entropy_coef: Option<EntropyCoef>,

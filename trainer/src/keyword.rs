@@ -40,7 +40,7 @@ mod tests {
     };
     use crate::protocol::Missing;
     use crate::train::config::{
-        ClassifierLoss, DeviceChoice, Fusion, LabelPrior, Method, Mode, Precision,
+        AlphaScale, ClassifierLoss, DeviceChoice, Fusion, LabelPrior, Method, Mode, Precision,
     };
     use serde::{de::DeserializeOwned, Serialize};
     use std::fmt::Display;
@@ -79,6 +79,7 @@ mod tests {
         agrees::<LabelPrior>(LabelPrior::NAMES);
         agrees::<Method>(Method::NAMES);
         agrees::<ClassifierLoss>(ClassifierLoss::NAMES);
+        agrees::<AlphaScale>(AlphaScale::NAMES);
         agrees::<DeviceChoice>(DeviceChoice::NAMES);
         agrees::<PseudoLabelCap>(PseudoLabelCap::NAMES);
         agrees::<PseudoLabelSelect>(PseudoLabelSelect::NAMES);

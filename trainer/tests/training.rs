@@ -550,6 +550,27 @@ fn a_checkpoint_resumes_only_in_its_own_mode() {
     );
 }
 
+/// `alpha_scale = dimension` (docs/model.md §12.14) leaves every sample that observes at most 1568
+/// input dimensions at Eq. 9's weight: on mfeat (649) the run is the default's, bit for bit (the
+/// factor above the reference is checked by `the_factor_scales_above_the_reference_dimension_only`).
+#[test]
+fn dimension_scaling_leaves_data_up_to_the_reference_width_unchanged() {
+    use trainer::train::config::AlphaScale;
+    let _rng = lock();
+    let run = |c: &TrainConfig| {
+        let d = tempfile::tempdir().unwrap();
+        let o = train(c, &opts(d.path()), |_| {}).unwrap();
+        o.history
+            .iter()
+            .map(|h| h.loss_total.to_bits())
+            .collect::<Vec<_>>()
+    };
+    let base = tiny_mfeat_config(5, 2);
+    let mut scaled = base.clone();
+    scaled.objective.alpha_scale = AlphaScale::Dimension;
+    assert_eq!(run(&base), run(&scaled), "mfeat's 649 dimensions: factor 1");
+}
+
 fn tiny(dir: &Path) -> (TrainConfig, TrainOptions) {
     (
         {

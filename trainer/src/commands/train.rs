@@ -24,7 +24,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(
         model { latent, fusion, mode, nu, latent_dim, hidden, prior_expert, label_prior, sigma, shared_first_layer }
         objective {
-            alpha_a, alpha_a_candidates, entropy_coef, unlabeled_form, classifier_loss, ldam_max_margin, drw_beta,
+            alpha_a, alpha_a_candidates, alpha_scale, entropy_coef, unlabeled_form, classifier_loss, ldam_max_margin, drw_beta,
             drw_start, logit_adjust, align_unlabeled, unlabeled_rampup, consistency,
             consistency_threshold, agreement_gate, balanced_labeled, labeled_class_power,
             self_training_generations, self_training_cap,

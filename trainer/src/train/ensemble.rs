@@ -1,13 +1,15 @@
 //! The trained object: one SSMVAE-CI model (PoE or early fusion) or one per modality (late
 //! fusion), each reading some columns of the data. Losses (Eq. 7–9) and predictions live here.
 
-use super::config::{Fusion, Mode, RareClass, TrainConfig, UnlabeledFormExt};
+use super::config::{
+    AlphaScale, Fusion, Mode, Objective, RareClass, TrainConfig, UnlabeledFormExt,
+};
 use super::driver::StepTerms;
 use super::tensors::{constant_table, gather_constants, DataTensors};
 use crate::augment::{augment, Strength};
 use crate::model::precision::matmul_scope;
 use crate::model::{ModalitySpec, ModelSpec, Ssmvae};
-use crate::objective::classification::classification_loss;
+use crate::objective::classification::{classification_loss, dimension_factor};
 use crate::objective::enumeration::Enumeration;
 use crate::objective::gamma::{
     gamma_loss_labeled, gamma_loss_unlabeled, gamma_loss_unlabeled_exact, tile_rows,
@@ -255,6 +257,15 @@ impl Ensemble {
                     m.model.spec().latent,
                 ) * &valid;
                 terms.labeled += f64::try_from(l.sum(Kind::Float)).unwrap_or(f64::NAN) / bl;
+                // §12.14: the classification weight follows the observed input dimension.
+                let ce = if cfg.objective.alpha_scale == AlphaScale::Dimension
+                    && cfg.objective.kind == Objective::RareClass
+                {
+                    let dims: Vec<i64> = m.cols.iter().map(|&j| data.xs[j].size()[1]).collect();
+                    ce * dimension_factor(&present, &dims)
+                } else {
+                    ce
+                };
                 let mut loss = (l + ce * alpha).sum(Kind::Float) * (w_l / bl);
                 if let Some(u_idx) = unlabeled {
                     let align = control

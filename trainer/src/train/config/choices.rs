@@ -83,6 +83,20 @@ pub enum Method {
 
 keywords!(Method { Ssmvae => "ssmvae", Crest => "crest", Adsh => "adsh", Cmml => "cmml", Smln => "smln", Gamo => "gamo" });
 
+/// How the classification weight follows the input dimension (docs/model.md §12.14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlphaScale {
+    /// α̃ = a N / N_l for every sample, whatever its dimension (Eq. 9).
+    #[default]
+    None,
+    /// α̃ times max(1, D_obs / 1568) per sample: the weight per summed generative dimension a had
+    /// where it was validated, kept on wider data.
+    Dimension,
+}
+
+keywords!(AlphaScale { None => "none", Dimension => "dimension" });
+
 /// The classification loss on labeled samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

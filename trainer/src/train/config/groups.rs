@@ -3,7 +3,9 @@
 //! and the range check of each key. In a TOML file and on the command line the keys stay flat
 //! (`nu = 5`, `--nu 5`): the groups are the library's structure, not a new file format.
 
-use super::choices::{ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Mode, Precision};
+use super::choices::{
+    AlphaScale, ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Mode, Precision,
+};
 use crate::data::TransformChoice;
 use crate::error::{DataError, Result};
 use crate::objective::{
@@ -118,6 +120,9 @@ pub struct ObjectiveConfig {
     /// Candidate values of a, one chosen per run on a held-out part of the labels
     /// (docs/model.md §12.8); empty = `alpha_a` as given.
     pub alpha_a_candidates: Vec<f64>,
+    /// `dimension`: α̃ grows with the input dimension a sample observes above the one a was
+    /// validated at (docs/model.md §12.14); `none`: Eq. 9's α̃. Ignored under `objective = paper`.
+    pub alpha_scale: AlphaScale,
     /// Entropy weight of U.
     pub entropy_coef: EntropyCoef,
     /// Form of the unlabeled objective.
@@ -201,6 +206,7 @@ impl Default for ObjectiveConfig {
             // (docs/model.md §12.6). The paper's rows pin 0.3, the value they were run with.
             alpha_a: 3.0,
             alpha_a_candidates: Vec::new(),
+            alpha_scale: AlphaScale::None,
             entropy_coef: EntropyCoef::C,
             unlabeled_form: UnlabeledForm::Entropy,
             classifier_loss: ClassifierLoss::Ce,

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 pub use crate::objective::{EntropyCoef, Objective, RareClass};
 use crate::objective::{Latent, UnlabeledForm};
 pub use choices::{
-    ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Method, Mode, Precision,
+    AlphaScale, ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Method, Mode, Precision,
 };
 use groups::bad;
 pub use groups::{DataConfig, ModelConfig, ObjectiveConfig, OptimConfig, RunConfig};
