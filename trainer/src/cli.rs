@@ -104,6 +104,10 @@ pub enum Command {
     /// of a shared machine hits both, and reports its peak RSS. Run it through
     /// `trainer/scripts/with-libtorch.sh` so `python3` is the project's venv.
     BenchStep(BenchStepArgs),
+    /// Our training epoch against the independent PyTorch implementation of the same objective
+    /// (shared/reference-pytorch): same split sizes and batches, alternated rounds in one sitting,
+    /// median seconds per epoch and their ratio (issue 34).
+    BenchEpoch(BenchEpochArgs),
     /// Render the paper-style Markdown tables and PNG plots from `ssmvae bench` results.
     Report(ReportArgs),
 }
@@ -579,6 +583,55 @@ pub struct ReportArgs {
     /// and `report` read both forms, and a later run appends to a new plain file beside the seal.
     #[arg(long)]
     pub pack_results: bool,
+}
+
+/// `ssmvae bench-epoch` (issue 34).
+#[derive(Debug, Args)]
+pub struct BenchEpochArgs {
+    /// Dataset both sides train on: mnist+fashion or mfeat.
+    #[arg(long, default_value = "mnist+fashion", value_parser = ["mnist+fashion", "mfeat"])]
+    pub dataset: String,
+    /// Data folder laid out like shared/data (ours; the script reads shared/data beside itself).
+    #[arg(long, env = "SSMVAE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The protocol's n_max, rho and beta, the same on both sides.
+    #[arg(long, default_value_t = 2000)]
+    pub n_max: usize,
+    /// Imbalance ratio.
+    #[arg(long, default_value_t = 100.0)]
+    pub rho: f64,
+    /// Labeled fraction.
+    #[arg(long, default_value_t = 0.1)]
+    pub beta: f64,
+    /// Epochs per process; the first is warm-up and not counted.
+    #[arg(long, default_value_t = 4)]
+    pub epochs: usize,
+    /// Processes per side, alternating between the two.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// CPU threads of both (libtorch's intra-op threads).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Seed of both.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Width of both sides' two hidden layers (the script's --hidden; ours `--hidden W,W`), so
+    /// both train the same shapes: 512 is the paper's and the script's default.
+    #[arg(long, default_value_t = 512)]
+    pub hidden: usize,
+    /// Train ours with `--objective paper` (the objective the script implements); without it,
+    /// ours trains the default.
+    #[arg(long)]
+    pub paper: bool,
+    /// Python interpreter with torch, numpy and pandas (the venv's under with-libtorch.sh).
+    #[arg(long, default_value = "python3")]
+    pub python: PathBuf,
+    /// The independent PyTorch implementation's folder (its train.py).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference-pytorch"))]
+    pub reference: PathBuf,
+    /// Append one JSON line (every epoch's seconds, medians, ratio, commit, machine) to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// `ssmvae bench-step`.

@@ -22,6 +22,7 @@ fn run(cli: &cli::Cli) -> anyhow::Result<()> {
         cli::Command::Bench(args) => commands::bench::run_bench(args, cli.quiet),
         cli::Command::Report(args) => commands::bench::run_report(args),
         cli::Command::BenchStep(args) => commands::bench_step::run(args),
+        cli::Command::BenchEpoch(args) => commands::bench_epoch::run(args),
     }
 }
 

@@ -721,6 +721,11 @@ fn cases(f: &Fixtures) -> Vec<Case> {
             &["report", &p("nope.jsonl")],
             &["cannot read", "nope.jsonl"],
         ),
+        case(
+            &["bench-epoch", "--reference", &p("no_such_dir")],
+            &["--reference", "no_such_dir", "no train.py there"],
+        ),
+        case(&["bench-epoch", "--epochs", "1"], &["--epochs at least 2"]),
         // study manifests: one line naming the file, the line and the sample
         data(
             "study_dup_id/study.toml",

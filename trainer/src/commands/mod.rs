@@ -1,6 +1,7 @@
 //! One module per subcommand. These are the only places (with `main.rs`) that use `anyhow`.
 
 pub mod bench;
+pub mod bench_epoch;
 pub mod bench_jobs;
 pub mod bench_step;
 pub mod data;
