@@ -72,24 +72,7 @@ pub fn select_alpha_a(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Selectio
         c.run.validation_fraction = SELECTION_HOLDOUT;
         c.run.validation_folds = 0;
         c.run.validation_fold = 0;
-        // Its own checkpoint files (removed after), never resumed: a resumed run chooses again,
-        // deterministically, the same a.
-        let checkpoint = opts
-            .checkpoint
-            .with_extension(format!("select-a{a}.safetensors"));
-        let o = TrainOptions {
-            checkpoint: checkpoint.clone(),
-            resume: false,
-            ..opts.clone()
-        };
-        let mut last = None;
-        let result = train_once(&c, &o, |r| {
-            last = r.validation.as_ref().map(|v| v.balanced_acc)
-        });
-        for f in [checkpoint.with_extension("best.safetensors"), checkpoint] {
-            let _ = std::fs::remove_file(f);
-        }
-        result?;
+        let last = held_out_score(&c, opts, &format!("select-a{a}"))?;
         scores.push(last.ok_or_else(|| {
             DataError::Empty(
                 "alpha_a_candidates: no class has two labels to hold one out; set alpha_a instead"
@@ -126,25 +109,7 @@ pub fn guard_mode(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Guard> {
             let mut c = cfg.clone();
             c.model.mode = mode;
             c.run.inner_fold = Some((fold, GUARD_FOLDS));
-            // Its own checkpoint files (removed after), never resumed: a resumed run chooses
-            // again, deterministically, the same mode.
-            let checkpoint = opts
-                .checkpoint
-                .with_extension(format!("guard-{mode}-{fold}.safetensors"));
-            let o = TrainOptions {
-                checkpoint: checkpoint.clone(),
-                resume: false,
-                ..opts.clone()
-            };
-            let mut last = None;
-            let result = train_once(&c, &o, |r| {
-                last = r.validation.as_ref().map(|v| v.balanced_acc)
-            });
-            for f in [checkpoint.with_extension("best.safetensors"), checkpoint] {
-                let _ = std::fs::remove_file(f);
-            }
-            result?;
-            folds.push(last);
+            folds.push(held_out_score(&c, opts, &format!("guard-{mode}-{fold}"))?);
         }
         let scored: Vec<f64> = folds.iter().flatten().copied().collect();
         scores.push((!scored.is_empty()).then(|| scored.iter().sum::<f64>() / scored.len() as f64));
@@ -159,6 +124,28 @@ pub fn guard_mode(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Guard> {
         folds: GUARD_FOLDS,
         chosen,
     })
+}
+
+/// Trains a candidate configuration that holds labels out and returns its last-epoch balanced
+/// accuracy on them (None when no label could be held out). The candidate writes its own
+/// checkpoint files, named by `tag` beside the run's and removed after, and is never resumed: a
+/// resumed run chooses again, deterministically, the same way.
+fn held_out_score(c: &TrainConfig, opts: &TrainOptions, tag: &str) -> Result<Option<f64>> {
+    let checkpoint = opts.checkpoint.with_extension(format!("{tag}.safetensors"));
+    let o = TrainOptions {
+        checkpoint: checkpoint.clone(),
+        resume: false,
+        ..opts.clone()
+    };
+    let mut last = None;
+    let result = train_once(c, &o, |r| {
+        last = r.validation.as_ref().map(|v| v.balanced_acc)
+    });
+    for f in [checkpoint.with_extension("best.safetensors"), checkpoint] {
+        let _ = std::fs::remove_file(f);
+    }
+    result?;
+    Ok(last)
 }
 
 /// The index of the highest score, the earliest among equals.
