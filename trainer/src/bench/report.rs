@@ -5,8 +5,9 @@
 use super::aggregate::{summarise, Cell};
 use super::epoch_logs::EpochLogs;
 use super::experiment::Experiment;
+use super::figures::figure_groups;
 use super::markdown::{render, replace_block, summary_tables, Page};
-use super::plots::{figure_groups, line_panels, per_class_bars, Series};
+use super::plots::{line_panels, per_class_bars, Series};
 use super::results::{read_results, RunResult};
 use crate::error::{DataError, Error, Result};
 use crate::protocol::Rho;

@@ -386,9 +386,7 @@ fn check_pairable(left: &MultimodalDataset, right: &MultimodalDataset) -> Result
     Ok(())
 }
 
-/// The long-tail protocol on a multimodal pool. A pool that already contains unlabeled rows is a
-/// user's own semi-supervised split and is taken as given (rho, beta, n_max are not applied), as
-/// is every study manifest's (`labels_as_given`).
+/// The long-tail protocol on a pool; one with unlabeled rows, or a study's, is taken as given.
 fn finish_multimodal(
     pool: MultimodalDataset,
     true_labels: Option<Vec<Option<usize>>>,
@@ -399,8 +397,8 @@ fn finish_multimodal(
     if pool.is_empty() {
         return Err(DataError::Empty("the dataset has no samples".into()).into());
     }
-    let (train, truth, n_max, applied) = if pool.unlabeled_indices().is_empty() && !labels_as_given
-    {
+    let draw = pool.unlabeled_indices().is_empty() && !labels_as_given;
+    let (train, truth, n_max, applied) = if draw {
         let pools = pool.indices_by_class();
         let n_max = resolve_n_max(p, &pools, pool.class_names())?;
         let sizes = class_sizes(p, n_max, &pools)?;
