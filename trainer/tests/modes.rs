@@ -7,7 +7,7 @@ use trainer::train::config::TrainConfig;
 use trainer::train::{TrainOptions, TrainedModel};
 
 mod common;
-use common::{lock, opts, tiny_mfeat_config};
+use common::{lock, loss_bits, opts, tiny_mfeat_config};
 
 /// `mode = auto` (docs/model.md §12.13): each candidate's score is the mean of its own runs on the
 /// inner folds of the labels left after the run's validation fold, the winner is the plain run
@@ -71,13 +71,7 @@ fn mode_auto_scores_both_modes_on_inner_folds_and_retrains_the_winner() {
     direct.model.mode = g.chosen;
     let d = tempfile::tempdir().unwrap();
     let plain = train(&direct, &opts(d.path()), |_| {}).unwrap();
-    let bits = |o: &trainer::train::driver::Outcome| {
-        o.history
-            .iter()
-            .map(|h| h.loss_total.to_bits())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(bits(&chosen), bits(&plain));
+    assert_eq!(loss_bits(&chosen), loss_bits(&plain));
     assert_eq!(chosen.test.confusion, plain.test.confusion);
 }
 
@@ -221,11 +215,7 @@ fn dimension_scaling_leaves_data_up_to_the_reference_width_unchanged() {
     let _rng = lock();
     let run = |c: &TrainConfig| {
         let d = tempfile::tempdir().unwrap();
-        let o = train(c, &opts(d.path()), |_| {}).unwrap();
-        o.history
-            .iter()
-            .map(|h| h.loss_total.to_bits())
-            .collect::<Vec<_>>()
+        loss_bits(&train(c, &opts(d.path()), |_| {}).unwrap())
     };
     let base = tiny_mfeat_config(5, 2);
     let mut scaled = base.clone();

@@ -7,7 +7,7 @@ use trainer::train::{TrainOptions, TrainedModel};
 use trainer::{DataError, Error};
 
 mod common;
-use common::{lock, mfeat_config, opts, tiny_mfeat_config};
+use common::{lock, loss_bits, mfeat_config, opts, tiny_mfeat_config};
 
 /// The training test: 20 epochs on mfeat (all views, n_max 140, rho 10, beta 0.1), seeds 0
 /// and 1: the loss falls and overall test accuracy is at least 0.60.
@@ -100,14 +100,15 @@ fn bf16_products_repeat_exactly_and_train_like_f32() {
         cfg.run.precision = precision;
         train(&cfg, &opts(dir.path()), |_| {}).unwrap()
     };
-    let total = |o: &trainer::train::driver::Outcome| -> Vec<u64> {
-        o.history.iter().map(|h| h.loss_total.to_bits()).collect()
-    };
     let (a, b) = (run(Precision::Bf16), run(Precision::Bf16));
-    assert_eq!(total(&a), total(&b));
+    assert_eq!(loss_bits(&a), loss_bits(&b));
     assert_eq!(a.test.confusion, b.test.confusion);
     let f = run(Precision::F32);
-    assert_ne!(total(&a), total(&f), "bf16 must change the products");
+    assert_ne!(
+        loss_bits(&a),
+        loss_bits(&f),
+        "bf16 must change the products"
+    );
     for (x, y) in a.history.iter().zip(&f.history) {
         let rel = (x.loss_total - y.loss_total).abs() / y.loss_total.abs();
         assert!(
@@ -130,9 +131,6 @@ fn self_training_resumes_with_its_pseudo_labels() {
         c.objective.self_training_generations = generations;
         c
     };
-    let total = |o: &trainer::train::driver::Outcome| -> Vec<u64> {
-        o.history.iter().map(|h| h.loss_total.to_bits()).collect()
-    };
     let a = tempfile::tempdir().unwrap();
     let full = train(&small(4, 2), &opts(a.path()), |_| {}).unwrap();
     let b = tempfile::tempdir().unwrap();
@@ -146,7 +144,7 @@ fn self_training_resumes_with_its_pseudo_labels() {
         |_| {},
     )
     .unwrap();
-    assert_eq!(total(&full)[3..], total(&resumed)[..]);
+    assert_eq!(loss_bits(&full)[3..], loss_bits(&resumed)[..]);
     assert_eq!(full.test.confusion, resumed.test.confusion);
     // The records say which epochs trained on pseudo-labels, and how many per class.
     let pseudo: Vec<_> = full
@@ -161,13 +159,13 @@ fn self_training_resumes_with_its_pseudo_labels() {
     let c = tempfile::tempdir().unwrap();
     let off = train(&small(4, 0), &opts(c.path()), |_| {}).unwrap();
     assert_eq!(
-        total(&full)[..2],
-        total(&off)[..2],
+        loss_bits(&full)[..2],
+        loss_bits(&off)[..2],
         "generation 1 is the plain run"
     );
     assert_ne!(
-        total(&full)[2..],
-        total(&off)[2..],
+        loss_bits(&full)[2..],
+        loss_bits(&off)[2..],
         "generation 2 trains on pseudo-labels"
     );
 }
@@ -288,13 +286,7 @@ fn alpha_a_selection_scores_on_held_out_labels_and_retrains_the_winner() {
     direct.objective.alpha_a = s.chosen;
     let d = tempfile::tempdir().unwrap();
     let plain = train(&direct, &opts(d.path()), |_| {}).unwrap();
-    let bits = |o: &trainer::train::driver::Outcome| {
-        o.history
-            .iter()
-            .map(|h| h.loss_total.to_bits())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(bits(&chosen), bits(&plain));
+    assert_eq!(loss_bits(&chosen), loss_bits(&plain));
     assert_eq!(chosen.test.confusion, plain.test.confusion);
     assert!(plain.selection.is_none());
 }

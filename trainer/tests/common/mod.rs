@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use trainer::train::config::{DataConfig, Hidden, OptimConfig, RunConfig, TrainConfig};
-use trainer::train::TrainOptions;
+use trainer::train::{Outcome, TrainOptions};
 
 /// libtorch's random generator is process-global: trainings running in parallel test threads
 /// would interleave their draws, so the tests that train take this lock.
@@ -54,4 +54,9 @@ pub fn opts(dir: &Path) -> TrainOptions {
         progress: false,
         threads: Some(2),
     }
+}
+
+/// Each epoch's total loss, bit for bit: two runs are the same run when these are equal.
+pub fn loss_bits(o: &Outcome) -> Vec<u64> {
+    o.history.iter().map(|h| h.loss_total.to_bits()).collect()
 }
