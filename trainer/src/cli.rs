@@ -2,18 +2,13 @@
 //! (Over 500 lines on purpose: every subcommand's flags with their help text form one clap tree, which
 //! reads top-down as the `--help` a user sees; split up, it would scatter that text.)
 
+mod keys;
+
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, Parser, Subcommand};
+pub use keys::{DataKeys, KeyFlags, TrainKeys};
 use std::path::PathBuf;
-use trainer::data::TransformChoice;
-use trainer::objective::{
-    Latent, PriorExpert, PseudoLabelCap, PseudoLabelSelect, TargetPrior, UnlabeledForm,
-};
-use trainer::protocol::{Missing, Rho};
-use trainer::train::config::{
-    AlphaScale, ClassifierLoss, DeviceChoice, EntropyCoef, Fusion, Hidden, LabelPrior, Method,
-    Mode, Objective, Precision, TrainConfig,
-};
+use trainer::train::config::{DeviceChoice, Precision};
 
 /// A flag parser for one of the library's keyword enums: clap checks the word against its `NAMES`
 /// (and lists them in `--help`), the library's `FromStr` makes the value.
@@ -24,34 +19,9 @@ where
     PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
 }
 
-/// The command line, with every `train` flag that is a configuration key showing its default as
-/// `TrainConfig::default()` has it: the defaults have one source, the library, and the help text
-/// reads it instead of restating it.
+/// The command line.
 pub fn command() -> clap::Command {
-    let defaults = serde_json::to_value(TrainConfig::default()).unwrap_or_default();
-    Cli::command().mut_subcommand("train", |mut sub| {
-        let ids: Vec<String> = sub
-            .get_arguments()
-            .map(|a| a.get_id().to_string())
-            .collect();
-        for id in ids {
-            let text = match defaults.get(&id) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(serde_json::Value::Array(v)) => v
-                    .iter()
-                    .map(|x| x.to_string().trim_matches('"').to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                Some(serde_json::Value::Null) | None => continue,
-                Some(v) => v.to_string(),
-            };
-            sub = sub.mut_arg(&id, |a| {
-                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
-                a.help(format!("{help} [default: {text}]"))
-            });
-        }
-        sub
-    })
+    Cli::command()
 }
 
 /// Semi-supervised multimodal VAE for class-imbalanced data (SSMVAE-CI): data, training, export.
@@ -171,194 +141,9 @@ pub struct TrainArgs {
     /// CPU threads for libtorch (default: libtorch's choice).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Method: ssmvae (SSMVAE-CI and its variants), or a baseline: crest, adsh, cmml, smln, gamo
-    /// (their own keys — threshold, unlabeled_weight, ema_decay, crest_*, cmml_diversity, smln_neighbors,
-    /// gamo_ratio — go in --config).
-    #[arg(long, value_parser = keyword::<Method>(Method::NAMES))]
-    pub method: Option<Method>,
-    /// Latent family: student-t (SSMVAE-CI) or gaussian (SSVAE/M2).
-    #[arg(long, value_parser = keyword::<Latent>(Latent::NAMES))]
-    pub latent: Option<Latent>,
-    /// Fusion: poe (product of experts), early (concatenate), late (one model per modality).
-    #[arg(long, value_parser = keyword::<Fusion>(Fusion::NAMES))]
-    pub fusion: Option<Fusion>,
-    /// semi (labeled + unlabeled) or supervised (labeled data, classifiers only).
-    #[arg(long, value_parser = keyword::<Mode>(Mode::NAMES))]
-    pub mode: Option<Mode>,
-    /// Degrees of freedom ν (> 2).
-    #[arg(long)]
-    pub nu: Option<f64>,
-    /// Latent dimension m.
-    #[arg(long)]
-    pub latent_dim: Option<usize>,
-    /// Hidden widths: auto (two layers of the power of two nearest N/4 in [64, 512], N the training samples: docs/model.md §11.1), comma-separated widths, or none (linear networks).
-    #[arg(long)]
-    pub hidden: Option<Hidden>,
-    /// a in the classification weight α̃ = a·N/N_l (Eq. 9).
-    #[arg(long)]
-    pub alpha_a: Option<f64>,
-    /// Candidate values of a, e.g. 3,10,30: each trains on 70 % of the labels, the one with the best
-    /// last-epoch balanced accuracy on the other 30 % wins, and the run trains again with it on
-    /// all labels (docs/model.md §12.8; about (candidates + 1)× the time).
-    #[arg(long, value_delimiter = ',', num_args = 1..)]
-    pub alpha_a_candidates: Option<Vec<f64>>,
-    /// How the classification weight follows the input dimension: none (Eq. 9) or dimension (a
-    /// sample observing more than 1568 input dimensions, the widest data a = 3 was validated on,
-    /// gets α̃ × D/1568, so thousands of word counts do not drown the labels; docs/model.md §12.14).
-    #[arg(long, value_parser = keyword::<AlphaScale>(AlphaScale::NAMES))]
-    pub alpha_scale: Option<AlphaScale>,
-    /// Entropy weight of the unlabeled term: c (c_S), tau2 (τ_S²) or a number.
-    #[arg(long)]
-    pub entropy_coef: Option<EntropyCoef>,
-    /// Classification loss on labeled samples: ce, or ldam (LDAM-DRW baseline).
-    #[arg(long, value_parser = keyword::<ClassifierLoss>(ClassifierLoss::NAMES))]
-    pub classifier_loss: Option<ClassifierLoss>,
-    /// LDAM's largest margin (the rarest class's), in logit units.
-    #[arg(long)]
-    pub ldam_max_margin: Option<f64>,
-    /// Deferred re-weighting β (effective number of samples); 0 = off.
-    #[arg(long)]
-    pub drw_beta: Option<f64>,
-    /// Fraction of the epochs after which deferred re-weighting starts.
-    #[arg(long)]
-    pub drw_start: Option<f64>,
-    /// Objective: rare-class (the paper's with the rare-class keys below in force) or paper (the
-    /// paper's exactly, those keys ignored).
-    #[arg(long, value_parser = keyword::<Objective>(Objective::NAMES))]
-    pub objective: Option<Objective>,
-    /// Post-hoc logit adjustment τ: predict argmax ln q(y|x) − τ ln π_y (π = labeled class
-    /// frequencies); 0 = off, the paper's rule.
-    #[arg(long)]
-    pub logit_adjust: Option<f64>,
-    /// Align q inside the unlabeled term to the labeled class frequencies (true/false).
-    #[arg(long)]
-    pub align_unlabeled: Option<bool>,
-    /// Draw labeled batches by class: a class (see --labeled-class-power), then one of its labels
-    /// (true/false; SSMVAE-CI only, the baselines keep uniform batches).
-    #[arg(long)]
-    pub balanced_labeled: Option<bool>,
-    /// With --balanced-labeled, draw class y with probability ∝ n_y^q (n_y its labels): 0 =
-    /// class-balanced, 0.5 = square-root sampling, 1 = the labels' frequencies.
-    #[arg(long)]
-    pub labeled_class_power: Option<f64>,
-    /// Self-training in this many generations (≥ 2; 0 = off): each generation's first epoch adds
-    /// the unlabeled samples to the labeled batches under the predicted class, at CReST's
-    /// class-rebalanced rates (docs/model.md §12.12).
-    #[arg(long)]
-    pub self_training_generations: Option<usize>,
-    /// With self-training, how many pseudo-labels class k may gain per generation: head-gap
-    /// (the default) N_0 − N_k, up to the largest class's labeled count N_0, the head gaining
-    /// none; head-count N_0; none, CReST's rates alone.
-    #[arg(long, value_parser = keyword::<PseudoLabelCap>(PseudoLabelCap::NAMES))]
-    pub self_training_cap: Option<PseudoLabelCap>,
-    /// With self-training, each generation after the first trains fresh networks (as CReST
-    /// retrains a new model per generation) instead of training one model on.
-    #[arg(long)]
-    pub self_training_restart: Option<bool>,
-    /// With self-training, which class an unlabeled sample is a candidate pseudo-label of: quota
-    /// (the default) each class filled to its share of the unlabeled samples under the labels'
-    /// class distribution, the most probable pairs first; argmax the model's prediction (CReST).
-    #[arg(long, value_parser = keyword::<PseudoLabelSelect>(PseudoLabelSelect::NAMES))]
-    pub self_training_select: Option<PseudoLabelSelect>,
-    /// The class prior predictions target: uniform (a class-balanced test set: −τ ln π of the
-    /// labels), train (a test set drawn like the training data: no shift) or estimated (the
-    /// unlabeled training data's prior, by EM on q(y|x) after training); τ = --logit-adjust
-    /// (docs/model.md §12.1). Every run's results record the test scores under all three.
-    #[arg(long, value_parser = keyword::<TargetPrior>(TargetPrior::NAMES))]
-    pub target_prior: Option<TargetPrior>,
-    /// The unlabeled term enumerates only the classes the classifier gives at least this
-    /// probability (and its most probable class): faster once q(y|x) is sharp; 0 = every class.
-    #[arg(long)]
-    pub enumeration_floor: Option<f64>,
-    /// Ramp the unlabeled term up over this fraction of the epochs; 0 = off.
-    #[arg(long)]
-    pub unlabeled_rampup: Option<f64>,
-    /// Weight of the weak/strong-view consistency term on unlabeled samples; 0 = off.
-    #[arg(long)]
-    pub consistency: Option<f64>,
-    /// Confidence a weak-view prediction needs to become a consistency target.
-    #[arg(long)]
-    pub consistency_threshold: Option<f64>,
-    /// Let the unlabeled term train the classifier only where its class agrees with the
-    /// generative model's best class (true/false).
-    #[arg(long)]
-    pub agreement_gate: Option<bool>,
-    /// Prior expert of the latent PoE: prior, alt-prior or none.
-    #[arg(long, value_parser = keyword::<PriorExpert>(PriorExpert::NAMES))]
-    pub prior_expert: Option<PriorExpert>,
-    /// Class prior p(y): uniform or empirical.
-    #[arg(long, value_parser = keyword::<LabelPrior>(LabelPrior::NAMES))]
-    pub label_prior: Option<LabelPrior>,
-    /// Unlabeled objective: entropy (Eq. 8) or exact-gamma (U2).
-    #[arg(long, value_parser = keyword::<UnlabeledForm>(UnlabeledForm::NAMES))]
-    pub unlabeled_form: Option<UnlabeledForm>,
-    /// Decoder scale σ.
-    #[arg(long)]
-    pub sigma: Option<f64>,
-    /// Adam learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Epochs.
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Labeled samples per step.
-    #[arg(long)]
-    pub batch_labeled: Option<usize>,
-    /// Unlabeled samples per step.
-    #[arg(long)]
-    pub batch_unlabeled: Option<usize>,
-    /// Seed of the split, the initialisation and every draw.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// auto, cpu or cuda.
-    #[arg(long, value_parser = keyword::<DeviceChoice>(DeviceChoice::NAMES))]
-    pub device: Option<DeviceChoice>,
-    /// Precision of the training step's matrix products: f32, or bf16 (f32 weights, Adam and
-    /// loss; fast only on CPUs with AMX or AVX512-BF16, and on GPUs). Prediction is always f32.
-    #[arg(long, value_parser = keyword::<Precision>(Precision::NAMES))]
-    pub precision: Option<Precision>,
-    /// Fraction of each class's labeled samples held out to select the best epoch.
-    #[arg(long)]
-    pub validation_fraction: Option<f64>,
-    /// k-fold validation over the labels: hold out fold --validation-fold of k (0 = off).
-    #[arg(long)]
-    pub validation_folds: Option<usize>,
-    /// The fold (0-based) held out with --validation-folds.
-    #[arg(long)]
-    pub validation_fold: Option<usize>,
-    /// Reuse each expert's first-layer x-part across the K classes of the unlabeled term.
-    #[arg(long)]
-    pub shared_first_layer: Option<bool>,
-    /// Dataset (see `ssmvae data --help`).
-    #[arg(long)]
-    pub dataset: Option<String>,
-    /// Folder laid out like shared/data. [default: fixtures/data]
-    #[arg(long, env = "SSMVAE_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Test file for an .npz dataset, or a study manifest for a study.
-    #[arg(long)]
-    pub test: Option<PathBuf>,
-    /// Imbalance ratio rho (≥ 1), or `natural`: every class keeps its own size (data that is
-    /// already imbalanced), beta of each labeled.
-    #[arg(long)]
-    pub rho: Option<Rho>,
-    /// Labeled fraction beta (a fraction).
-    #[arg(long)]
-    pub beta: Option<f64>,
-    /// Largest class size. [default: class 0's pool]
-    #[arg(long)]
-    pub n_max: Option<usize>,
-    /// Missing-modality corruption: none, half or complete-half.
-    #[arg(long, value_parser = keyword::<Missing>(Missing::NAMES))]
-    pub missing: Option<Missing>,
-    /// Modality order, comma-separated. [default: alphabetical]
-    #[arg(long, value_delimiter = ',')]
-    pub modalities: Option<Vec<String>>,
-    /// Tabular input transform: auto (count-like modalities, every training value ≥ 0 and at
-    /// least half of them 0, get ln(1 + x) before standardising; docs/model.md §11.3),
-    /// standardize, or log1p. [default: auto]
-    #[arg(long)]
-    pub transform: Option<TransformChoice>,
+    /// Every configuration key (`--nu`, `--fusion`, …), declared once in the library.
+    #[command(flatten)]
+    pub keys: KeyFlags<TrainKeys>,
 }
 
 /// Arguments of `ssmvae eval`.
@@ -420,59 +205,12 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
-/// Where the data is and how the protocol draws from it (shared by every command that reads data).
-#[derive(Debug, Clone, Args)]
-pub struct DatasetArgs {
-    /// Dataset: mfeat, rosmap, mnist+fashion, mnist+svhn, noisy-mnist, or a path to an .npz file
-    /// (or a folder of .npy files) with one 2-D array per modality, `labels` (-1 = unlabeled) and
-    /// optional boolean `mask_<modality>`. A NumPy dataset that already has unlabeled samples is
-    /// taken as given (rho, beta and n-max are not applied). Or a study manifest (.toml): one
-    /// .csv/.tsv table per modality with sample ids, a labels table of class names, samples
-    /// aligned by id (docs/usage.md, "Your own data"); its labels are always taken as given.
-    #[arg(long, default_value = "mfeat")]
-    pub dataset: String,
-    /// Folder laid out like shared/data (UCI_mfeat/, MOGONET/ROSMAP/, MNIST/raw/, FashionMNIST/raw/,
-    /// SVHN/). Defaults to the embedded fixtures/data.
-    #[arg(long, env = "SSMVAE_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Test set for an .npz dataset (same keys, every sample labeled) or for a study (a .toml
-    /// manifest with the same modalities, every sample with a class the training study has).
-    /// Without it, a seeded
-    /// stratified 70/30 split is made.
-    #[arg(long)]
-    pub test: Option<PathBuf>,
-    /// Imbalance ratio rho = n_0 / n_{K-1} (≥ 1), or `natural`: every class keeps the size it has
-    /// in the train pool (for data that is already imbalanced), beta of each labeled.
-    #[arg(long, default_value_t = Rho::Ratio(10.0))]
-    pub rho: Rho,
-    /// Labeled fraction of each class, a fraction in (0, 1] (0.1 = 10%).
-    #[arg(long, default_value_t = 0.1)]
-    pub beta: f64,
-    /// Training samples of the largest class (class 0). Default: all of class 0's training pool.
-    #[arg(long)]
-    pub n_max: Option<usize>,
-    /// Seed of every random choice (draws, pairing, views, missing modalities).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Missing-modality corruption of the training set: `half` removes one random modality from
-    /// each of the first half of the (shuffled) training samples; `complete-half` then keeps only
-    /// the samples that are still complete. The test set stays complete.
-    #[arg(long, value_parser = keyword::<Missing>(Missing::NAMES), default_value_t = Missing::None)]
-    pub missing: Missing,
-    /// Modality order, comma-separated (it becomes the model's modality index). Default: alphabetical.
-    #[arg(long, value_delimiter = ',')]
-    pub modalities: Option<Vec<String>>,
-    /// Tabular input transform: auto (count-like modalities, every value ≥ 0 and at least half
-    /// of them 0, get ln(1 + x) before standardising; docs/model.md §11.3), standardize, log1p.
-    #[arg(long, default_value_t = TransformChoice::Auto)]
-    pub transform: TransformChoice,
-}
-
 /// Arguments of `ssmvae data`.
 #[derive(Debug, Args)]
 pub struct DataArgs {
+    /// The data keys and the seed, as `ssmvae train` takes them.
     #[command(flatten)]
-    pub dataset: DatasetArgs,
+    pub dataset: KeyFlags<DataKeys>,
     /// Print one JSON object (per-class arrays `labeled`, `unlabeled`, `test`, class 0 first).
     #[arg(long)]
     pub json: bool,

@@ -21,6 +21,14 @@ pub enum Error {
         /// What toml said.
         message: String,
     },
+    /// A flag's text is not a value of its key.
+    #[error("--{flag}: {message}")]
+    Flag {
+        /// The flag, without its dashes.
+        flag: String,
+        /// Why the text is not a value of it.
+        message: String,
+    },
     /// A libtorch operation failed.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

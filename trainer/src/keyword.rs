@@ -22,6 +22,13 @@ macro_rules! keywords {
             }
         }
 
+        impl $crate::key::KeyValue for $ty {
+            const NAMES: Option<&'static [&'static str]> = Some(<$ty>::NAMES);
+            fn parse_key(text: &str) -> std::result::Result<Self, String> {
+                text.parse()
+            }
+        }
+
         impl std::fmt::Display for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(match self {

@@ -8,6 +8,8 @@
 #![forbid(unsafe_code)]
 
 #[macro_use]
+pub mod key;
+#[macro_use]
 mod keyword;
 
 pub mod augment;

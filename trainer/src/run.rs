@@ -108,7 +108,7 @@ pub fn guard_mode(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Guard> {
         for fold in 0..GUARD_FOLDS {
             let mut c = cfg.clone();
             c.model.mode = mode;
-            c.run.inner_fold = Some((fold, GUARD_FOLDS));
+            c.inner_fold = Some((fold, GUARD_FOLDS));
             folds.push(held_out_score(&c, opts, &format!("guard-{mode}-{fold}"))?);
         }
         let scored: Vec<f64> = folds.iter().flatten().copied().collect();
@@ -166,7 +166,7 @@ fn train_once(
     on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<Outcome> {
     let prepared = prepare(cfg, opts)?;
-    if cfg.method == Method::Ssmvae {
+    if cfg.run.method == Method::Ssmvae {
         crate::train::fit(cfg, opts, prepared, on_epoch)
     } else {
         crate::baselines::fit::train(cfg, opts, prepared, on_epoch)
@@ -196,14 +196,13 @@ pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
     let width_rows = train_rows.len();
     // §12.13: the guard's candidate holds out a fold of what is left; the run's own validation
     // rows are neither trained on nor scored.
-    let (train_rows, val_rows) = match cfg.run.inner_fold {
+    let (train_rows, val_rows) = match cfg.inner_fold {
         None => (train_rows, val_rows),
         Some((fold, k)) => {
             let inner = RunConfig {
                 validation_folds: k,
                 validation_fold: fold,
                 validation_fraction: 0.0,
-                inner_fold: None,
                 ..cfg.run.clone()
             };
             let (tr, va) = carve(&subset(&train_raw, &train_rows), &inner, 102);

@@ -14,7 +14,6 @@ static TRAINING: Mutex<()> = Mutex::new(());
 
 fn tiny(method: Method, fusion: Fusion) -> TrainConfig {
     TrainConfig {
-        method,
         model: ModelConfig {
             fusion,
             hidden: Hidden::Widths(vec![16]),
@@ -41,6 +40,7 @@ fn tiny(method: Method, fusion: Fusion) -> TrainConfig {
             ..Default::default()
         },
         run: RunConfig {
+            method,
             device: DeviceChoice::Cpu,
             ..Default::default()
         },

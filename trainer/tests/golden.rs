@@ -246,7 +246,7 @@ fn a_model_trained_with_the_default_predicts_in_the_runtime_as_in_the_trainer() 
         },
         6,
     );
-    let rare = cfg.objective.rare_class();
+    let rare = cfg.rare_class();
     assert!(
         rare.self_training_generations == 3
             && rare.self_training_cap == PseudoLabelCap::HeadGap

@@ -40,7 +40,7 @@ fn mode_auto_scores_both_modes_on_inner_folds_and_retrains_the_winner() {
         for fold in 0..g.folds {
             let mut c = small();
             c.model.mode = *mode;
-            c.run.inner_fold = Some((fold, g.folds));
+            c.inner_fold = Some((fold, g.folds));
             let d = tempfile::tempdir().unwrap();
             let o = train(&c, &opts(d.path()), |_| {}).unwrap();
             sum += o
@@ -87,7 +87,7 @@ fn inner_folds_stay_inside_the_training_labels() {
     let outer_train = outer.labeled_rows.len();
     let mut sizes = Vec::new();
     for fold in 0..2 {
-        c.run.inner_fold = Some((fold, 2));
+        c.inner_fold = Some((fold, 2));
         let inner = trainer::run::prepare(&c, &opts(Path::new("/nonexistent"))).unwrap();
         let (tr, va) = (inner.labeled_rows.len(), inner.val.as_ref().unwrap().len());
         assert_eq!(
@@ -155,9 +155,9 @@ fn a_decoupled_classifier_learns_from_the_labels_alone() {
         "the classifier did not"
     );
     let (semi, semi_other) = (
-        weights(Mode::Semi, &|c| c.objective.self_training_generations = 0),
+        weights(Mode::Semi, &|c| c.rare.self_training_generations = 0),
         weights(Mode::Semi, &|c| {
-            c.objective.self_training_generations = 0;
+            c.rare.self_training_generations = 0;
             c.model.sigma = 0.5
         }),
     );
@@ -167,9 +167,9 @@ fn a_decoupled_classifier_learns_from_the_labels_alone() {
         "semi: U pulls the classifier"
     );
     for f in [
-        &(|c: &mut TrainConfig| c.objective.align_unlabeled = true) as &dyn Fn(&mut TrainConfig),
-        &|c| c.objective.consistency = 1.0,
-        &|c| c.objective.self_training_generations = 0,
+        &(|c: &mut TrainConfig| c.rare.align_unlabeled = true) as &dyn Fn(&mut TrainConfig),
+        &|c| c.rare.consistency = 1.0,
+        &|c| c.rare.self_training_generations = 0,
     ] {
         assert_eq!(weights(Mode::Decoupled, f), base);
     }

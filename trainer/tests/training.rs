@@ -128,7 +128,7 @@ fn self_training_resumes_with_its_pseudo_labels() {
     let _rng = lock();
     let small = |epochs, generations| {
         let mut c = tiny_mfeat_config(6, epochs);
-        c.objective.self_training_generations = generations;
+        c.rare.self_training_generations = generations;
         c
     };
     let a = tempfile::tempdir().unwrap();
@@ -179,8 +179,8 @@ fn restarted_generations_train_fresh_networks_and_resume_exactly() {
     let _rng = lock();
     let small = |epochs, restart| {
         let mut c = tiny_mfeat_config(6, epochs);
-        c.objective.self_training_generations = 2;
-        c.objective.self_training_restart = restart;
+        c.rare.self_training_generations = 2;
+        c.rare.self_training_restart = restart;
         c
     };
     let total = |o: &trainer::train::driver::Outcome| -> Vec<f64> {
@@ -415,10 +415,8 @@ fn no_hidden_layer_is_the_linear_floor_and_baselines_refuse_it() {
         "linear floor: overall accuracy {}",
         out.test.scores.overall_acc
     );
-    let crest = TrainConfig {
-        method: Method::Crest,
-        ..linear
-    };
+    let mut crest = linear;
+    crest.run.method = Method::Crest;
     let err = crest.validate().unwrap_err();
     assert!(
         matches!(

@@ -102,7 +102,7 @@ pub trait Recipe {
     }
 }
 
-/// Trains the baseline `cfg.method` on prepared data.
+/// Trains the baseline `cfg.run.method` on prepared data.
 pub fn train(
     cfg: &TrainConfig,
     opts: &TrainOptions,
@@ -112,7 +112,7 @@ pub fn train(
     let schedule = Schedule::of(cfg, opts);
     let kinds: Vec<ModalityKind> = p.train_ds.modalities().iter().map(|m| m.kind()).collect();
     let classes = p.train_ds.num_classes();
-    match cfg.method {
+    match cfg.run.method {
         Method::Crest => {
             let mut l = BaselineLearner::new(cfg, &p, |p| Ok(Crest::recipe(cfg, p, kinds)))?;
             drive(&mut l, p, &schedule, Start::default(), on_epoch)
@@ -171,7 +171,7 @@ impl<R: Recipe> BaselineLearner<R> {
             &p.data.dims,
             &p.hidden,
             p.train_ds.num_classes(),
-            cfg.method == Method::Cmml,
+            cfg.run.method == Method::Cmml,
         );
         let adam = Adam::new(&net.vs, cfg.optim.lr);
         let recipe = make_recipe(p)?;

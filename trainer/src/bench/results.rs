@@ -288,7 +288,7 @@ fn migrate(line: &mut serde_json::Value) {
         "objective".into(),
         Value::String(if has_keys { "rare-class" } else { "paper" }.into()),
     );
-    let paper = crate::train::config::RareClass::PAPER;
+    let paper = crate::train::config::RareClass::paper();
     for (key, value) in [
         ("logit_adjust", Value::from(paper.logit_adjust)),
         ("align_unlabeled", Value::from(paper.align_unlabeled)),

@@ -318,7 +318,7 @@ mod tests {
         assert!(shape("nope").is_none());
         // Under a floor each timed step reports its share, at least one class in K per sample.
         let mut cfg = narrow();
-        cfg.objective.enumeration_floor = 0.2;
+        cfg.rare.enumeration_floor = 0.2;
         let run = time_steps(&shape("mfeat").unwrap(), &cfg, 2, 1);
         assert_eq!(run.enumerated.len(), 2);
         assert!(run.enumerated.iter().all(|&s| (0.1..=1.0).contains(&s)));
@@ -367,7 +367,7 @@ mod tests {
         let shape = shape("mfeat").unwrap();
         let mut cfg = narrow();
         let full = run_steps(&shape, &cfg, 1, 0, Device::Cpu, true);
-        cfg.objective.enumeration_floor = 1e-30;
+        cfg.rare.enumeration_floor = 1e-30;
         let floored = run_steps(&shape, &cfg, 1, 0, Device::Cpu, true);
         assert_eq!(full.losses, floored.losses);
         for ((name, a), (_, b)) in full.params.iter().zip(&floored.params) {
@@ -376,7 +376,7 @@ mod tests {
         }
         // A floor that skips copies changes the estimate: the classes are not all equally probable
         // at initialisation, and a floor at the top class's probability keeps one class per sample.
-        cfg.objective.enumeration_floor = 0.5;
+        cfg.rare.enumeration_floor = 0.5;
         let top_only = run_steps(&shape, &cfg, 1, 0, Device::Cpu, true);
         assert!(top_only.losses[0].is_finite());
         assert_ne!(top_only.losses, full.losses);

@@ -305,12 +305,12 @@ fn worker(args: &BenchStepArgs, name: &str) -> Result<()> {
     tch::set_num_threads(args.threads as i32);
     let mut cfg = TrainConfig::default();
     cfg.run.precision = args.precision[0];
-    cfg.objective.enumeration_floor = args.enumeration_floor.first().copied().unwrap_or(0.0);
+    cfg.rare.enumeration_floor = args.enumeration_floor.first().copied().unwrap_or(0.0);
     let run = time_steps(&s, &cfg, args.steps, args.warmup);
     let line = json!({
         "impl": "ssmvae",
         "precision": cfg.run.precision.to_string(),
-        "enumeration_floor": cfg.objective.enumeration_floor,
+        "enumeration_floor": cfg.rare.enumeration_floor,
         "shape": name,
         "threads": args.threads,
         "step_seconds": run.seconds,

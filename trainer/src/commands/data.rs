@@ -1,28 +1,26 @@
 //! `ssmvae data`: draw a split and print (or write) it.
 
-use crate::cli::{DataArgs, DatasetArgs};
+use crate::cli::{DataArgs, DataKeys, KeyFlags};
 use anyhow::{Context, Result};
 use serde_json::json;
-use trainer::data::source::{default_data_dir, load, DatasetName};
+use trainer::data::source::DatasetName;
 use trainer::data::{InputTransform, ModalityKind};
-use trainer::protocol::{build_split, write_split_npz, Protocol, Split};
+use trainer::protocol::{write_split_npz, Protocol, Split};
+use trainer::run::{protocol_of, split_of};
+use trainer::train::config::TrainConfig;
 
 /// Loads the dataset the flags name and draws its split.
-pub fn split_from_args(args: &DatasetArgs) -> Result<(DatasetName, Protocol, Split)> {
-    let name: DatasetName = args.dataset.parse()?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
-    let protocol = Protocol {
-        rho: args.rho,
-        beta: args.beta,
-        n_max: args.n_max,
-        seed: args.seed,
-        missing: args.missing,
-        modalities: args.modalities.clone(),
-        transform: args.transform,
-    };
-    let source = load(&name, &data_dir, args.test.as_deref())?;
-    let split =
-        build_split(source, &protocol).with_context(|| format!("splitting dataset `{name}`"))?;
+pub fn split_from_args(args: &KeyFlags<DataKeys>) -> Result<(DatasetName, Protocol, Split)> {
+    let mut cfg = TrainConfig::default();
+    args.apply(&mut cfg)?;
+    split_of_config(&cfg)
+}
+
+/// The dataset a configuration names, its protocol and its split.
+pub fn split_of_config(cfg: &TrainConfig) -> Result<(DatasetName, Protocol, Split)> {
+    let name: DatasetName = cfg.data.dataset.parse()?;
+    let protocol = protocol_of(cfg);
+    let split = split_of(cfg).with_context(|| format!("splitting dataset `{name}`"))?;
     Ok((name, protocol, split))
 }
 

@@ -5,14 +5,12 @@
 //! printing the runtime's accuracy next to the trainer's. Last, the runtime imputes each view of
 //! the test rows from the other five (bundle with decoders), next to imputing the training mean.
 
-use crate::cli::{DatasetArgs, DemoArgs};
-use crate::commands::data::{print_split_table, split_from_args};
+use crate::cli::DemoArgs;
+use crate::commands::data::{print_split_table, split_of_config};
 use crate::commands::train::print_scores;
 use anyhow::Result;
 use std::time::Instant;
-use trainer::data::TransformChoice;
 use trainer::export::export_bundle;
-use trainer::protocol::{Missing, Rho};
 use trainer::run::train;
 use trainer::train::config::{
     DataConfig, DeviceChoice, Hidden, Mode, Objective, OptimConfig, RunConfig, TrainConfig,
@@ -25,29 +23,12 @@ const DEMO_EPOCHS: usize = 60;
 
 /// Runs `ssmvae demo`.
 pub fn run(args: &DemoArgs) -> Result<()> {
-    let dataset = DatasetArgs {
-        dataset: "mfeat".into(),
-        data_dir: args.data_dir.clone(),
-        test: None,
-        rho: Rho::Ratio(10.0),
-        beta: 0.1,
-        n_max: Some(140),
-        seed: 0,
-        missing: Missing::None,
-        modalities: None,
-        transform: TransformChoice::Auto,
-    };
-    let (name, protocol, split) = split_from_args(&dataset)?;
-    print_split_table(&name, &protocol, &split);
-    let dir = std::env::temp_dir().join(format!("ssmvae-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+    // The protocol's defaults (rho 10, beta 0.1) on 140 samples of the largest class, seed 0.
     let base = TrainConfig {
         data: DataConfig {
             dataset: "mfeat".into(),
             data_dir: args.data_dir.clone(),
             n_max: Some(140),
-            rho: Rho::Ratio(10.0),
-            beta: 0.1,
             ..Default::default()
         },
         run: RunConfig {
@@ -61,6 +42,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         },
         ..TrainConfig::default()
     };
+    let (name, protocol, split) = split_of_config(&base)?;
+    print_split_table(&name, &protocol, &split);
+    let dir = std::env::temp_dir().join(format!("ssmvae-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
     println!();
     println!("training on CPU, {DEMO_EPOCHS} epochs each (last epoch reported):");
     let mut rows = Vec::new();

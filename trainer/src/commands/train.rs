@@ -15,43 +15,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
         Some(p) => TrainConfig::from_file(p)?,
         None => TrainConfig::default(),
     };
-    // Each flag names its key; the key's group is where it lives in the library.
-    macro_rules! set {
-        ($($group:ident { $($f:ident),* })*) => {
-            $( $( if let Some(v) = &args.$f { c.$group.$f = v.clone(); } )* )*
-        };
-    }
-    set!(
-        model { latent, fusion, mode, nu, latent_dim, hidden, prior_expert, label_prior, sigma, shared_first_layer }
-        objective {
-            alpha_a, alpha_a_candidates, alpha_scale, entropy_coef, unlabeled_form, classifier_loss, ldam_max_margin, drw_beta,
-            drw_start, logit_adjust, align_unlabeled, unlabeled_rampup, consistency,
-            consistency_threshold, agreement_gate, balanced_labeled, labeled_class_power,
-            self_training_generations, self_training_cap,
-            self_training_restart, self_training_select, enumeration_floor, target_prior
-        }
-        optim { lr, epochs, batch_labeled, batch_unlabeled }
-        run { seed, device, precision, validation_fraction, validation_folds, validation_fold }
-        data { dataset, rho, beta, missing, transform }
-    );
-    if let Some(v) = args.method {
-        c.method = v;
-    }
-    if let Some(v) = args.objective {
-        c.objective.kind = v;
-    }
-    if let Some(v) = &args.data_dir {
-        c.data.data_dir = Some(v.clone());
-    }
-    if let Some(v) = &args.test {
-        c.data.test = Some(v.clone());
-    }
-    if let Some(v) = args.n_max {
-        c.data.n_max = Some(v);
-    }
-    if let Some(v) = &args.modalities {
-        c.data.modalities = Some(v.clone());
-    }
+    args.keys.apply(&mut c)?;
     c.validate()?;
     Ok(c)
 }
@@ -108,7 +72,7 @@ fn default_checkpoint(cfg: &TrainConfig) -> PathBuf {
         })
         .collect();
     PathBuf::from("runs")
-        .join(format!("{dataset}-{}-seed{}", cfg.method, cfg.run.seed))
+        .join(format!("{dataset}-{}-seed{}", cfg.run.method, cfg.run.seed))
         .join("checkpoint.safetensors")
 }
 
@@ -117,9 +81,9 @@ pub fn run_train(args: &TrainArgs, quiet: bool) -> Result<Metrics> {
     let cfg = resolve_config(args)?;
     // The baselines keep no checkpoint to continue from: say so instead of silently restarting.
     anyhow::ensure!(
-        !(args.resume && cfg.method != Method::Ssmvae),
+        !(args.resume && cfg.run.method != Method::Ssmvae),
         "--resume: method `{}` writes no checkpoint to continue from (only SSMVAE-CI does); run it again without --resume",
-        cfg.method
+        cfg.run.method
     );
     let checkpoint = args
         .checkpoint

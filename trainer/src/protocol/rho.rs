@@ -40,12 +40,6 @@ impl Rho {
     }
 }
 
-impl Default for Rho {
-    fn default() -> Self {
-        Rho::Ratio(10.0)
-    }
-}
-
 impl From<f64> for Rho {
     fn from(r: f64) -> Self {
         Rho::Ratio(r)
@@ -61,6 +55,8 @@ impl fmt::Display for Rho {
         }
     }
 }
+
+key_value_parse!(Rho);
 
 impl std::str::FromStr for Rho {
     type Err = String;

@@ -46,7 +46,7 @@ impl Schedule {
             // §12.9 is SSMVAE-CI's: the baselines keep the uniform labeled batches they were
             // published with, whatever the key says.
             labeled_class_power: Some(cfg.rare_class())
-                .filter(|rc| cfg.method == Method::Ssmvae && rc.balanced_labeled)
+                .filter(|rc| cfg.run.method == Method::Ssmvae && rc.balanced_labeled)
                 .map(|rc| rc.labeled_class_power),
         }
     }

@@ -206,6 +206,8 @@ impl Hidden {
     }
 }
 
+key_value_parse!(Hidden);
+
 impl std::str::FromStr for Hidden {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {

@@ -1,131 +1,66 @@
 //! The baselines' groups of a training configuration: what the semi-supervised baselines share,
-//! and one group per method with its keys, defaults and ranges (as [`super::groups`] does for the
-//! model's own groups). Their keys stay flat in a TOML file and on the command line
+//! and one group per method, each key declared once (`config_group!` (in `crate::key`)) as [`super::groups`]
+//! declares the model's own. Their keys stay flat in a TOML file and on the command line
 //! (`crest_alpha`, `--crest-alpha`).
 
-use super::groups::{bad, non_negative};
-use crate::error::Result;
-use serde::{Deserialize, Serialize};
+use crate::key::range::{at_least_one, non_negative};
 
-/// What the semi-supervised baselines share: FixMatch's threshold and unlabeled weight (CReST,
-/// Adsh; the weight also CMML's and SMLN's) and the evaluated weight average.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct BaselineConfig {
-    /// FixMatch confidence threshold τ (CReST, Adsh: Adsh's majority-class threshold).
-    pub threshold: f64,
-    /// Weight λ_u of the unlabeled loss (CReST, Adsh, CMML, SMLN).
-    pub unlabeled_weight: f64,
-    /// CReST, Adsh: decay of the exponential moving average of the weights that is evaluated,
-    /// as in their FixMatch base learner; 0 evaluates the raw weights.
-    pub ema_decay: f64,
+/// `v` in (0, 1].
+fn probability(v: &f64) -> Result<(), &'static str> {
+    (*v > 0.0 && *v <= 1.0)
+        .then_some(())
+        .ok_or("must be in (0, 1]")
 }
 
-impl Default for BaselineConfig {
-    fn default() -> Self {
-        BaselineConfig {
-            threshold: 0.95,
-            unlabeled_weight: 1.0,
-            ema_decay: 0.99,
-        }
+config_group! {
+    /// What the semi-supervised baselines share: FixMatch's threshold and unlabeled weight
+    /// (CReST, Adsh; the weight also CMML's and SMLN's) and the evaluated weight average.
+    pub struct BaselineConfig {
+        /// FixMatch confidence threshold τ (CReST, Adsh: Adsh's majority-class threshold).
+        threshold: f64 = 0.95, check = probability;
+        /// Weight λ_u of the unlabeled loss (CReST, Adsh, CMML, SMLN).
+        unlabeled_weight: f64 = 1.0, check = non_negative;
+        /// CReST, Adsh: decay of the exponential moving average of the weights that is
+        /// evaluated, as in their FixMatch base learner; 0 evaluates the raw weights.
+        ema_decay: f64 = 0.99, check = |v: &f64| {
+            (0.0..1.0).contains(v).then_some(()).ok_or("must be in [0, 1)")
+        };
     }
 }
 
-impl BaselineConfig {
-    /// The range of each key of the group.
-    pub fn validate(&self) -> Result<()> {
-        if !(0.0..1.0).contains(&self.ema_decay) {
-            return bad("ema_decay", self.ema_decay.to_string(), "must be in [0, 1)");
-        }
-        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
-            return bad("threshold", self.threshold.to_string(), "must be in (0, 1]");
-        }
-        non_negative("unlabeled_weight", self.unlabeled_weight)
+config_group! {
+    /// CReST (Wei et al. 2021).
+    pub struct CrestConfig {
+        /// CReST's generations (the epochs are split evenly over them).
+        generations ["crest_generations"]: usize = 3;
+        /// CReST's α of the inclusion rate μ_k = (N_{K−1−k}/N_0)^α.
+        alpha ["crest_alpha"]: f64 = 1.0 / 3.0, check = non_negative;
+        /// CReST+: progressive distribution alignment of the pseudo-labels.
+        progressive ["crest_progressive"]: bool = false;
     }
 }
 
-/// CReST (Wei et al. 2021).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CrestConfig {
-    /// Number of generations (the epochs are split evenly over them).
-    #[serde(rename = "crest_generations")]
-    pub generations: usize,
-    /// α of the inclusion rate μ_k = (N_{K−1−k}/N_0)^α.
-    #[serde(rename = "crest_alpha")]
-    pub alpha: f64,
-    /// CReST+: progressive distribution alignment of the pseudo-labels.
-    #[serde(rename = "crest_progressive")]
-    pub progressive: bool,
-}
-
-impl Default for CrestConfig {
-    fn default() -> Self {
-        CrestConfig {
-            generations: 3,
-            alpha: 1.0 / 3.0,
-            progressive: false,
-        }
+config_group! {
+    /// CMML (Yang et al. 2019).
+    pub struct CmmlConfig {
+        /// CMML's weight of the diversity regulariser.
+        diversity ["cmml_diversity"]: f64 = 0.1, check = non_negative;
     }
 }
 
-/// CMML (Yang et al. 2019).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CmmlConfig {
-    /// Weight of the diversity regulariser.
-    #[serde(rename = "cmml_diversity")]
-    pub diversity: f64,
-}
-
-impl Default for CmmlConfig {
-    fn default() -> Self {
-        CmmlConfig { diversity: 0.1 }
+config_group! {
+    /// SMLN (Hu et al. 2020).
+    pub struct SmlnConfig {
+        /// SMLN's neighbours per sample (per modality) in the k-NN similarity graph over the
+        /// training set.
+        neighbors ["smln_neighbors"]: usize = 10, check = at_least_one;
     }
 }
 
-/// SMLN (Hu et al. 2020).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SmlnConfig {
-    /// Neighbours per sample (per modality) in the k-NN similarity graph over the training set.
-    #[serde(rename = "smln_neighbors")]
-    pub neighbors: usize,
-}
-
-impl Default for SmlnConfig {
-    fn default() -> Self {
-        SmlnConfig { neighbors: 10 }
+config_group! {
+    /// GAMO (Mullick et al. 2019).
+    pub struct GamoConfig {
+        /// GAMO's generated minority samples per step (as a multiple of the labeled batch).
+        ratio ["gamo_ratio"]: f64 = 1.0, check = non_negative;
     }
-}
-
-/// GAMO (Mullick et al. 2019).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GamoConfig {
-    /// Generated minority samples per step (as a multiple of the labeled batch).
-    #[serde(rename = "gamo_ratio")]
-    pub ratio: f64,
-}
-
-impl Default for GamoConfig {
-    fn default() -> Self {
-        GamoConfig { ratio: 1.0 }
-    }
-}
-
-/// The per-method groups' own ranges (cross-group checks live in `TrainConfig::validate`).
-pub(super) fn validate_methods(
-    crest: &CrestConfig,
-    cmml: &CmmlConfig,
-    smln: &SmlnConfig,
-    gamo: &GamoConfig,
-) -> Result<()> {
-    non_negative("crest_alpha", crest.alpha)?;
-    non_negative("cmml_diversity", cmml.diversity)?;
-    non_negative("gamo_ratio", gamo.ratio)?;
-    if smln.neighbors == 0 {
-        return bad("smln_neighbors", "0".into(), "must be ≥ 1");
-    }
-    Ok(())
 }

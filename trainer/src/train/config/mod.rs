@@ -9,6 +9,7 @@ pub mod groups;
 pub mod methods;
 
 use crate::error::{Error, Result};
+pub use crate::key::Key;
 pub use crate::objective::{EntropyCoef, Objective, RareClass};
 use crate::objective::{Latent, UnlabeledForm};
 pub use choices::{
@@ -28,18 +29,19 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainConfig {
-    /// The method: `ssmvae` (this model and its variants) or a baseline.
-    pub method: Method,
     /// The model.
     #[serde(flatten)]
     pub model: ModelConfig,
     /// The objective.
     #[serde(flatten)]
     pub objective: ObjectiveConfig,
+    /// The §12 rare-class mechanisms (in force under `objective = rare-class`).
+    #[serde(flatten)]
+    pub rare: RareClass,
     /// The optimiser.
     #[serde(flatten)]
     pub optim: OptimConfig,
-    /// Seed, device, model selection.
+    /// The method, seed, device, model selection.
     #[serde(flatten)]
     pub run: RunConfig,
     /// The data and its protocol.
@@ -60,9 +62,64 @@ pub struct TrainConfig {
     /// GAMO.
     #[serde(flatten)]
     pub gamo: GamoConfig,
+    /// Set only by `mode = auto`'s guard (docs/model.md §12.13), never a key: (fold, k) of the
+    /// labels left after the validation carve-out, held out to score a candidate, so a guarded
+    /// run under k-fold validation never reads its own validation labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner_fold: Option<(usize, usize)>,
 }
 
 impl TrainConfig {
+    /// Every key's declaration, group by group in the flattened table's order: the flags of
+    /// `ssmvae train`.
+    pub fn key_table() -> Vec<Key> {
+        [
+            ModelConfig::KEYS,
+            ObjectiveConfig::KEYS,
+            RareClass::KEYS,
+            OptimConfig::KEYS,
+            RunConfig::KEYS,
+            DataConfig::KEYS,
+            BaselineConfig::KEYS,
+            CrestConfig::KEYS,
+            CmmlConfig::KEYS,
+            SmlnConfig::KEYS,
+            GamoConfig::KEYS,
+        ]
+        .concat()
+    }
+
+    /// Sets one key from a flag's text (a list's items joined by commas); the error names the
+    /// flag and says why the text is not a value of it.
+    pub fn set_key(&mut self, key: &str, text: &str) -> Result<()> {
+        let found = (|| {
+            Ok::<bool, String>(
+                self.model.set_key(key, text)?
+                    || self.objective.set_key(key, text)?
+                    || self.rare.set_key(key, text)?
+                    || self.optim.set_key(key, text)?
+                    || self.run.set_key(key, text)?
+                    || self.data.set_key(key, text)?
+                    || self.baseline.set_key(key, text)?
+                    || self.crest.set_key(key, text)?
+                    || self.cmml.set_key(key, text)?
+                    || self.smln.set_key(key, text)?
+                    || self.gamo.set_key(key, text)?,
+            )
+        })();
+        match found {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::Flag {
+                flag: key.replace('_', "-"),
+                message: "is not a configuration key".into(),
+            }),
+            Err(message) => Err(Error::Flag {
+                flag: key.replace('_', "-"),
+                message,
+            }),
+        }
+    }
+
     /// Every key a configuration table may hold, read off the serialised default (so the list
     /// cannot drift from the fields).
     pub fn keys() -> Vec<String> {
@@ -136,7 +193,7 @@ impl TrainConfig {
         // supervised, fusion = early` that is the logistic-regression floor (multinomial, on the
         // concatenated views). The baselines' extra networks (CMML's attention, GAMO's
         // generator) take the first hidden width, so they need one.
-        if self.model.hidden == Hidden::Widths(Vec::new()) && self.method != Method::Ssmvae {
+        if self.model.hidden == Hidden::Widths(Vec::new()) && self.run.method != Method::Ssmvae {
             return bad(
                 "hidden",
                 "[]".into(),
@@ -144,14 +201,16 @@ impl TrainConfig {
             );
         }
         self.objective.validate()?;
-        if !self.objective.alpha_a_candidates.is_empty() && self.method != Method::Ssmvae {
+        self.validate_rare_class()?;
+        if !self.objective.alpha_a_candidates.is_empty() && self.run.method != Method::Ssmvae {
             return bad(
                 "alpha_a_candidates",
                 format!("{:?}", self.objective.alpha_a_candidates),
                 "chooses SSMVAE-CI's classification weight; the baselines have none (use method = ssmvae)",
             );
         }
-        if matches!(self.model.mode, Mode::Decoupled | Mode::Auto) && self.method != Method::Ssmvae
+        if matches!(self.model.mode, Mode::Decoupled | Mode::Auto)
+            && self.run.method != Method::Ssmvae
         {
             return bad(
                 "mode",
@@ -171,9 +230,34 @@ impl TrainConfig {
         self.run.validate()
     }
 
-    /// The §12 mechanisms in force (see [`ObjectiveConfig::rare_class`]).
+    /// The §12 keys' ranges, and the two that need Eq. 8's entropy form of U.
+    fn validate_rare_class(&self) -> Result<()> {
+        self.rare.check_keys()?;
+        let exact = self.objective.unlabeled_form == UnlabeledForm::ExactGamma;
+        if self.rare.enumeration_floor > 0.0 && exact {
+            return bad(
+                "enumeration_floor",
+                self.rare.enumeration_floor.to_string(),
+                "needs unlabeled_form = entropy (U2's terms do not vanish with q_y)",
+            );
+        }
+        if self.rare.agreement_gate && exact {
+            return bad(
+                "agreement_gate",
+                "true".into(),
+                "needs unlabeled_form = entropy (U2 has no per-class γ-loss to compare)",
+            );
+        }
+        Ok(())
+    }
+
+    /// The §12 mechanisms in force: the keys, or all off (`RareClass::paper()`) under
+    /// `objective = paper`. The training code reads them only through here.
     pub fn rare_class(&self) -> RareClass {
-        let mut r = self.objective.rare_class();
+        let mut r = match self.objective.kind {
+            Objective::Paper => RareClass::paper(),
+            Objective::RareClass => self.rare,
+        };
         // §12.13: a decoupled classifier learns from the labels alone, so every mechanism that
         // trains it on unlabeled samples is off whatever its key says.
         if self.model.mode == Mode::Decoupled {
@@ -188,9 +272,12 @@ impl TrainConfig {
     /// The baselines' keys (checked whatever the method, so a bad value in a shared TOML file is
     /// caught by the first run that reads it).
     fn validate_baselines(&self) -> Result<()> {
-        self.baseline.validate()?;
-        methods::validate_methods(&self.crest, &self.cmml, &self.smln, &self.gamo)?;
-        if self.method == Method::Crest
+        self.baseline.check_keys()?;
+        self.crest.check_keys()?;
+        self.cmml.check_keys()?;
+        self.smln.check_keys()?;
+        self.gamo.check_keys()?;
+        if self.run.method == Method::Crest
             && (self.crest.generations == 0 || self.crest.generations > self.optim.epochs)
         {
             return bad(
@@ -199,7 +286,7 @@ impl TrainConfig {
                 "must be between 1 and the number of epochs",
             );
         }
-        match (self.method, self.model.fusion) {
+        match (self.run.method, self.model.fusion) {
             (Method::Ssmvae, _) | (Method::Cmml, Fusion::Poe | Fusion::Late) => {}
             (Method::Cmml, Fusion::Early) => {
                 return bad(
