@@ -11,8 +11,8 @@
 //! exceeds τ.
 
 use super::backbone::{unlabeled_predictions, Backbone};
-use super::fit::Pool;
 use super::fixmatch::{EpochHook, FixMatch, FixMatchRecipe};
+use super::recipe::Pool;
 use crate::data::ModalityKind;
 use crate::error::Result;
 use crate::train::config::TrainConfig;

@@ -2,9 +2,9 @@
 //! configuration's `hidden` widths, ReLU), as the other baselines' classifier. Early fusion has one
 //! over the concatenated modalities, late fusion one per modality with the probabilities averaged
 //! over the observed ones, CMML one per modality fused by attention
-//! ([`super::cmml::attention_weights`]).
+//! ([`super::attention::attention_weights`]).
 
-use super::cmml;
+use super::attention;
 use crate::error::Result;
 use crate::model::layers::Mlp;
 use crate::train::tensors::{index_tensor, DataTensors};
@@ -95,7 +95,7 @@ impl Backbone {
                     .collect::<Vec<_>>(),
                 1,
             );
-            cmml::fuse(&probs, &cmml::attention_weights(&scores, present))
+            attention::fuse(&probs, &attention::attention_weights(&scores, present))
         }
     }
 

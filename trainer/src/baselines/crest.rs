@@ -14,8 +14,8 @@
 //! previous generation's (the unlabeled set itself is never shrunk, as in the paper).
 
 use super::backbone::{unlabeled_predictions, Backbone};
-use super::fit::Pool;
 use super::fixmatch::{EpochHook, FixMatch, FixMatchRecipe};
+use super::recipe::Pool;
 use crate::data::ModalityKind;
 use crate::error::Result;
 use crate::objective::pseudo_labels::{inclusion_rates, select_pseudo_labels};

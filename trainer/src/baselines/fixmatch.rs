@@ -9,10 +9,11 @@
 //! mean of the weak-view predictions.
 
 use super::backbone::{ce, Backbone};
-use super::fit::{Pool, Recipe, UnlabeledBatch};
+use super::recipe::{Pool, Recipe, UnlabeledBatch};
 use crate::augment::{augment, Strength};
 use crate::data::ModalityKind;
 use crate::error::Result;
+use crate::objective::rebalance::{aligned_probs, RunningMean};
 use crate::train::driver::Prepared;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
@@ -21,16 +22,13 @@ use tch::{Device, Kind, Tensor};
 /// batches; a momentum of 0.999 is the exponential-average form CReST's code uses.
 pub const ALIGN_MOMENTUM: f64 = 0.999;
 
-/// Floor of p̃ in the division, so a class never predicted does not divide by zero.
-pub const ALIGN_FLOOR: f64 = 1e-6;
-
 /// The consistency term's state: thresholds, the alignment target and its running mean.
 pub struct FixMatch {
     kinds: Vec<ModalityKind>,
     thresholds: Tensor,
     /// The target distribution of distribution alignment (CReST+), if aligning this epoch.
     pub align: Option<Tensor>,
-    running_mean: Option<Tensor>,
+    running_mean: RunningMean,
 }
 
 impl FixMatch {
@@ -41,7 +39,7 @@ impl FixMatch {
             kinds,
             thresholds: Tensor::zeros([classes as i64], (Kind::Float, device)),
             align: None,
-            running_mean: None,
+            running_mean: RunningMean::with_momentum(ALIGN_MOMENTUM),
         };
         f.set_thresholds(&vec![tau; classes], device);
         f
@@ -56,7 +54,7 @@ impl FixMatch {
 
     /// A new epoch restarts the running mean p̃.
     pub fn begin_epoch(&mut self) {
-        self.running_mean = None;
+        self.running_mean = RunningMean::with_momentum(ALIGN_MOMENTUM);
     }
 
     /// ℓ_u summed over the modalities, on raw unlabeled inputs `raw` (one per modality) and their
@@ -68,14 +66,10 @@ impl FixMatch {
             let strong = augment(x, k, Strength::Strong);
             let mut q = tch::no_grad(|| net.member_logits(j, &weak).softmax(1, Kind::Float));
             if let Some(target) = &self.align {
-                let mean = q.mean_dim(0, false, Kind::Float);
-                let rm = match &self.running_mean {
-                    Some(r) => r * ALIGN_MOMENTUM + mean * (1.0 - ALIGN_MOMENTUM),
-                    None => mean,
-                };
-                q = &q * target / rm.clamp_min(ALIGN_FLOOR);
-                q = &q / q.sum_dim_intlist(1, true, None);
-                self.running_mean = Some(rm.detach());
+                self.running_mean.update(&q);
+                if let Some(p_hat) = self.running_mean.get() {
+                    q = aligned_probs(&q, target, p_hat);
+                }
             }
             let (conf, pseudo) = q.max_dim(1, false);
             let keep = conf

@@ -14,7 +14,7 @@
 
 use super::backbone::{ce, Backbone};
 use super::ema::zero_grads;
-use super::fit::{Recipe, UnlabeledBatch};
+use super::recipe::{Recipe, UnlabeledBatch};
 use crate::error::{DataError, Result};
 use crate::model::layers::Mlp;
 use crate::train::adam::Adam;

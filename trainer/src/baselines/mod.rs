@@ -3,6 +3,7 @@
 //! each baseline's own mechanism, so that its tests can pin it on hand-computed cases.
 
 pub mod adsh;
+pub mod attention;
 pub mod backbone;
 pub mod cmml;
 pub mod crest;
@@ -10,4 +11,5 @@ pub mod ema;
 pub mod fit;
 pub mod fixmatch;
 pub mod gamo;
+pub mod recipe;
 pub mod smln;

@@ -19,7 +19,7 @@
 //! the supervised floor's 85.0%). The global graph has the neighbours the paper's full matrix has.
 
 use super::backbone::Backbone;
-use super::fit::{Recipe, UnlabeledBatch};
+use super::recipe::{Recipe, UnlabeledBatch};
 use crate::error::{DataError, Result};
 use crate::train::config::TrainConfig;
 use crate::train::driver::Prepared;

@@ -15,7 +15,7 @@ use crate::data::ModalityKind;
 use crate::model::ModalitySpec;
 use crate::train::adam::Adam;
 use crate::train::config::TrainConfig;
-use crate::train::ensemble::{ClassTerm, Ensemble, EnsembleSpec, UnlabeledControl};
+use crate::train::ensemble::{ClassTerm, Ensemble, EnsembleSpec, StepInputs, UnlabeledControl};
 use crate::train::tensors::DataTensors;
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
@@ -163,21 +163,18 @@ pub fn run_steps(
         sync();
         let start = Instant::now();
         let y = labels.index_select(0, &labeled);
-        let (loss, terms) = ens.loss(
-            cfg,
-            &data,
-            &consts,
-            &labeled,
-            &y,
-            Some(&unlabeled),
-            N_LABELED,
-            N_UNLABELED,
-            None,
-            &ClassTerm::default(),
-            &mut UnlabeledControl::default(),
-        );
-        loss.backward();
-        adam.step(&ens.vs);
+        let inputs = StepInputs {
+            data: &data,
+            consts: &consts,
+            labeled: &labeled,
+            y: &y,
+            unlabeled: Some(&unlabeled),
+            n_labeled: N_LABELED,
+            n_unlabeled: N_UNLABELED,
+            neg_log_prior: None,
+            class_term: &ClassTerm::default(),
+        };
+        let terms = ens.step(&mut adam, cfg, &inputs, &mut UnlabeledControl::default());
         sync();
         let seconds = start.elapsed().as_secs_f64();
         if step >= warmup {

@@ -134,3 +134,60 @@ impl Mlp {
         self.finish(&(self.x_part(x) + self.y_part(y)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::precision::matmul_scope;
+    use tch::{nn, Kind, Tensor};
+
+    /// Relative Frobenius distance.
+    fn rel(a: &Tensor, b: &Tensor) -> f64 {
+        let d = f64::try_from((a - b).norm()).unwrap();
+        d / f64::try_from(b.norm()).unwrap()
+    }
+
+    /// A bf16 scope changes the MLP's products only: its output and the gradient it sends to the
+    /// f32 weights stay f32 and near the f32 computation — the output within bfloat16's rounding
+    /// (8-bit mantissa: 2⁻⁸ ≈ 0.4 % per rounding; measured 0.4 %), the gradients within 10 %
+    /// (measured 5 %, 1.3 %, 0.3 % from the first layer to the last: a pre-activation near zero
+    /// that rounds to the other side of the ReLU moves its whole contribution, and the first
+    /// layer's gradient passes two such masks). A wiring mistake — a gradient that does not reach
+    /// the f32 weights, or reaches them twice — is off by 100 %. The weights are cast once per
+    /// scope.
+    #[test]
+    fn bf16_scope_keeps_f32_outputs_and_gradients_near_f32() {
+        let _rng = crate::torch_rng_lock();
+        tch::manual_seed(7);
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let mlp = Mlp::new(&vs.root(), 300, 4, &[256, 256], 20);
+        let x = Tensor::randn([64, 300], (Kind::Float, tch::Device::Cpu));
+        let y = Tensor::randint(4, [64], (Kind::Int64, tch::Device::Cpu));
+        let grads = |kind: Kind| {
+            for mut g in vs.trainable_variables().iter().map(Tensor::grad) {
+                if g.defined() {
+                    let _ = g.zero_();
+                }
+            }
+            let _scope = matmul_scope(kind);
+            let out = mlp.forward_with_class(&x, &y);
+            assert_eq!(out.kind(), Kind::Float);
+            out.square().sum(Kind::Float).backward();
+            let g: Vec<Tensor> = mlp.layers().map(|(w, _)| w.grad().copy()).collect();
+            (out.detach(), g)
+        };
+        let (out32, g32) = grads(Kind::Float);
+        let (out16, g16) = grads(Kind::BFloat16);
+        let d = rel(&out16, &out32);
+        assert!(d > 0.0 && d < 2e-2, "output relative difference {d}");
+        for (a, b) in g16.iter().zip(&g32) {
+            assert_eq!(a.kind(), Kind::Float);
+            let d = rel(a, b);
+            assert!(d < 0.1, "gradient relative difference {d}");
+        }
+        let _scope = matmul_scope(Kind::BFloat16);
+        let w = mlp.layers().next().unwrap().0;
+        assert_eq!(cast_weight(w).data_ptr(), cast_weight(w).data_ptr());
+        assert_eq!(cast_weight(w).kind(), Kind::BFloat16);
+    }
+}

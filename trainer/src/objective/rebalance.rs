@@ -144,17 +144,34 @@ pub const ALIGN_MOMENTUM: f64 = 0.99;
 /// Floor of p̂ in the ratio π / p̂ (a class never predicted gets a large, finite boost).
 pub const ALIGN_FLOOR: f64 = 1e-6;
 
-/// The running mean p̂ of the unlabeled class probabilities, one per ensemble member.
-#[derive(Debug, Default)]
+/// The running mean p̂ of the unlabeled class probabilities (one per ensemble member; CReST+'s
+/// FixMatch term keeps one too, at its own momentum).
+#[derive(Debug)]
 pub struct RunningMean {
     mean: Option<Tensor>,
+    momentum: f64,
+}
+
+impl Default for RunningMean {
+    fn default() -> Self {
+        RunningMean::with_momentum(ALIGN_MOMENTUM)
+    }
 }
 
 impl RunningMean {
+    /// An empty running mean with momentum m (`ALIGN_MOMENTUM` is SSMVAE-CI's).
+    pub fn with_momentum(momentum: f64) -> Self {
+        RunningMean {
+            mean: None,
+            momentum,
+        }
+    }
+
     /// A running mean resumed from a checkpoint's value (None: no batch seen yet).
     pub fn resume(mean: Option<Tensor>) -> Self {
         RunningMean {
             mean: mean.filter(|t| t.numel() > 0),
+            ..RunningMean::default()
         }
     }
 
@@ -163,7 +180,7 @@ impl RunningMean {
     pub fn update(&mut self, q: &Tensor) {
         let batch = q.detach().mean_dim(0, false, Kind::Float);
         self.mean = Some(match &self.mean {
-            Some(p) => p * ALIGN_MOMENTUM + batch * (1.0 - ALIGN_MOMENTUM),
+            Some(p) => p * self.momentum + batch * (1.0 - self.momentum),
             None => batch,
         });
     }
@@ -172,6 +189,14 @@ impl RunningMean {
     pub fn get(&self) -> Option<&Tensor> {
         self.mean.as_ref()
     }
+}
+
+/// q̃ ∝ q · target / p̂ in probabilities (`q` B×K, `target` and `p_hat` K): the same alignment as
+/// [`aligned_log_q`] in the form CReST+'s FixMatch term applies it to its weak-view predictions
+/// (no gradient), kept so its committed runs repeat bit for bit.
+pub fn aligned_probs(q: &Tensor, target: &Tensor, p_hat: &Tensor) -> Tensor {
+    let q = q * target / p_hat.clamp_min(ALIGN_FLOOR);
+    &q / q.sum_dim_intlist(1, true, None)
 }
 
 /// ln q̃ with q̃(y|x) ∝ q(y|x) · π_y / p̂_y: `log_q` B×K, `log_target` = ln π (K), `p_hat` (K,

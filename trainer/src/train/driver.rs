@@ -13,7 +13,7 @@ use super::tensors::{DataTensors, LabeledCycle};
 use crate::data::MultimodalDataset;
 use crate::error::{Error, Result};
 use crate::metrics::{Metrics, Scores};
-use crate::objective::TargetPrior;
+use crate::objective::{StepTerms, TargetPrior};
 use crate::protocol::Split;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -155,22 +155,6 @@ impl Prepared {
 /// Row labels as libtorch wants them: the class, or −1 for none.
 pub fn label_codes(labels: &[Option<usize>]) -> Vec<i64> {
     labels.iter().map(|y| y.map_or(-1, |v| v as i64)).collect()
-}
-
-/// Loss terms of one step, for the epoch record and the progress bar.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct StepTerms {
-    /// Mean labeled γ-loss L_γ over the labeled batch.
-    pub labeled: f64,
-    /// Mean unlabeled U over the unlabeled batch.
-    pub unlabeled: f64,
-    /// Mean cross-entropy −ln q(y|x) over the labeled batch.
-    pub ce: f64,
-    /// The estimate Ĵ of J/N that is minimised.
-    pub total: f64,
-    /// The share of U's class copies enumerated under `enumeration_floor` (docs/model.md §6.5);
-    /// None when every class is.
-    pub enumerated: Option<f64>,
 }
 
 /// One step's rows.

@@ -1,10 +1,12 @@
 //! The trained object: one SSMVAE-CI model (PoE or early fusion) or one per modality (late
-//! fusion), each reading some columns of the data. Losses (Eq. 7–9) and predictions live here.
+//! fusion), each reading some columns of the data. Its step assembles Ĵ (Eq. 9) from the terms
+//! `objective` defines (L_γ, U, the classification and consistency terms) on the model's forward
+//! passes, and steps Adam; its predictions add the logit adjustment.
 
+use super::adam::Adam;
 use super::config::{
     AlphaScale, Fusion, Mode, Objective, RareClass, TrainConfig, UnlabeledFormExt,
 };
-use super::driver::StepTerms;
 use super::tensors::{constant_table, gather_constants, DataTensors};
 use crate::augment::{augment, Strength};
 use crate::model::precision::matmul_scope;
@@ -18,6 +20,7 @@ use crate::objective::ldam::ldam_loss;
 use crate::objective::rebalance::{
     adjust_probs, agreement_gate, aligned_log_q, confident_targets, consistency_term, RunningMean,
 };
+use crate::objective::StepTerms;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Device, Kind, Tensor};
 
@@ -101,6 +104,30 @@ pub struct Ensemble {
     pub members: Vec<Member>,
     /// The spec this was built from.
     pub spec: EnsembleSpec,
+}
+
+/// What one step's loss reads: the data and its per-dataset constants, the batches' rows and
+/// labels, the set sizes of Eq. 9's weights, and this epoch's classification term.
+#[derive(Clone, Copy)]
+pub struct StepInputs<'a> {
+    /// The training set on the device.
+    pub data: &'a DataTensors,
+    /// Its constants, one table per member (docs/model.md §8).
+    pub consts: &'a Constants,
+    /// The labeled batch's rows.
+    pub labeled: &'a Tensor,
+    /// Their classes.
+    pub y: &'a Tensor,
+    /// The unlabeled batch's rows, if U is trained.
+    pub unlabeled: Option<&'a Tensor>,
+    /// N_l of Eq. 9.
+    pub n_labeled: usize,
+    /// N_u of Eq. 9.
+    pub n_unlabeled: usize,
+    /// −c_S ln π_y per row under `label_prior = empirical`.
+    pub neg_log_prior: Option<&'a Tensor>,
+    /// The classification term (CE, LDAM, deferred re-weighting).
+    pub class_term: &'a ClassTerm,
 }
 
 /// How labeled samples' classification losses are formed: plain cross-entropy, or LDAM margins
@@ -212,23 +239,26 @@ impl Ensemble {
 
     /// The minimised estimate of J/N on one labeled and one unlabeled batch (docs/model.md §7,
     /// first estimator: separate loaders), Ĵ = (N_l/N) mean_Bl\[L_γ + α̃ CE\] + (N_u/N) mean_Bu\[U\],
-    /// with α̃ = a·N/N_l (Eq. 9). `mode = supervised` minimises mean_Bl\[CE\] only. For late fusion
-    /// each member's terms count only the samples that observe its modality.
-    #[allow(clippy::too_many_arguments)]
+    /// with α̃ = a·N/N_l (Eq. 9), assembled from `objective`'s terms. `mode = supervised`
+    /// minimises mean_Bl\[CE\] only. For late fusion each member's terms count only the samples
+    /// that observe its modality.
     pub fn loss(
         &self,
         cfg: &TrainConfig,
-        data: &DataTensors,
-        consts: &Constants,
-        labeled: &Tensor,
-        y: &Tensor,
-        unlabeled: Option<&Tensor>,
-        n_labeled: usize,
-        n_unlabeled: usize,
-        neg_log_prior: Option<&Tensor>,
-        class_term: &ClassTerm,
+        inputs: &StepInputs,
         control: &mut UnlabeledControl,
     ) -> (Tensor, StepTerms) {
+        let StepInputs {
+            data,
+            consts,
+            labeled,
+            y,
+            unlabeled,
+            n_labeled,
+            n_unlabeled,
+            neg_log_prior,
+            class_term,
+        } = *inputs;
         let _precision = matmul_scope(cfg.run.precision.matmul_kind());
         let n = (n_labeled + n_unlabeled) as f64;
         let alpha = cfg.objective.alpha_a * n / n_labeled as f64;
@@ -303,6 +333,24 @@ impl Ensemble {
         let total = total.expect("at least one member");
         terms.total = f64::try_from(&total).unwrap_or(f64::NAN);
         (total, terms)
+    }
+
+    /// One optimiser step: Ĵ on the batches, then (when it is finite) its gradient and Adam's
+    /// update. Training and `bench-step` both step through here, so the benchmark times the
+    /// step that trains.
+    pub fn step(
+        &self,
+        adam: &mut Adam,
+        cfg: &TrainConfig,
+        inputs: &StepInputs,
+        control: &mut UnlabeledControl,
+    ) -> StepTerms {
+        let (loss, terms) = self.loss(cfg, inputs, control);
+        if terms.total.is_finite() {
+            loss.backward();
+            adam.step(&self.vs);
+        }
+        terms
     }
 
     /// U(x_S) (Eq. 8) for an unlabeled batch, masked to the samples this member observes, and the

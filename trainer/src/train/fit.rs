@@ -6,9 +6,11 @@ use super::adam::Adam;
 use super::checkpoint::{self, CheckpointMeta, CHECKPOINT_VERSION};
 use super::config::{ClassifierLoss, LabelPrior, Method, TrainConfig};
 use super::driver::{
-    drive, Batch, EpochRecord, Learner, Outcome, Prepared, Schedule, Start, StepTerms, TrainOptions,
+    drive, Batch, EpochRecord, Learner, Outcome, Prepared, Schedule, Start, TrainOptions,
 };
-use super::ensemble::{Alignment, ClassTerm, Constants, Ensemble, EnsembleSpec, UnlabeledControl};
+use super::ensemble::{
+    Alignment, ClassTerm, Constants, Ensemble, EnsembleSpec, StepInputs, UnlabeledControl,
+};
 use super::modality_specs;
 use super::self_training::SelfTraining;
 use super::tensors::{index_tensor, DataTensors};
@@ -17,6 +19,7 @@ use crate::objective::ldam::{drw_weights, ldam_margins};
 use crate::objective::rebalance::{
     em_prior, label_prior, logit_bias, rampup, target_bias, RunningMean,
 };
+use crate::objective::StepTerms;
 use crate::objective::TargetPrior;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
@@ -308,23 +311,20 @@ impl Learner for SsmvaeLearner {
         let bl = index_tensor(batch.labeled, self.device);
         let y = self.labels.index_select(0, &bl);
         let bu = batch.unlabeled.map(|u| index_tensor(u, self.device));
-        let (loss, terms) = self.ens.loss(
-            &self.cfg,
-            &p.data,
-            &self.consts,
-            &bl,
-            &y,
-            bu.as_ref(),
-            self.n_labeled,
-            self.n_unlabeled,
-            self.neg_log_prior.as_ref(),
-            &self.class_term,
-            &mut self.control,
-        );
-        if terms.total.is_finite() {
-            loss.backward();
-            self.adam.step(&self.ens.vs);
-        }
+        let inputs = StepInputs {
+            data: &p.data,
+            consts: &self.consts,
+            labeled: &bl,
+            y: &y,
+            unlabeled: bu.as_ref(),
+            n_labeled: self.n_labeled,
+            n_unlabeled: self.n_unlabeled,
+            neg_log_prior: self.neg_log_prior.as_ref(),
+            class_term: &self.class_term,
+        };
+        let terms = self
+            .ens
+            .step(&mut self.adam, &self.cfg, &inputs, &mut self.control);
         Ok(terms)
     }
 

@@ -13,9 +13,9 @@ pub mod self_training;
 pub mod tensors;
 pub mod trained;
 
+pub use crate::objective::StepTerms;
 pub use driver::{
-    epoch_rng, score_probs, EpochRecord, Guard, Outcome, Prepared, Selection, StepTerms,
-    TrainOptions,
+    epoch_rng, score_probs, EpochRecord, Guard, Outcome, Prepared, Selection, TrainOptions,
 };
 pub use fit::fit;
 pub use trained::TrainedModel;
