@@ -1,30 +1,7 @@
-//! Records the commit the trainer is built from (`git describe --always --dirty`), so that every
-//! results line can say which code produced it. Outside a git checkout the commit is "unknown".
-
-use std::process::Command;
+//! Link settings of the `ssmvae` binary (the commit every results line records is
+//! `ssmvae-lab`'s build script's).
 
 fn main() {
-    // Rerun when the checkout moves (HEAD, index) or any compiled source changes (dirty state).
-    for path in [
-        "../.git/HEAD",
-        "../.git/index",
-        "src",
-        "data/src",
-        "../format/src",
-        "../runtime/src",
-    ] {
-        println!("cargo:rerun-if-changed={path}");
-    }
-    let commit = Command::new("git")
-        .args(["describe", "--always", "--dirty", "--abbrev=12"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".into());
-    println!("cargo:rustc-env=SSMVAE_COMMIT={commit}");
     // libtorch's CUDA backend (libtorch_cuda.so) registers itself when loaded; nothing in this
     // crate calls it by name, so the linker's --as-needed would drop it and `--device cuda` would
     // find no GPU. libtorch.so depends on it (and on the CPU backend): keep that dependency. On a

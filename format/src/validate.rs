@@ -228,6 +228,89 @@ fn finite_all(tensor: TensorName, values: &[f32_le]) -> Result<(), FormatError> 
     }
 }
 
+/// The prediction rule's class tensors: the logit shift and the two class priors (each empty or
+/// K long, finite, the priors distributions) and τ.
+fn check_class_shift(schema: &SchemaRef<'_>, k: u64) -> Result<(), FormatError> {
+    let bias = schema.class_logit_bias;
+    if !bias.is_empty() && bias.len() as u64 != k {
+        return Err(FormatError::ShapeMismatch {
+            tensor: TensorName::ClassLogitBias,
+            expected: k,
+            found: bias.len() as u64,
+        });
+    }
+    finite_all(TensorName::ClassLogitBias, bias)?;
+    for (tensor, prior) in [
+        (TensorName::ClassPriorLabels, schema.class_prior_labels),
+        (TensorName::ClassPriorEstimate, schema.class_prior_estimate),
+    ] {
+        if prior.is_empty() {
+            continue;
+        }
+        if prior.len() as u64 != k {
+            return Err(FormatError::ShapeMismatch {
+                tensor,
+                expected: k,
+                found: prior.len() as u64,
+            });
+        }
+        finite_all(tensor, prior)?;
+        let sum: f32 = prior.iter().map(|p| p.to_native()).sum();
+        if prior.iter().any(|p| p.to_native() <= 0.0) || (sum - 1.0).abs() > 1e-3 {
+            return Err(FormatError::NotADistribution { tensor, sum });
+        }
+    }
+    // τ ≤ 1000 keeps every shift τ |ln π| finite in f32 (|ln π| < 104 for any positive f32 π).
+    let tau = schema.logit_adjust;
+    if !(tau.is_finite() && (0.0..=MAX_LOGIT_ADJUST).contains(&tau)) {
+        return Err(FormatError::BadLogitAdjust(tau));
+    }
+    Ok(())
+}
+
+/// One modality's input transform against its input dimension `d`.
+fn check_transform(
+    modality: u32,
+    d: u64,
+    transform: &ArchivedInputTransform,
+) -> Result<(), FormatError> {
+    match transform {
+        ArchivedInputTransform::Scale { factor } => {
+            let factor = factor.to_native();
+            if !(factor.is_finite() && factor > 0.0) {
+                return Err(FormatError::NonFinite {
+                    tensor: TensorName::Transform {
+                        modality,
+                        what: "factor",
+                    },
+                    index: 0,
+                });
+            }
+        }
+        ArchivedInputTransform::Standardize { mean, std }
+        | ArchivedInputTransform::Log1pStandardize { mean, std } => {
+            for (what, v) in [("mean", mean), ("std", std)] {
+                let tensor = TensorName::Transform { modality, what };
+                if v.len() as u64 != d {
+                    return Err(FormatError::ShapeMismatch {
+                        tensor,
+                        expected: d,
+                        found: v.len() as u64,
+                    });
+                }
+                finite_all(tensor, v)?;
+            }
+            if let Some(i) = std.iter().position(|s| s.to_native() <= 0.0) {
+                return Err(FormatError::NonPositiveStd {
+                    modality: u64::from(modality),
+                    index: i as u64,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the archived `schema` against the weight section (`weights`, stored as `dtype`).
 pub fn validate(
     schema: &SchemaRef<'_>,
@@ -280,40 +363,7 @@ pub fn validate(
             });
         }
     }
-    let bias = schema.class_logit_bias;
-    if !bias.is_empty() && bias.len() as u64 != k {
-        return Err(FormatError::ShapeMismatch {
-            tensor: TensorName::ClassLogitBias,
-            expected: k,
-            found: bias.len() as u64,
-        });
-    }
-    finite_all(TensorName::ClassLogitBias, bias)?;
-    for (tensor, prior) in [
-        (TensorName::ClassPriorLabels, schema.class_prior_labels),
-        (TensorName::ClassPriorEstimate, schema.class_prior_estimate),
-    ] {
-        if prior.is_empty() {
-            continue;
-        }
-        if prior.len() as u64 != k {
-            return Err(FormatError::ShapeMismatch {
-                tensor,
-                expected: k,
-                found: prior.len() as u64,
-            });
-        }
-        finite_all(tensor, prior)?;
-        let sum: f32 = prior.iter().map(|p| p.to_native()).sum();
-        if prior.iter().any(|p| p.to_native() <= 0.0) || (sum - 1.0).abs() > 1e-3 {
-            return Err(FormatError::NotADistribution { tensor, sum });
-        }
-    }
-    // τ ≤ 1000 keeps every shift τ |ln π| finite in f32 (|ln π| < 104 for any positive f32 π).
-    let tau = schema.logit_adjust;
-    if !(tau.is_finite() && (0.0..=MAX_LOGIT_ADJUST).contains(&tau)) {
-        return Err(FormatError::BadLogitAdjust(tau));
-    }
+    check_class_shift(schema, k)?;
     if !schema.decoders.is_empty() && schema.decoders.len() != m_count {
         return Err(FormatError::NetCount {
             what: "decoders",
@@ -328,40 +378,7 @@ pub fn validate(
             u64::from(md.input_dim.to_native()),
             MAX_DIM,
         )?;
-        match &md.transform {
-            ArchivedInputTransform::Scale { factor } => {
-                let factor = factor.to_native();
-                if !(factor.is_finite() && factor > 0.0) {
-                    return Err(FormatError::NonFinite {
-                        tensor: TensorName::Transform {
-                            modality,
-                            what: "factor",
-                        },
-                        index: 0,
-                    });
-                }
-            }
-            ArchivedInputTransform::Standardize { mean, std }
-            | ArchivedInputTransform::Log1pStandardize { mean, std } => {
-                for (what, v) in [("mean", mean), ("std", std)] {
-                    let tensor = TensorName::Transform { modality, what };
-                    if v.len() as u64 != d {
-                        return Err(FormatError::ShapeMismatch {
-                            tensor,
-                            expected: d,
-                            found: v.len() as u64,
-                        });
-                    }
-                    finite_all(tensor, v)?;
-                }
-                if let Some(i) = std.iter().position(|s| s.to_native() <= 0.0) {
-                    return Err(FormatError::NonPositiveStd {
-                        modality: u64::from(modality),
-                        index: i as u64,
-                    });
-                }
-            }
-        }
+        check_transform(modality, d, &md.transform)?;
         let name = |net| NetName { net, modality };
         check_mlp(
             name(Net::Expert),

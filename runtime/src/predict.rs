@@ -222,19 +222,7 @@ impl<B: BundleBytes> Model<B> {
             let shift = self.class_shift(&schema, y);
             sum.iter_mut().skip(y).step_by(k).for_each(|s| *s += shift);
         }
-        // The softmax and the predicted class.
-        for i in 0..n {
-            let s = &mut sum[i * k..(i + 1) * k];
-            let p = &mut out.probs[i * k..(i + 1) * k];
-            let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut z = 0.0;
-            for (p, s) in p.iter_mut().zip(s.iter()) {
-                *p = libm::expf(s - max);
-                z += *p;
-            }
-            p.iter_mut().for_each(|p| *p /= z);
-            out.classes[i] = (0..k).fold(0, |best, c| if p[c] > p[best] { c } else { best });
-        }
+        softmax_rows(sum, out.probs, &mut out.classes[..n], k);
         // The latent experts of each modality over its present rows, each row conditioned on its
         // sample's class, ℓ_j clamped once in place (§3.1).
         let mut block = 0;
@@ -272,7 +260,22 @@ impl<B: BundleBytes> Model<B> {
                     .for_each(|l| *l = l.clamp(-LOG_SCALE_CLAMP, LOG_SCALE_CLAMP));
             }
         }
-        // The PoE of each sample: ln S_q = −logsumexp(−ℓ_0, −ℓ_j…), μ = Σ_j exp(−ℓ_j + ln S_q) μ_j.
+        self.poe_rows(inputs, experts, out.mu, out.scale);
+    }
+
+    /// The PoE of each sample over the latent experts of its present modalities (rows of
+    /// `experts`, laid out per modality as `forward` fills them) and the prior expert (§3.1):
+    /// ln S_q = −logsumexp(−ℓ_0, −ℓ_j…), μ = Σ_j exp(−ℓ_j + ln S_q) μ_j.
+    fn poe_rows(
+        &self,
+        inputs: &[&[Option<&[f32]>]],
+        experts: &[f32],
+        mus: &mut [f32],
+        scales: &mut [f32],
+    ) {
+        let (n, m, dims) = (inputs.len(), self.latent_dim(), self.modality_dims());
+        let bundle = self.bundle();
+        let schema = bundle.schema();
         let mut next = [0usize; MAX_MODALITIES];
         for (i, sample) in inputs.iter().enumerate() {
             let mut rows: [&[f32]; MAX_MODALITIES] = [&[]; MAX_MODALITIES];
@@ -289,11 +292,28 @@ impl<B: BundleBytes> Model<B> {
             }
             let prior = self.prior_log_scale(&schema, n_s);
             let (mu, scale) = (
-                &mut out.mu[i * m..(i + 1) * m],
-                &mut out.scale[i * m..(i + 1) * m],
+                &mut mus[i * m..(i + 1) * m],
+                &mut scales[i * m..(i + 1) * m],
             );
             poe(prior, &rows[..count], m, mu, scale);
         }
+    }
+}
+
+/// The softmax of each row of `logits` (n × k) into `probs`, and each row's most probable class
+/// (the first on ties).
+fn softmax_rows(logits: &mut [f32], probs: &mut [f32], classes: &mut [usize], k: usize) {
+    for (i, class) in classes.iter_mut().enumerate() {
+        let s = &mut logits[i * k..(i + 1) * k];
+        let p = &mut probs[i * k..(i + 1) * k];
+        let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut z = 0.0;
+        for (p, s) in p.iter_mut().zip(s.iter()) {
+            *p = libm::expf(s - max);
+            z += *p;
+        }
+        p.iter_mut().for_each(|p| *p /= z);
+        *class = (0..k).fold(0, |best, c| if p[c] > p[best] { c } else { best });
     }
 }
 

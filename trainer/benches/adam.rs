@@ -1,7 +1,7 @@
 //! Adam's update on the benchmark step's variables (MNIST + Fashion shapes, 2 × 512 MLPs, m = 64:
 //! 4.2 M weights, as `ssmvae bench-step`), the fused passes of `ssmvae_kernels` against libtorch's
 //! operations, in the same run on the same CPU and thread count. Both give the same bits (tested in
-//! `trainer/src/train/adam.rs`); this measures what the fusion buys.
+//! `trainer/core/src/train/adam.rs`); this measures what the fusion buys.
 //!
 //! `trainer/scripts/with-libtorch.sh cargo bench -p ssmvae-trainer --bench adam`
 

@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# The shapes `ssmvae bench-step` times (trainer/src/bench/step.rs holds the same table).
+# The shapes `ssmvae bench-step` times (trainer/lab/src/bench/step.rs holds the same table).
 SHAPES = {
     # MNIST + Fashion-MNIST: two 28×28 pixel views.
     "mnist+fashion": [("pixels", 784), ("pixels", 784)],

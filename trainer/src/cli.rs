@@ -1,6 +1,4 @@
 //! Command-line interface of `ssmvae` (clap derive). Doc comments here are the `--help` text.
-//! (Over 500 lines on purpose: every subcommand's flags with their help text form one clap tree, which
-//! reads top-down as the `--help` a user sees; split up, it would scatter that text.)
 
 mod keys;
 

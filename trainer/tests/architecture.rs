@@ -1,183 +1,300 @@
-//! The trainer's house rules, read from its `use` lines and `crate::` paths: data flows one way
-//! (`run → train / baselines → model / objective / protocol → data`), so
-//! - no two top-level modules of the library import each other, directly or around a cycle;
-//! - the SSMVAE-CI path (`train`, `model`, `objective`, `protocol`, `export`, `metrics`) never
-//!   imports `baselines`;
-//! - `objective` imports nothing from `train`, `model`, `run`, the CLI or clap.
+//! The trainer's house rules, read from its sources module by module. Data flows one way, and
+//! the crates are the walls Cargo enforces between the floors:
 //!
-//! The binary (`main.rs`, `cli.rs`, `commands/`) sits above the library and is not checked here.
+//! | floor | crate | modules |
+//! |---|---|---|
+//! | 0 | `ssmvae-core` | `error`, `key`, `keyword`, `torch_lock` (and the data layer, its own crate) |
+//! | 1 | | `protocol`, `augment`, `metrics` |
+//! | 2 | | `objective` |
+//! | 3 | | `model` |
+//! | 4 | | `train` |
+//! | 5 | | `export` |
+//! | 6 | `ssmvae-baselines` | every module |
+//! | 7 | `ssmvae-lab` | `run` |
+//! | 8 | | `bench` |
+//! | 9 | `ssmvae-trainer` (the binary) | `main`, `cli`, `commands`, `allocator` |
+//!
+//! Every module edge counts, file by file: `use` trees (`crate::`, `super::`, `self::`, a child
+//! module named bare), paths in code, inline `mod` blocks (test modules included), and a crate
+//! root's re-exports followed to the module that defines the item. The rules: no cycle among a
+//! crate's modules; no module imports one on a higher floor; `objective` imports nothing from
+//! `model`, `train` or `export`; no library uses clap; and, from `cargo metadata`, no library
+//! crate that depends on libtorch also depends on the runtime.
 
+#[path = "support/modgraph.rs"]
+mod modgraph;
+
+use modgraph::{cycles, graph, long_functions, name, rust_files, scan, Graph};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
+/// The crates of the trainer: (name, source folder, root file).
+fn crates() -> Vec<(&'static str, PathBuf, &'static str)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    vec![
+        ("ssmvae-core", dir.join("core/src"), "lib.rs"),
+        ("ssmvae-baselines", dir.join("baselines/src"), "lib.rs"),
+        ("ssmvae-lab", dir.join("lab/src"), "lib.rs"),
+        ("ssmvae-trainer", dir.join("src"), "main.rs"),
+    ]
 }
 
-/// The library's top-level module a source file belongs to (`None` for the binary's files).
-fn module_of(src: &Path, file: &Path) -> Option<String> {
-    let rel = file.strip_prefix(src).unwrap();
-    let first = rel.components().next()?.as_os_str().to_str()?.to_string();
-    let name = first.trim_end_matches(".rs").to_string();
-    match name.as_str() {
-        "main" | "cli" | "commands" => None,
-        _ => Some(name),
-    }
-}
-
-/// Code without comments (so a doc link to another module is not an import).
-fn code(text: &str) -> String {
-    text.lines()
-        .map(|l| match l.find("//") {
-            Some(i) => &l[..i],
-            None => l,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The top-level modules a piece of code names through `crate::` (including `crate::{a, b}`).
-fn crate_refs(code: &str) -> BTreeSet<String> {
-    let mut refs = BTreeSet::new();
-    let ident = |s: &str| -> String {
-        s.chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect()
-    };
-    for (i, _) in code.match_indices("crate::") {
-        let rest = &code[i + "crate::".len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            let end = group.find('}').unwrap_or(group.len());
-            for part in group[..end].split(',') {
-                let name = ident(part.trim());
-                if !name.is_empty() {
-                    refs.insert(name);
-                }
-            }
-        } else {
-            let name = ident(rest);
-            if !name.is_empty() {
-                refs.insert(name);
-            }
-        }
-    }
-    refs
-}
-
-/// Module → the other top-level modules it imports, and per module whether it names clap.
-fn graph() -> (BTreeMap<String, BTreeSet<String>>, BTreeSet<String>) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    let modules: BTreeSet<String> = files.iter().filter_map(|f| module_of(&src, f)).collect();
-    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut uses_clap = BTreeSet::new();
-    for f in &files {
-        let Some(m) = module_of(&src, f) else {
-            continue;
-        };
-        let text = code(&std::fs::read_to_string(f).unwrap());
-        if text.contains("clap::") || text.contains("use clap") {
-            uses_clap.insert(m.clone());
-        }
-        let e = edges.entry(m.clone()).or_default();
-        for r in crate_refs(&text) {
-            if r != m && modules.contains(&r) {
-                e.insert(r);
-            }
-        }
-    }
-    (edges, uses_clap)
-}
-
-/// A cycle through `start`, if any (depth-first search over the import edges).
-fn cycle_from(start: &str, edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
-    fn dfs(
-        node: &str,
-        start: &str,
-        edges: &BTreeMap<String, BTreeSet<String>>,
-        path: &mut Vec<String>,
-        seen: &mut BTreeSet<String>,
-    ) -> bool {
-        for next in edges.get(node).into_iter().flatten() {
-            if next == start {
-                path.push(next.clone());
-                return true;
-            }
-            if seen.insert(next.clone()) {
-                path.push(next.clone());
-                if dfs(next, start, edges, path, seen) {
-                    return true;
-                }
-                path.pop();
-            }
-        }
-        false
-    }
-    let mut path = vec![start.to_string()];
-    let mut seen = BTreeSet::new();
-    dfs(start, start, edges, &mut path, &mut seen).then_some(path)
+/// The floor of a crate's top-level module (None for the root file).
+fn floor(krate: &str, top: Option<&str>) -> Option<u32> {
+    let top = top?;
+    Some(match (krate, top) {
+        ("ssmvae-core", "error" | "key" | "keyword" | "torch_lock") => 0,
+        ("ssmvae-core", "protocol" | "augment" | "metrics") => 1,
+        ("ssmvae-core", "objective") => 2,
+        ("ssmvae-core", "model") => 3,
+        ("ssmvae-core", "train") => 4,
+        ("ssmvae-core", "export") => 5,
+        ("ssmvae-baselines", _) => 6,
+        ("ssmvae-lab", "run") => 7,
+        ("ssmvae-lab", "bench") => 8,
+        ("ssmvae-trainer", _) => 9,
+        (k, m) => panic!("module `{m}` of {k} has no floor: add it to the table"),
+    })
 }
 
 #[test]
 fn no_module_imports_one_that_imports_it_back() {
-    let (edges, _) = graph();
-    assert!(edges.contains_key("train") && edges.contains_key("baselines"));
-    let cycles: Vec<String> = edges
-        .keys()
-        .filter_map(|m| cycle_from(m, &edges))
-        .map(|c| c.join(" → "))
-        .collect();
-    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
-}
-
-#[test]
-fn the_ssmvae_path_never_imports_the_baselines() {
-    let (edges, _) = graph();
-    for m in [
-        "train",
-        "model",
-        "objective",
-        "protocol",
-        "export",
-        "metrics",
-    ] {
-        assert!(
-            !edges.get(m).is_some_and(|e| e.contains("baselines")),
-            "`{m}` imports `baselines`: {:?}",
-            edges[m]
-        );
+    for (krate, src, root) in crates() {
+        let g = graph(&src, root);
+        assert!(g.edges.len() > 10, "{krate}: the checker found no imports");
+        let c = cycles(&g);
+        let detail: Vec<String> = c
+            .iter()
+            .flat_map(|comp| {
+                g.edges
+                    .iter()
+                    .filter(|(a, b)| comp.contains(&name(a)) && comp.contains(&name(b)))
+                    .map(|(a, b)| format!("{} → {}", name(a), name(b)))
+            })
+            .collect();
+        assert!(c.is_empty(), "{krate}: import cycles {c:?}: {detail:?}");
     }
 }
 
 #[test]
-fn the_objective_stands_alone() {
-    let (edges, clap) = graph();
-    for banned in ["train", "model", "run", "bench", "export"] {
-        assert!(
-            !edges["objective"].contains(banned),
-            "`objective` imports `{banned}`"
-        );
+fn no_module_imports_a_higher_floor() {
+    let mut bad = Vec::new();
+    for (krate, src, root) in crates() {
+        let g = graph(&src, root);
+        for (a, b) in &g.edges {
+            let (fa, fb) = (
+                floor(krate, a.first().map(String::as_str)),
+                floor(krate, b.first().map(String::as_str)),
+            );
+            match (fa, fb) {
+                (Some(fa), Some(fb)) if fa < fb => bad.push(format!(
+                    "{krate}: {} (floor {fa}) imports {} (floor {fb})",
+                    name(a),
+                    name(b)
+                )),
+                // Only the root's own test module may name the root (its parent).
+                (Some(_), None) if !b.is_empty() || a.len() > 1 => {
+                    bad.push(format!("{krate}: {} imports the crate root", name(a)))
+                }
+                _ => {}
+            }
+        }
     }
-    assert!(!clap.contains("objective"), "`objective` uses clap");
-    assert!(clap.is_empty(), "the library uses clap in {clap:?}");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
 #[test]
-fn the_checker_sees_imports() {
-    // The parser itself, on forms the code uses.
-    let refs = crate_refs("use crate::{error::Result, data::X};\nlet a = crate::train::fit(x);");
-    assert_eq!(
-        refs.into_iter().collect::<Vec<_>>(),
-        ["data", "error", "train"]
+fn the_objective_stands_alone_and_no_library_uses_clap() {
+    let core = crates().into_iter().find(|c| c.0 == "ssmvae-core").unwrap();
+    let g = graph(&core.1, core.2);
+    for (a, b) in &g.edges {
+        if a.first().is_some_and(|m| m == "objective") {
+            let to = b.first().map(String::as_str).unwrap_or("crate");
+            assert!(
+                !matches!(to, "model" | "train" | "export"),
+                "{} imports {}",
+                name(a),
+                name(b)
+            );
+        }
+    }
+    for (krate, src, root) in crates() {
+        if krate != "ssmvae-trainer" {
+            let clap = graph(&src, root).uses_clap;
+            assert!(clap.is_empty(), "{krate} uses clap in {clap:?}");
+        }
+    }
+}
+
+#[test]
+fn no_library_on_libtorch_depends_on_the_runtime() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    let (edges, _) = graph();
-    assert!(edges["run"].contains("train") && edges["run"].contains("baselines"));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let name_of = |id: &str| -> String {
+        meta["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    // Normal (not dev or build) dependencies, by package id.
+    let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for node in meta["resolve"]["nodes"].as_array().unwrap() {
+        let normal: Vec<String> = node["deps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| {
+                d["dep_kinds"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k["kind"].is_null())
+            })
+            .map(|d| d["pkg"].as_str().unwrap().to_string())
+            .collect();
+        deps.insert(node["id"].as_str().unwrap().to_string(), normal);
+    }
+    let closure = |id: &str| -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![id.to_string()];
+        while let Some(p) = todo.pop() {
+            for d in deps.get(&p).into_iter().flatten() {
+                if seen.insert(d.clone()) {
+                    todo.push(d.clone());
+                }
+            }
+        }
+        seen.iter().map(|d| name_of(d)).collect()
+    };
+    let mut checked = 0;
+    for id in meta["workspace_members"].as_array().unwrap() {
+        let id = id.as_str().unwrap();
+        let pkg = meta["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap();
+        let is_lib = pkg["targets"].as_array().unwrap().iter().any(|t| {
+            t["kind"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k == "lib" || k == "rlib")
+        });
+        let all = closure(id);
+        if is_lib && all.contains("tch") {
+            checked += 1;
+            assert!(
+                !all.contains("ssmvae-runtime"),
+                "library {} depends on libtorch and on the runtime",
+                pkg["name"]
+            );
+        }
+    }
+    assert!(
+        checked >= 3,
+        "core, baselines and lab are libraries on libtorch"
+    );
+}
+
+#[test]
+fn the_checker_sees_every_kind_of_edge() {
+    let text = "use crate::{error::Result, data::X};\nuse super::sibling::Y;\nmod child;\n\
+                use child::Z;\nfn f() { crate::train::fit(\"crate::not_code\"); }\n\
+                #[cfg(test)]\nmod tests {\n    use super::super::up;\n}\n";
+    let s = scan(&vec!["a".into(), "b".into()], text);
+    let written: Vec<(String, String)> = s
+        .refs
+        .iter()
+        .map(|(m, p)| (m.join("::"), p.join("::")))
+        .collect();
+    let want = [
+        ("a::b", "crate::error::Result"),
+        ("a::b", "crate::data::X"),
+        ("a::b", "super::sibling::Y"),
+        ("a::b", "child::Z"),
+        ("a::b", "crate::train::fit"),
+        ("a::b::tests", "super::super::up"),
+    ];
+    for (m, p) in want {
+        assert!(
+            written.contains(&(m.to_string(), p.to_string())),
+            "{m}: {p} not seen in {written:?}"
+        );
+    }
+    assert!(!written.iter().any(|(_, p)| p.contains("not_code")));
+    assert!(s.children[&vec!["a".to_string(), "b".to_string()]].contains("child"));
+    // On the real tree: the lab's run reaches the baselines' crate (no edge inside the lab), the
+    // core's loop its objective, a baseline the recipe it implements.
+    let core = graph(&crates()[0].1, "lib.rs");
+    let edge =
+        |g: &Graph, a: &str, b: &str| g.edges.iter().any(|(x, y)| name(x) == a && name(y) == b);
+    assert!(core
+        .edges
+        .iter()
+        .any(|(a, b)| name(a) == "train::fit" && name(b).starts_with("objective::")));
+    assert!(edge(&core, "train::config", "train::config::groups"));
+    let baselines = graph(&crates()[1].1, "lib.rs");
+    assert!(edge(&baselines, "adsh", "recipe"));
+    assert!(edge(&baselines, "adsh::tests", "adsh"));
+}
+
+/// The leading `//!` lines of a file: where a long file or function states why it is long.
+fn header(text: &str) -> String {
+    text.lines()
+        .take_while(|l| l.starts_with("//!") || l.starts_with("#!") || l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn no_long_file_or_function_without_a_stated_reason() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut files = Vec::new();
+    for dir in ["trainer", "format", "runtime", "tests"] {
+        rust_files(&workspace.join(dir), &mut files);
+    }
+    files.retain(|f| !f.components().any(|c| c.as_os_str() == "target"));
+    assert!(files.len() > 100, "found {} source files", files.len());
+    let mut unexplained = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let head = header(&text);
+        let rel = f.strip_prefix(workspace).unwrap().display();
+        let lines = text.lines().count();
+        if lines > 500 && !head.contains("500 lines") {
+            unexplained.push(format!("{rel}: {lines} lines"));
+        }
+        for (name, n) in long_functions(&text, 120) {
+            if !(head.contains(&format!("`{name}`")) && head.contains("120 lines")) {
+                unexplained.push(format!("{rel}: fn {name} is {n} lines"));
+            }
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "over 500 lines a file or 120 a function, with no reason in the file's header:\n{}",
+        unexplained.join("\n")
+    );
+}
+
+#[test]
+fn the_length_checker_measures_functions() {
+    let text = "fn short() {\n}\nfn long() {\n    let s = \"}\";\n    let t = '{';\n    x();\n}\n";
+    assert_eq!(long_functions(text, 3), [("long".to_string(), 5)]);
+    assert!(long_functions("type F = fn(u8) -> u8;\nfn f();\n", 0).is_empty());
 }

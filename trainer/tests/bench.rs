@@ -1,5 +1,9 @@
 //! The benchmark harness: experiment files, grid expansion, shards, resume, aggregation, the
 //! report's tables, and the committed results regenerating byte for byte.
+//!
+//! `a_tiny_grid_runs_resumes_reuses_and_reports_reproducibly` is over 120 lines on purpose: it is
+//! one grid's life in order (run, resume, reuse, report, regenerate), each step reading the files
+//! the step before wrote.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -3,6 +3,10 @@
 //! lacking a fifth of the samples, class names as strings) → `train` → `predict` to a CSV with
 //! sample ids and class names → `export` → `inspect` naming modalities and classes → a C program
 //! (`runtime/capi/examples/c/classify.c`) printing each sample's class name from the bundle.
+//!
+//! `a_csv_study_trains_predicts_exports_and_names_its_classes_down_to_c` is over 120 lines on
+//! purpose: one user's path from tables to a C program, each step reading what the step before
+//! wrote.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

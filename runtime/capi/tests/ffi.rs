@@ -1,5 +1,8 @@
 //! Misusing the C API returns error codes with a message, never a panic or undefined behaviour:
 //! NULL pointers, wrong lengths and counts, all modalities missing, a bad path, a hostile file.
+//!
+//! `misuse_returns_error_codes` is over 120 lines on purpose: it is one table of misuses, one per
+//! entry point and argument, each checked for its code and message.
 #![allow(unsafe_code)]
 
 use ssmvae_capi::*;

@@ -209,112 +209,124 @@ pub fn load(name: &DatasetName, data_dir: &Path, test: Option<&Path>) -> Result<
             let (train, test) = mnist()?;
             Source::NoisyMnist { train, test }
         }
-        DatasetName::Study(path) => {
-            let study = read_study(path, None, Labels::Required)?;
-            let train = study.dataset;
-            let test = match test {
-                None => None,
-                Some(t)
-                    if t.extension()
-                        .is_some_and(|e| e.eq_ignore_ascii_case("toml")) =>
-                {
-                    let schema = StudySchema::of(&train);
-                    let test = read_study(t, Some(&schema), Labels::Required)?;
-                    // A sample in both would be trained on and then scored: refuse it.
-                    let trained: std::collections::HashSet<&str> =
-                        study.sample_ids.iter().map(String::as_str).collect();
-                    if let Some(id) = test
-                        .sample_ids
-                        .iter()
-                        .find(|id| trained.contains(id.as_str()))
-                    {
-                        return Err(Error::Study {
-                            file: t.to_path_buf(),
-                            line: None,
-                            message: format!(
-                                "sample `{id}` is also in the training study {}: a test sample must not be trained on",
-                                path.display()
-                            ),
-                        });
-                    }
-                    if let Some(r) = test.dataset.labels().iter().position(Option::is_none) {
-                        return Err(Error::Study {
-                            file: t.to_path_buf(),
-                            line: None,
-                            message: format!(
-                                "test sample `{}` has no class: every test sample needs one",
-                                test.sample_ids[r]
-                            ),
-                        });
-                    }
-                    Some(test.dataset)
-                }
-                Some(t) => {
-                    return Err(Error::Study {
-                        file: t.to_path_buf(),
-                        line: None,
-                        message: "the test set of a study is a study manifest too (.toml)".into(),
-                    })
-                }
-            };
-            Source::Multimodal {
-                train,
-                test,
-                true_labels: None,
-                labels_as_given: true,
+        DatasetName::Study(path) => load_study(path, test)?,
+        DatasetName::Npz(path) => load_npz(name, path, data_dir, test)?,
+    })
+}
+
+/// A study manifest (and its test manifest, whose samples must all be new and labeled).
+fn load_study(path: &Path, test: Option<&Path>) -> Result<Source> {
+    let study = read_study(path, None, Labels::Required)?;
+    let train = study.dataset;
+    let test = match test {
+        None => None,
+        Some(t)
+            if t.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("toml")) =>
+        {
+            let schema = StudySchema::of(&train);
+            let test = read_study(t, Some(&schema), Labels::Required)?;
+            // A sample in both would be trained on and then scored: refuse it.
+            let trained: std::collections::HashSet<&str> =
+                study.sample_ids.iter().map(String::as_str).collect();
+            if let Some(id) = test
+                .sample_ids
+                .iter()
+                .find(|id| trained.contains(id.as_str()))
+            {
+                return Err(Error::Study {
+                    file: t.to_path_buf(),
+                    line: None,
+                    message: format!(
+                        "sample `{id}` is also in the training study {}: a test sample must not be trained on",
+                        path.display()
+                    ),
+                });
             }
+            if let Some(r) = test.dataset.labels().iter().position(Option::is_none) {
+                return Err(Error::Study {
+                    file: t.to_path_buf(),
+                    line: None,
+                    message: format!(
+                        "test sample `{}` has no class: every test sample needs one",
+                        test.sample_ids[r]
+                    ),
+                });
+            }
+            Some(test.dataset)
         }
-        DatasetName::Npz(path) => {
-            // A relative path that is not under the working folder but is under the data folder
-            // (an experiment file's `MultiView/20newsgroups.npz` with `--data-dir shared/data`)
-            // is read from there.
-            let under_data_dir = data_dir.join(path);
-            let path = if path.is_relative() && !path.exists() && under_data_dir.exists() {
-                &under_data_dir
-            } else {
-                path
-            };
-            // A path the user typed: say the file is missing, not where --data-dir should point.
-            std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-            let path = path.clone();
-            if let Some(test_path) = test {
-                let test_path = require(name, test_path.to_path_buf())?;
-                let mut train = read_npz_dataset(&path, "", None, true)?;
-                let mut test = read_npz_dataset(&test_path, "", None, false)?;
-                let k = train.num_classes().max(test.num_classes());
-                train.extend_classes(k);
-                test.extend_classes(k);
-                Source::Multimodal {
-                    train,
-                    test: Some(test),
-                    true_labels: None,
-                    labels_as_given: false,
-                }
-            } else if is_split_file(&path)? {
-                // A file written by `ssmvae data --out`: its own train/test split.
-                let mut test = read_npz_dataset(&path, "test_", None, false)?;
-                let mut train = read_npz_dataset(&path, "train_", None, true)?;
-                let k = train.num_classes().max(test.num_classes());
-                train.extend_classes(k);
-                test.extend_classes(k);
-                let true_labels = read_true_labels(&path, "train_")?
-                    .map(|raw| super::checked_labels(&raw, Some(k), "train_true_labels"))
-                    .transpose()?
-                    .map(|(labels, _)| labels);
-                Source::Multimodal {
-                    train,
-                    test: Some(test),
-                    true_labels,
-                    labels_as_given: false,
-                }
-            } else {
-                Source::Multimodal {
-                    train: read_npz_dataset(&path, "", None, true)?,
-                    test: None,
-                    true_labels: None,
-                    labels_as_given: false,
-                }
-            }
+        Some(t) => {
+            return Err(Error::Study {
+                file: t.to_path_buf(),
+                line: None,
+                message: "the test set of a study is a study manifest too (.toml)".into(),
+            })
+        }
+    };
+    Ok(Source::Multimodal {
+        train,
+        test,
+        true_labels: None,
+        labels_as_given: true,
+    })
+}
+
+/// An `.npz` file or `.npy` folder: a user's dataset, `ssmvae data --out`'s split, or a training
+/// file with its `--test` file.
+fn load_npz(
+    name: &DatasetName,
+    path: &Path,
+    data_dir: &Path,
+    test: Option<&Path>,
+) -> Result<Source> {
+    // A relative path that is not under the working folder but is under the data folder
+    // (an experiment file's `MultiView/20newsgroups.npz` with `--data-dir shared/data`)
+    // is read from there.
+    let under_data_dir = data_dir.join(path);
+    let path = if path.is_relative() && !path.exists() && under_data_dir.exists() {
+        &under_data_dir
+    } else {
+        path
+    };
+    // A path the user typed: say the file is missing, not where --data-dir should point.
+    std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let path = path.to_path_buf();
+    Ok(if let Some(test_path) = test {
+        let test_path = require(name, test_path.to_path_buf())?;
+        let mut train = read_npz_dataset(&path, "", None, true)?;
+        let mut test = read_npz_dataset(&test_path, "", None, false)?;
+        let k = train.num_classes().max(test.num_classes());
+        train.extend_classes(k);
+        test.extend_classes(k);
+        Source::Multimodal {
+            train,
+            test: Some(test),
+            true_labels: None,
+            labels_as_given: false,
+        }
+    } else if is_split_file(&path)? {
+        // A file written by `ssmvae data --out`: its own train/test split.
+        let mut test = read_npz_dataset(&path, "test_", None, false)?;
+        let mut train = read_npz_dataset(&path, "train_", None, true)?;
+        let k = train.num_classes().max(test.num_classes());
+        train.extend_classes(k);
+        test.extend_classes(k);
+        let true_labels = read_true_labels(&path, "train_")?
+            .map(|raw| super::checked_labels(&raw, Some(k), "train_true_labels"))
+            .transpose()?
+            .map(|(labels, _)| labels);
+        Source::Multimodal {
+            train,
+            test: Some(test),
+            true_labels,
+            labels_as_given: false,
+        }
+    } else {
+        Source::Multimodal {
+            train: read_npz_dataset(&path, "", None, true)?,
+            test: None,
+            true_labels: None,
+            labels_as_given: false,
         }
     })
 }

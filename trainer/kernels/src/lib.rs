@@ -1,6 +1,6 @@
 //! Adam's update (Kingma & Ba 2015) in three passes over a variable's memory instead of fourteen.
 //!
-//! The trainer's Adam (`trainer/src/train/adam.rs`) is fourteen libtorch operations per variable,
+//! The trainer's Adam (`trainer/core/src/train/adam.rs`) is fourteen libtorch operations per variable,
 //! each a pass over the variable's memory. On the benchmark step's 4.2 M weights the fused update
 //! takes 5.8 ms against 10.9 ms at one thread (the grids' setting) and 4.9 against 6.2 ms at two,
 //! with the binary's allocator settings (`cargo bench -p ssmvae-trainer --bench adam`; without
@@ -13,8 +13,9 @@
 //! So [`adam_update`] makes three passes: m, v and v/bc₂ into a scratch buffer; libtorch's
 //! `sqrt_` on the buffer; the step.
 //!
-//! This is the trainer's only unsafe code (the trainer library forbids it): a tch tensor's memory
-//! is reachable only through a raw pointer. [`adam_update`] checks every condition the slices it
+//! This is the trainer's libraries' only unsafe code (ssmvae-core, ssmvae-baselines and
+//! ssmvae-lab forbid it; the `ssmvae` binary has one more block, glibc's `mallopt` in its
+//! `allocator.rs`): a tch tensor's memory is reachable only through a raw pointer. [`adam_update`] checks every condition the slices it
 //! builds rely on before it writes anything, and declines (touching nothing) where one fails, so
 //! the caller falls back to the operations.
 #![allow(unsafe_code)]
