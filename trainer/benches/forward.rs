@@ -14,6 +14,7 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
 use trainer::export::export_bundle;
+use trainer::protocol::Protocol;
 use trainer::run::train;
 use trainer::train::config::{
     DataConfig, DeviceChoice, Hidden, ModelConfig, OptimConfig, RunConfig, TrainConfig,
@@ -33,6 +34,9 @@ fn wide_checkpoint(dir: &Path, name: &str, hidden: Hidden) -> PathBuf {
         data: DataConfig {
             dataset: "mfeat".into(),
             data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
+            ..Default::default()
+        },
+        protocol: Protocol {
             n_max: Some(140),
             ..Default::default()
         },

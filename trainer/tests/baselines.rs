@@ -2,6 +2,7 @@
 //! late fusion), and their configurations are checked before training starts.
 
 use std::sync::Mutex;
+use trainer::protocol::Protocol;
 use trainer::run::train;
 use trainer::train::config::{
     CrestConfig, DataConfig, DeviceChoice, Fusion, Hidden, Method, ModelConfig, OptimConfig,
@@ -28,15 +29,18 @@ fn tiny(method: Method, fusion: Fusion) -> TrainConfig {
             ..Default::default()
         },
         data: DataConfig {
-            n_max: Some(60),
-            rho: 10.0.into(),
-            beta: 0.3,
             data_dir: Some(
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                     .parent()
                     .unwrap()
                     .join("fixtures/data"),
             ),
+            ..Default::default()
+        },
+        protocol: Protocol {
+            n_max: Some(60),
+            rho: 10.0.into(),
+            beta: 0.3,
             ..Default::default()
         },
         run: RunConfig {

@@ -84,7 +84,10 @@ fn the_grid_expands_sweeps_and_layers_the_configuration() {
     assert_eq!(ids.len(), 60);
     // Scale keys apply, model keys win over them, sweep points over the model.
     let a = &runs[0];
-    assert_eq!((a.config.optim.epochs, a.config.data.n_max), (3, Some(140)));
+    assert_eq!(
+        (a.config.optim.epochs, a.config.protocol.n_max),
+        (3, Some(140))
+    );
     assert_eq!(a.config.model.fusion, TrainConfig::default().model.fusion);
     let b = runs
         .iter()
@@ -98,7 +101,11 @@ fn the_grid_expands_sweeps_and_layers_the_configuration() {
         (1.0, 0.5)
     );
     assert_eq!(
-        (b.config.data.rho, b.config.data.beta, b.config.run.seed),
+        (
+            b.config.protocol.rho,
+            b.config.protocol.beta,
+            b.config.run.seed
+        ),
         (Rho::Ratio(100.0), 0.1, 2)
     );
     // Canonical order: beta outside rho outside model outside seed.

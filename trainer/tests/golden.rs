@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use trainer::data::{Modality, MultimodalDataset};
 use trainer::export::{export_bundle, reference_imputations, reference_outputs};
 use trainer::objective::{PseudoLabelCap, PseudoLabelSelect};
+use trainer::protocol::Protocol;
 use trainer::run::train;
 use trainer::train::config::{
     DataConfig, DeviceChoice, Hidden, ModelConfig, OptimConfig, RunConfig, TrainConfig,
@@ -67,6 +68,9 @@ fn mfeat_on_cpu(model: ModelConfig, epochs: usize) -> TrainConfig {
         data: DataConfig {
             dataset: "mfeat".into(),
             data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
+            ..Default::default()
+        },
+        protocol: Protocol {
             n_max: Some(140),
             ..Default::default()
         },

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 use trainer::data::source::{load, DatasetName};
-use trainer::protocol::{build_split, labeled_counts, long_tail_sizes, Missing, Protocol, Split};
+use trainer::protocol::{
+    build_split, labeled_counts, long_tail_sizes, Missing, Protocol, Split, UnlabeledProfile,
+};
 use trainer::testing::shared_data;
 use trainer::{DataError, Error};
 
@@ -389,4 +391,50 @@ fn natural_imbalance_keeps_every_class_and_logs_counts() {
         .transforms
         .iter()
         .all(|t| matches!(t, trainer::data::InputTransform::Standardize { .. })));
+}
+
+/// `unlabeled_rho`: the labels (rows and classes) are the consistent profile's, the unlabeled
+/// counts follow the profile, and the minority classes stay the labeled tail's.
+#[test]
+fn the_unlabeled_profile_moves_only_the_unlabeled_samples() {
+    let draw = |profile: UnlabeledProfile| {
+        let p = Protocol {
+            n_max: Some(100),
+            seed: 4,
+            unlabeled_rho: profile,
+            ..Protocol::default()
+        };
+        split("mfeat", &fixture_dir(), &p)
+    };
+    let consistent = draw(UnlabeledProfile::Consistent);
+    let sizes = long_tail_sizes(100, 10.0, 10).unwrap();
+    let labeled = labeled_counts(&sizes, 0.1).unwrap();
+    assert_eq!(class_sizes(&consistent), sizes);
+    let u: Vec<usize> = sizes.iter().zip(&labeled).map(|(n, l)| n - l).collect();
+    // The labeled rows of a split, by the features of their first modality (rows are reordered
+    // by nothing but the draw, which reads each class's shuffled pool from the front).
+    let labeled_rows = |s: &Split| -> Vec<(usize, Vec<f32>)> {
+        let m = &s.train.modalities()[0];
+        (0..s.train.len())
+            .filter_map(|i| s.train.labels()[i].map(|y| (y, m.data().row(i).to_vec())))
+            .collect()
+    };
+    for (profile, unlabeled) in [
+        (UnlabeledProfile::Uniform, vec![u[0]; 10]),
+        (
+            UnlabeledProfile::Reversed,
+            u.iter().rev().copied().collect::<Vec<_>>(),
+        ),
+    ] {
+        let s = draw(profile);
+        assert_eq!(s.labeled_counts(), labeled, "{profile}");
+        assert_eq!(s.unlabeled_counts(), unlabeled, "{profile}");
+        assert_eq!(labeled_rows(&s), labeled_rows(&consistent), "{profile}");
+        assert_eq!(
+            s.train_class_sizes(),
+            sizes,
+            "{profile}: minority by the tail"
+        );
+    }
+    assert_eq!(consistent.train_class_sizes(), sizes);
 }

@@ -1,6 +1,6 @@
 //! The discriminative baselines (CReST, Adsh, CMML, SMLN, GAMO) as one [`Learner`] on the shared
 //! epoch driver: the same split, fused data, batches, epochs and evaluation as SSMVAE-CI
-//! ([`crate::run::train`] prepares them). Every baseline trains the [`Backbone`] on the labeled
+//! (`trainer::run::train`, in ssmvae-lab, prepares them). Every baseline trains the [`Backbone`] on the labeled
 //! cross-entropy; what differs is a [`Recipe`], one per method in its own file: the unlabeled
 //! term, an epoch hook (CReST's generations, Adsh's thresholds), CMML's extra labeled terms and
 //! GAMO's adversarial rounds.

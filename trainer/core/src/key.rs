@@ -151,7 +151,9 @@ pub mod range {
 /// }
 /// ```
 /// The `["toml_name"]` (when the key is not the field's name) and each `, … = …` part are
-/// optional, in that order.
+/// optional, in that order. Fields after a last `@internal` line are not keys: no flag, no file
+/// key, not serialised (`#[serde(skip)]`); the group's user sets them (the protocol's seed, which
+/// is the run's).
 macro_rules! config_group {
     (
         $(#[$meta:meta])*
@@ -164,6 +166,13 @@ macro_rules! config_group {
                     $(, env = $env:literal)?
                 ;
             )*
+            $(
+                @internal
+                $(
+                    $(#[doc = $idoc:literal])*
+                    $ifield:ident : $ity:ty = $idefault:expr;
+                )*
+            )?
         }
     ) => {
         $(#[$meta])*
@@ -175,11 +184,16 @@ macro_rules! config_group {
                 $(#[serde(rename = $key)])?
                 pub $field: $ty,
             )*
+            $($(
+                $(#[doc = $idoc])*
+                #[serde(skip)]
+                pub $ifield: $ity,
+            )*)?
         }
 
         impl Default for $name {
             fn default() -> Self {
-                $name { $($field: $default,)* }
+                $name { $($field: $default,)* $($($ifield: $idefault,)*)? }
             }
         }
 
@@ -220,7 +234,10 @@ macro_rules! config_group {
             /// Every key at its value under the paper's objective (its default where the
             /// declaration gives none).
             pub fn paper() -> Self {
-                $name { $($field: config_group!(@pick $default $(, $paper)?),)* }
+                $name {
+                    $($field: config_group!(@pick $default $(, $paper)?),)*
+                    $($($ifield: $idefault,)*)?
+                }
             }
         }
     };
@@ -252,6 +269,9 @@ mod tests {
             list: Vec<f64> = vec![1.0];
             /// A path.
             path: Option<std::path::PathBuf> = None, env = "DEMO_PATH";
+            @internal
+            /// Not a key.
+            hidden: u64 = 7;
         }
     }
 
@@ -270,6 +290,8 @@ mod tests {
         assert_eq!(Demo::KEYS[3].env, Some("DEMO_PATH"));
         let json = serde_json::to_value(&d).unwrap();
         assert!(json.get("demo_weight").is_some() && json.get("weight").is_none());
+        assert_eq!((d.hidden, Demo::paper().hidden), (7, 7));
+        assert!(json.get("hidden").is_none() && Demo::KEYS.iter().all(|k| k.name != "hidden"));
     }
 
     #[test]

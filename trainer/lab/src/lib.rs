@@ -1,5 +1,5 @@
 //! The `trainer` library the `ssmvae` CLI is built on: one run of SSMVAE-CI or a baseline
-//! ([`run`]: prepare the split, pick the loop) and grids of runs with their reports ([`bench`]),
+//! ([`run`]: prepare the split, pick the loop) and grids of runs with their reports ([`mod@bench`]),
 //! with SSMVAE-CI's core (`ssmvae-core`) and the baselines (`ssmvae-baselines`) re-exported under
 //! the paths the CLI and the tests have always used (`trainer::train`, `trainer::baselines`).
 //!

@@ -245,13 +245,8 @@ pub fn prepare(cfg: &TrainConfig, opts: &TrainOptions) -> Result<Prepared> {
 /// The protocol parameters of a config.
 pub fn protocol_of(cfg: &TrainConfig) -> Protocol {
     Protocol {
-        rho: cfg.data.rho,
-        beta: cfg.data.beta,
-        n_max: cfg.data.n_max,
         seed: cfg.run.seed,
-        missing: cfg.data.missing,
-        modalities: cfg.data.modalities.clone(),
-        transform: cfg.data.transform,
+        ..cfg.protocol.clone()
     }
 }
 

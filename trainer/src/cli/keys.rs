@@ -6,6 +6,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::marker::PhantomData;
 use trainer::key::Key;
+use trainer::protocol::Protocol;
 use trainer::train::config::{DataConfig, RunConfig, TrainConfig};
 
 /// A set of keys a command takes as flags.
@@ -24,14 +25,20 @@ impl KeySet for TrainKeys {
     }
 }
 
-/// The data keys and the seed: `ssmvae data`.
+/// The data and protocol keys and the seed: `ssmvae data`.
 #[derive(Debug, Clone, Copy)]
 pub struct DataKeys;
 
 impl KeySet for DataKeys {
     fn keys() -> Vec<Key> {
         let seed = RunConfig::KEYS.iter().filter(|k| k.name == "seed");
-        DataConfig::KEYS.iter().chain(seed).copied().collect()
+        let protocol = Protocol::KEYS.iter();
+        DataConfig::KEYS
+            .iter()
+            .chain(protocol)
+            .chain(seed)
+            .copied()
+            .collect()
     }
 }
 

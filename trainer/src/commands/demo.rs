@@ -11,6 +11,7 @@ use crate::commands::train::print_scores;
 use anyhow::Result;
 use std::time::Instant;
 use trainer::export::export_bundle;
+use trainer::protocol::Protocol;
 use trainer::run::train;
 use trainer::train::config::{
     DataConfig, DeviceChoice, Hidden, Mode, Objective, OptimConfig, RunConfig, TrainConfig,
@@ -28,6 +29,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         data: DataConfig {
             dataset: "mfeat".into(),
             data_dir: args.data_dir.clone(),
+            ..Default::default()
+        },
+        protocol: Protocol {
             n_max: Some(140),
             ..Default::default()
         },

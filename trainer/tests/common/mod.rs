@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 use std::path::Path;
+use trainer::protocol::Protocol;
 use trainer::train::config::{DataConfig, Hidden, OptimConfig, RunConfig, TrainConfig};
 use trainer::train::{Outcome, TrainOptions};
 
@@ -20,6 +21,9 @@ pub fn mfeat_config(seed: u64, epochs: usize) -> TrainConfig {
         data: DataConfig {
             dataset: "mfeat".into(),
             data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
+            ..Default::default()
+        },
+        protocol: Protocol {
             n_max: Some(140),
             rho: 10.0.into(),
             beta: 0.1,

@@ -70,7 +70,7 @@ pub enum PseudoLabelSelect {
     /// The model's predicted class (CReST).
     Argmax,
     /// Classes filled to quotas from the labels' class distribution, the most probable
-    /// (sample, class) pairs first ([`pseudo_labels::quota_assignment`]; the default since
+    /// (sample, class) pairs first ([`super::pseudo_labels::quota_assignment`]; the default since
     /// round 15).
     Quota,
 }
@@ -88,7 +88,7 @@ pub enum TargetPrior {
     /// The labels' prior (a test set drawn like the training set): no shift.
     Train,
     /// The unlabeled training data's prior, estimated by EM on q(y|x) at the end of training
-    /// (Saerens et al. 2002; [`rebalance::em_prior`]).
+    /// (Saerens et al. 2002; [`super::rebalance::em_prior`]).
     Estimated,
 }
 

@@ -18,8 +18,9 @@ mod write;
 use missing::apply_missing;
 use noisy::noisy_views;
 pub(crate) use params::{rng, stream};
-pub use params::{Missing, Protocol};
+pub use params::{Missing, Protocol, UnlabeledProfile};
 pub use rho::Rho;
+use sizes::drawn_sizes;
 pub use sizes::{labeled_counts, long_tail_sizes};
 pub use split::Split;
 pub use write::write_split_npz;
@@ -157,7 +158,7 @@ fn join(parts: Vec<MultimodalDataset>, labels: Vec<Option<usize>>) -> Result<Mul
 /// Builds the split the protocol describes from a loaded [`Source`].
 pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
     labeled_counts(&[1], p.beta)?; // validate beta up front, whatever the source
-    let (train, truth, test, n_max, applied) = match source {
+    let (train, truth, test, drawn, applied) = match source {
         Source::Multimodal {
             train: pool,
             test,
@@ -184,11 +185,14 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             let pools_r = right.0.indices_by_class();
             let n_max = resolve_n_max(p, &pools_l, left.0.class_names())?;
             let sizes = class_sizes(p, n_max, &pools_l)?;
+            let tail = sizes.clone();
             let labeled = labeled_counts(&sizes, p.beta)?;
+            let counts = drawn_sizes(p.unlabeled_rho, &sizes, &labeled);
             let names = left.0.class_names().to_vec();
             let mut r = rng(p.seed, stream::LONG_TAIL);
-            let drawn_l = draw_per_class(&pools_l, &sizes, &names, "train", &mut r)?;
-            let drawn_r = draw_per_class(&pools_r, &sizes, right.0.class_names(), "train", &mut r)?;
+            let drawn_l = draw_per_class(&pools_l, &counts, &names, "train", &mut r)?;
+            let drawn_r =
+                draw_per_class(&pools_r, &counts, right.0.class_names(), "train", &mut r)?;
             let (rows_l, labels, truth) = label_prefix(&drawn_l, &labeled);
             let (rows_r, _, _) = label_prefix(&drawn_r, &labeled);
             let train = join(
@@ -219,7 +223,7 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
                 ],
                 labels,
             )?;
-            (train, truth, test, Some(n_max), true)
+            (train, truth, test, Some((n_max, tail)), true)
         }
         Source::NoisyMnist {
             train: mnist_train,
@@ -228,10 +232,12 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
             let pools = mnist_train.indices_by_class();
             let n_max = resolve_n_max(p, &pools, mnist_train.class_names())?;
             let sizes = class_sizes(p, n_max, &pools)?;
+            let tail = sizes.clone();
             let labeled = labeled_counts(&sizes, p.beta)?;
+            let counts = drawn_sizes(p.unlabeled_rho, &sizes, &labeled);
             let names = mnist_train.class_names().to_vec();
             let mut r = rng(p.seed, stream::LONG_TAIL);
-            let drawn = draw_per_class(&pools, &sizes, &names, "train", &mut r)?;
+            let drawn = draw_per_class(&pools, &counts, &names, "train", &mut r)?;
             let (rows, labels, truth) = label_prefix(&drawn, &labeled);
             let train = noisy_views(&mnist_train, &rows, labels, p.seed, 0)?;
             let tp = mnist_test.indices_by_class();
@@ -243,10 +249,10 @@ pub fn build_split(source: Source, p: &Protocol) -> Result<Split> {
                 &sizes,
             );
             let test = noisy_views(&mnist_test, &rows, labels, p.seed, 1)?;
-            (train, truth, test, Some(n_max), true)
+            (train, truth, test, Some((n_max, tail)), true)
         }
     };
-    finish_split(train, truth, test, n_max, applied, p)
+    finish_split(train, truth, test, drawn, applied, p)
 }
 
 fn check_pairable(left: &MultimodalDataset, right: &MultimodalDataset) -> Result<()> {
@@ -274,15 +280,21 @@ fn finish_multimodal(
         return Err(DataError::Empty("the dataset has no samples".into()).into());
     }
     let draw = pool.unlabeled_indices().is_empty() && !labels_as_given;
-    let (train, truth, n_max, applied) = if draw {
+    let (train, truth, drawn, applied) = if draw {
         let pools = pool.indices_by_class();
         let n_max = resolve_n_max(p, &pools, pool.class_names())?;
         let sizes = class_sizes(p, n_max, &pools)?;
         let labeled = labeled_counts(&sizes, p.beta)?;
+        let counts = drawn_sizes(p.unlabeled_rho, &sizes, &labeled);
         let mut r = rng(p.seed, stream::LONG_TAIL);
-        let drawn = draw_per_class(&pools, &sizes, pool.class_names(), "train", &mut r)?;
+        let drawn = draw_per_class(&pools, &counts, pool.class_names(), "train", &mut r)?;
         let (rows, labels, truth) = label_prefix(&drawn, &labeled);
-        (pool.select(&rows, labels), truth, Some(n_max), true)
+        (
+            pool.select(&rows, labels),
+            truth,
+            Some((n_max, sizes)),
+            true,
+        )
     } else {
         let truth = match true_labels {
             Some(t) => t,
@@ -307,22 +319,32 @@ fn finish_multimodal(
         }
         .into());
     }
-    finish_split(train, truth, test, n_max, applied, p)
+    finish_split(train, truth, test, drawn, applied, p)
 }
 
 /// The last steps of every split: missing-modality corruption, modality order, and the input
 /// transforms fitted on the training split.
+/// `drawn` is (n_max, the tail's class sizes n_k) when the protocol drew the training set.
 fn finish_split(
     mut train: MultimodalDataset,
     mut truth: Vec<Option<usize>>,
     mut test: MultimodalDataset,
-    n_max: Option<usize>,
+    drawn: Option<(usize, Vec<usize>)>,
     applied: bool,
     p: &Protocol,
 ) -> Result<Split> {
     apply_missing(&mut train, &mut truth, p)?;
     order_modalities(&mut train, &mut test, p)?;
     let transforms = fit_transforms(&train, p.transform)?;
+    // Under another unlabeled profile the minority classes stay the labeled tail's rare ones,
+    // whatever the unlabeled samples add to each class.
+    let (n_max, tail) = match drawn {
+        Some((n, tail)) => (
+            Some(n),
+            (p.unlabeled_rho != UnlabeledProfile::Consistent).then_some(tail),
+        ),
+        None => (None, None),
+    };
     Ok(Split {
         train,
         train_true_labels: truth,
@@ -330,6 +352,7 @@ fn finish_split(
         transforms,
         n_max,
         protocol_applied: applied,
+        tail_sizes: tail,
     })
 }
 

@@ -6,39 +6,55 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// The protocol's parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Protocol {
-    /// Imbalance ratio rho = n_0 / n_{K-1} (≥ 1), or `natural` (the data's own class sizes).
-    pub rho: Rho,
-    /// Labeled fraction beta in (0, 1] (a fraction, never a percentage).
-    pub beta: f64,
-    /// Size of the largest class; `None` = every sample of class 0 in the training pool.
-    pub n_max: Option<usize>,
-    /// The seed of every random choice.
-    pub seed: u64,
-    /// Missing-modality corruption of the training set.
-    pub missing: Missing,
-    /// Modality order (the bundle's modality index); `None` = alphabetical.
-    pub modalities: Option<Vec<String>>,
-    /// How tabular modalities are transformed (count data: docs/model.md §11.3).
-    #[serde(default)]
-    pub transform: TransformChoice,
-}
-
-impl Default for Protocol {
-    fn default() -> Self {
-        Protocol {
-            rho: Rho::Ratio(10.0),
-            beta: 0.1,
-            n_max: None,
-            seed: 0,
-            missing: Missing::None,
-            modalities: None,
-            transform: TransformChoice::Auto,
-        }
+config_group! {
+    /// The protocol's parameters: keys of a training configuration (flat in a file and on the
+    /// command line, `--rho`, `--beta`, …), and the seed every draw takes, which is the run's.
+    pub struct Protocol {
+        /// Imbalance ratio rho = n_0 / n_{K-1} (≥ 1), or `natural`: every class keeps the size it
+        /// has in the train pool (for data that is already imbalanced), beta of each labeled.
+        rho: Rho = Rho::Ratio(10.0);
+        /// Labeled fraction of each class, a fraction in (0, 1] (0.1 = 10 %).
+        beta: f64 = 0.1;
+        /// Training samples of the largest class (class 0). Default: all of class 0's training
+        /// pool.
+        n_max: Option<usize> = None;
+        /// Missing-modality corruption of the training set: `half` removes one random modality
+        /// from each of the first half of the (shuffled) training samples; `complete-half` then
+        /// keeps only the samples that are still complete. The test set stays complete.
+        missing: Missing = Missing::None;
+        /// Modality order, comma-separated (it becomes the model's modality index). Default:
+        /// alphabetical.
+        modalities: Option<Vec<String>> = None;
+        /// Tabular input transform: auto (count-like modalities, every training value ≥ 0 and at
+        /// least half of them 0, get ln(1 + x) before standardising; docs/model.md §11.3),
+        /// standardize, or log1p.
+        transform: TransformChoice = TransformChoice::Auto;
+        /// The unlabeled samples' class profile, the labels keeping rho's long tail: consistent
+        /// (the same tail, the paper's protocol), uniform (every class as many unlabeled samples
+        /// as the largest) or reversed (the tail mirrored, the rarest labeled class the most
+        /// unlabeled samples) — the settings of ACR (CVPR 2023) and CPE (AAAI 2024). The minority
+        /// classes stay the labeled tail's.
+        unlabeled_rho: UnlabeledProfile = UnlabeledProfile::Consistent;
+        @internal
+        /// The seed of every random choice: the run's seed (`seed`), set by whoever draws.
+        seed: u64 = 0;
     }
 }
+
+/// How the unlabeled samples spread over the classes (the `unlabeled_rho` key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnlabeledProfile {
+    /// Class k keeps n_k − l_k unlabeled samples: the labeled tail's profile (rho).
+    Consistent,
+    /// Every class max_k (n_k − l_k) unlabeled samples (unlabeled rho = 1).
+    Uniform,
+    /// The consistent counts mirrored: the class of the i-th largest n_k gets the i-th smallest
+    /// count (unlabeled rho = 1/rho).
+    Reversed,
+}
+
+keywords!(UnlabeledProfile { Consistent => "consistent", Uniform => "uniform", Reversed => "reversed" });
 
 /// Stream ids, one per random step.
 pub(crate) mod stream {

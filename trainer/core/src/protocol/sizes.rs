@@ -1,5 +1,6 @@
 //! The long-tailed class sizes and the labeled count per class.
 
+use super::params::UnlabeledProfile;
 use crate::error::{DataError, Result};
 
 /// Long-tailed class sizes n_k = floor(n_max · rho^(-k/(K-1)) + 1e-9), k = 0..K-1, class 0 the
@@ -65,4 +66,56 @@ pub fn labeled_counts(sizes: &[usize], beta: f64) -> Result<Vec<usize>> {
         .iter()
         .map(|&n| ((beta * n as f64).round() as usize).clamp(1, n.max(1)))
         .collect())
+}
+
+/// Samples drawn per class: l_k labeled plus the unlabeled count the profile gives (the
+/// `unlabeled_rho` key). With u_k = n_k − l_k: consistent keeps u_k; uniform gives every class
+/// max u; reversed gives the class of the i-th largest n_k (ties by index) the i-th smallest u.
+pub fn drawn_sizes(profile: UnlabeledProfile, sizes: &[usize], labeled: &[usize]) -> Vec<usize> {
+    let u: Vec<usize> = sizes.iter().zip(labeled).map(|(n, l)| n - l).collect();
+    match profile {
+        UnlabeledProfile::Consistent => sizes.to_vec(),
+        UnlabeledProfile::Uniform => {
+            let most = u.iter().copied().max().unwrap_or(0);
+            labeled.iter().map(|l| l + most).collect()
+        }
+        UnlabeledProfile::Reversed => {
+            let mut order: Vec<usize> = (0..sizes.len()).collect();
+            order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
+            let mut out = vec![0; sizes.len()];
+            for (i, &k) in order.iter().enumerate() {
+                out[k] = labeled[k] + u[order[order.len() - 1 - i]];
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unlabeled_profiles_on_a_hand_computed_tail() {
+        // n = 100, 50, 10 with l = 10, 5, 1: u = 90, 45, 9.
+        let (n, l) = ([100, 50, 10], [10, 5, 1]);
+        assert_eq!(
+            drawn_sizes(UnlabeledProfile::Consistent, &n, &l),
+            [100, 50, 10]
+        );
+        assert_eq!(
+            drawn_sizes(UnlabeledProfile::Uniform, &n, &l),
+            [100, 95, 91]
+        );
+        assert_eq!(
+            drawn_sizes(UnlabeledProfile::Reversed, &n, &l),
+            [19, 50, 91]
+        );
+        // A natural profile that is not sorted mirrors by size, not by index.
+        let (n, l) = ([10, 100, 50], [1, 10, 5]);
+        assert_eq!(
+            drawn_sizes(UnlabeledProfile::Reversed, &n, &l),
+            [91, 19, 50]
+        );
+    }
 }

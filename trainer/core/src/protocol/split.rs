@@ -20,6 +20,9 @@ pub struct Split {
     /// Whether the long-tail/labeled-fraction protocol was applied (false for user data that
     /// already marks unlabeled samples).
     pub protocol_applied: bool,
+    /// The labeled tail's class sizes n_k when the unlabeled profile differs from it
+    /// (`unlabeled_rho` uniform or reversed): the minority classes are the tail's.
+    pub tail_sizes: Option<Vec<usize>>,
 }
 
 impl Split {
@@ -50,9 +53,13 @@ impl Split {
     pub fn test_counts(&self) -> Vec<usize> {
         self.test.labeled_counts()
     }
-    /// Training class sizes the metrics use to find the minority classes: true class sizes when
-    /// every training sample's class is known, else the labeled counts.
+    /// Training class sizes the metrics use to find the minority classes: the labeled tail's
+    /// under a non-consistent unlabeled profile, else the true class sizes when every training
+    /// sample's class is known, else the labeled counts.
     pub fn train_class_sizes(&self) -> Vec<usize> {
+        if let Some(tail) = &self.tail_sizes {
+            return tail.clone();
+        }
         if self.train_true_labels.iter().all(Option::is_some) {
             let mut c = vec![0; self.train.num_classes()];
             for t in self.train_true_labels.iter().flatten() {

@@ -370,7 +370,7 @@ impl Experiment {
                                         dataset: dataset.clone(),
                                         rho,
                                         beta,
-                                        missing: config.data.missing,
+                                        missing: config.protocol.missing,
                                         seed: config.run.seed,
                                         config,
                                     });

@@ -295,11 +295,7 @@ fn rho_figures(
                         .collect()
                 };
                 let file = format!("{scale}-acc-vs-rho-{}-beta{beta}{suffix}.png", slug(&ds));
-                let what = if suffix.is_empty() {
-                    ""
-                } else {
-                    ", the default's ablations"
-                };
+                let what = figure_note(suffix);
                 line_panels(
                     &dir.join(&file),
                     &format!(
@@ -357,11 +353,7 @@ fn detail_figures(
             let groups = figure_groups(&names, &strength);
             for (suffix, shown) in &groups {
                 let file = format!("{scale}-per-class-{tag}{suffix}.png");
-                let what = if suffix.is_empty() {
-                    ""
-                } else {
-                    ", the default's ablations"
-                };
+                let what = figure_note(suffix);
                 per_class_bars(
                     &dir.join(&file),
                     &format!(
@@ -406,6 +398,16 @@ fn detail_figures(
         }
     }
     Ok(out)
+}
+
+/// What a figure's title adds for its group: nothing for the main figure, a note for the one of
+/// the default's ablations (`figure_groups`' non-empty suffix).
+fn figure_note(suffix: &str) -> &'static str {
+    if suffix.is_empty() {
+        ""
+    } else {
+        ", the default's ablations"
+    }
 }
 
 /// The mean over a series' points of its means (a row's strength across a figure's cells).

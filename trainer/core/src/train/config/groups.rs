@@ -7,11 +7,9 @@
 use super::choices::{
     AlphaScale, ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Method, Mode, Precision,
 };
-use crate::data::TransformChoice;
 use crate::error::{DataError, Result};
 use crate::key::range::{at_least_one, non_negative as key_non_negative, positive};
 use crate::objective::{EntropyCoef, Latent, Objective, PriorExpert, UnlabeledForm};
-use crate::protocol::{Missing, Protocol, Rho};
 use std::path::PathBuf;
 
 /// The error of a key whose value is out of range.
@@ -232,9 +230,9 @@ impl RunConfig {
 }
 
 config_group! {
-    /// The data and the protocol that draws the training set from it (checked by the protocol,
-    /// which names the flag of a bad value). The protocol's own defaults are
-    /// [`Protocol::default`]'s.
+    /// Where the data is. The protocol that draws the training set from it is its own group,
+    /// [`crate::protocol::Protocol`] (checked by the protocol, which names the flag of a bad
+    /// value).
     pub struct DataConfig {
         /// Dataset: mfeat, rosmap, mnist+fashion, mnist+svhn, noisy-mnist, or a path to an .npz
         /// file (or a folder of .npy files) with one 2-D array per modality, `labels` (-1 =
@@ -251,24 +249,5 @@ config_group! {
         /// manifest with the same modalities, every sample with a class the training study has).
         /// Without it, a seeded stratified 70/30 split is made.
         test: Option<PathBuf> = None;
-        /// Imbalance ratio rho = n_0 / n_{K-1} (≥ 1), or `natural`: every class keeps the size it
-        /// has in the train pool (for data that is already imbalanced), beta of each labeled.
-        rho: Rho = Protocol::default().rho;
-        /// Labeled fraction of each class, a fraction in (0, 1] (0.1 = 10 %).
-        beta: f64 = Protocol::default().beta;
-        /// Training samples of the largest class (class 0). Default: all of class 0's training
-        /// pool.
-        n_max: Option<usize> = Protocol::default().n_max;
-        /// Missing-modality corruption of the training set: `half` removes one random modality
-        /// from each of the first half of the (shuffled) training samples; `complete-half` then
-        /// keeps only the samples that are still complete. The test set stays complete.
-        missing: Missing = Protocol::default().missing;
-        /// Modality order, comma-separated (it becomes the model's modality index). Default:
-        /// alphabetical.
-        modalities: Option<Vec<String>> = Protocol::default().modalities;
-        /// Tabular input transform: auto (count-like modalities, every training value ≥ 0 and at
-        /// least half of them 0, get ln(1 + x) before standardising; docs/model.md §11.3),
-        /// standardize, or log1p.
-        transform: TransformChoice = Protocol::default().transform;
     }
 }

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 pub use crate::key::Key;
 pub use crate::objective::{EntropyCoef, Objective, RareClass};
 use crate::objective::{Latent, UnlabeledForm};
+use crate::protocol::Protocol;
 pub use choices::{
     AlphaScale, ClassifierLoss, DeviceChoice, Fusion, Hidden, LabelPrior, Method, Mode, Precision,
 };
@@ -44,9 +45,12 @@ pub struct TrainConfig {
     /// The method, seed, device, model selection.
     #[serde(flatten)]
     pub run: RunConfig,
-    /// The data and its protocol.
+    /// Where the data is.
     #[serde(flatten)]
     pub data: DataConfig,
+    /// The protocol that draws the split (its seed is the run's: `run::protocol_of` sets it).
+    #[serde(flatten)]
+    pub protocol: Protocol,
     /// What the semi-supervised baselines share.
     #[serde(flatten)]
     pub baseline: BaselineConfig,
@@ -80,6 +84,7 @@ impl TrainConfig {
             OptimConfig::KEYS,
             RunConfig::KEYS,
             DataConfig::KEYS,
+            Protocol::KEYS,
             BaselineConfig::KEYS,
             CrestConfig::KEYS,
             CmmlConfig::KEYS,
@@ -100,6 +105,7 @@ impl TrainConfig {
                     || self.optim.set_key(key, text)?
                     || self.run.set_key(key, text)?
                     || self.data.set_key(key, text)?
+                    || self.protocol.set_key(key, text)?
                     || self.baseline.set_key(key, text)?
                     || self.crest.set_key(key, text)?
                     || self.cmml.set_key(key, text)?
@@ -343,7 +349,7 @@ mod tests {
         Latent, Objective, PriorExpert, PseudoLabelCap, PseudoLabelSelect, TargetPrior,
         UnlabeledForm,
     };
-    use crate::protocol::Missing;
+    use crate::protocol::{Missing, UnlabeledProfile};
     use crate::train::config::{
         AlphaScale, ClassifierLoss, DeviceChoice, Fusion, LabelPrior, Method, Mode, Precision,
     };
@@ -379,6 +385,7 @@ mod tests {
         agrees::<PriorExpert>(PriorExpert::NAMES);
         agrees::<UnlabeledForm>(UnlabeledForm::NAMES);
         agrees::<Missing>(Missing::NAMES);
+        agrees::<UnlabeledProfile>(UnlabeledProfile::NAMES);
         agrees::<Fusion>(Fusion::NAMES);
         agrees::<Mode>(Mode::NAMES);
         agrees::<LabelPrior>(LabelPrior::NAMES);
