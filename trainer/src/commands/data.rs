@@ -48,6 +48,7 @@ pub fn split_json(name: &DatasetName, p: &Protocol, split: &Split) -> serde_json
         "n_max": split.n_max,
         "seed": p.seed,
         "missing": p.missing,
+        "unlabeled_rho": p.unlabeled_rho,
         "protocol_applied": split.protocol_applied,
         "classes": split.train.class_names(),
         "modalities": modalities,
@@ -62,8 +63,8 @@ pub fn split_json(name: &DatasetName, p: &Protocol, split: &Split) -> serde_json
 pub fn print_split_table(name: &DatasetName, p: &Protocol, split: &Split) {
     let n_max = split.n_max.map_or("-".to_string(), |n| n.to_string());
     println!(
-        "dataset {name} | rho {} | beta {} | n_max {n_max} | seed {} | missing {}",
-        p.rho, p.beta, p.seed, p.missing
+        "dataset {name} | rho {} | beta {} | n_max {n_max} | seed {} | missing {} | unlabeled {}",
+        p.rho, p.beta, p.seed, p.missing, p.unlabeled_rho
     );
     if !split.protocol_applied {
         println!("(the data already marks unlabeled samples: taken as given; rho, beta and n_max not applied)");
