@@ -82,7 +82,12 @@ fn default_text(defaults: &serde_json::Value, name: &str) -> Option<String> {
 fn flag(key: &Key, defaults: &serde_json::Value) -> Arg {
     let mut arg = Arg::new(key.name)
         .long(key.flag())
-        .action(ArgAction::Set)
+        // A list flag may be repeated (`--modalities a --modalities b,c`), as clap's derive took it.
+        .action(if key.list {
+            ArgAction::Append
+        } else {
+            ArgAction::Set
+        })
         .value_name(key.name.to_uppercase());
     arg = match key.values {
         Some(words) => arg.value_parser(PossibleValuesParser::new(words)),

@@ -67,7 +67,7 @@ pub fn print_split_table(name: &DatasetName, p: &Protocol, split: &Split) {
         p.rho, p.beta, p.seed, p.missing, p.unlabeled_rho
     );
     if !split.protocol_applied {
-        println!("(the data already marks unlabeled samples: taken as given; rho, beta and n_max not applied)");
+        println!("(the data already marks unlabeled samples: taken as given; rho, beta, n_max and unlabeled_rho not applied)");
     }
     let mods: Vec<String> = split
         .train

@@ -170,6 +170,9 @@ pub struct FileRefs {
     pub children: BTreeMap<ModPath, BTreeSet<String>>,
     pub reexports: BTreeMap<ModPath, BTreeMap<String, Vec<String>>>,
     pub inline: BTreeSet<ModPath>,
+    /// `macro_rules!` macros each module defines, and the macros each module invokes (`name!`).
+    pub macros_defined: Vec<(ModPath, String)>,
+    pub macros_used: Vec<(ModPath, String)>,
 }
 
 pub fn scan(module: &ModPath, text: &str) -> FileRefs {
@@ -179,6 +182,8 @@ pub fn scan(module: &ModPath, text: &str) -> FileRefs {
         children: BTreeMap::new(),
         reexports: BTreeMap::new(),
         inline: BTreeSet::new(),
+        macros_defined: Vec::new(),
+        macros_used: Vec::new(),
     };
     // The module stack: (module, brace depth at which its block opened).
     let mut stack: Vec<(ModPath, usize)> = vec![(module.clone(), 0)];
@@ -194,6 +199,19 @@ pub fn scan(module: &ModPath, text: &str) -> FileRefs {
                     stack.pop();
                 }
                 depth = depth.saturating_sub(1);
+            }
+            "macro_rules" if toks.get(i + 1).is_some_and(|t| t == "!") => {
+                if let Some(name) = toks.get(i + 2) {
+                    f.macros_defined.push((cur.clone(), name.clone()));
+                }
+                i += 3;
+                continue;
+            }
+            _ if toks.get(i + 1).is_some_and(|t| t == "!")
+                && t.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !(i > 0 && toks[i - 1] == "::") =>
+            {
+                f.macros_used.push((cur.clone(), t.to_string()));
             }
             "mod" if toks.get(i + 1).is_some() => {
                 let name = toks[i + 1].clone();
@@ -335,6 +353,20 @@ pub fn graph(src: &Path, root: &str) -> Graph {
         Some(at)
     }
     let mut edges = BTreeSet::new();
+    // A crate's own `macro_rules!` macro, invoked by name: an edge to the module defining it.
+    let defined: BTreeMap<&String, &ModPath> = scans
+        .iter()
+        .flat_map(|s| s.macros_defined.iter().map(|(m, n)| (n, m)))
+        .collect();
+    for s in &scans {
+        for (from, name) in &s.macros_used {
+            if let Some(&to) = defined.get(name) {
+                if to != from {
+                    edges.insert((from.clone(), to.clone()));
+                }
+            }
+        }
+    }
     for s in &scans {
         for (from, path) in &s.refs {
             if let Some(to) = resolve(from, path, &modules, &children, &reexports, 4) {
@@ -426,58 +458,4 @@ pub fn cycles(g: &Graph) -> Vec<Vec<String>> {
         }
     }
     t.out
-}
-
-/// The functions of a file longer than `max` lines, with their lengths (signature to closing
-/// brace; nested functions counted on their own too).
-pub fn long_functions(text: &str, max: usize) -> Vec<(String, usize)> {
-    let b: Vec<char> = code(text).chars().collect();
-    let ident = |i: usize| -> Option<(String, usize)> {
-        let mut j = i;
-        while j < b.len() && b[j].is_whitespace() {
-            j += 1;
-        }
-        let start = j;
-        while j < b.len() && (b[j].is_alphanumeric() || b[j] == '_') {
-            j += 1;
-        }
-        (j > start).then(|| (b[start..j].iter().collect(), j))
-    };
-    let is_word = |i: usize| i < b.len() && (b[i].is_alphanumeric() || b[i] == '_');
-    let line_of = |i: usize| b[..i].iter().filter(|&&c| c == '\n').count();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i + 2 < b.len() {
-        if b[i] == 'f' && b[i + 1] == 'n' && !(i > 0 && is_word(i - 1)) && !is_word(i + 2) {
-            if let Some((name, mut j)) = ident(i + 2) {
-                // The body's opening brace, unless a `;` ends a declaration first.
-                while j < b.len() && b[j] != '{' && b[j] != ';' {
-                    j += 1;
-                }
-                if j < b.len() && b[j] == '{' {
-                    let mut depth = 0usize;
-                    let mut k = j;
-                    while k < b.len() {
-                        match b[k] {
-                            '{' => depth += 1,
-                            '}' => {
-                                depth -= 1;
-                                if depth == 0 {
-                                    break;
-                                }
-                            }
-                            _ => {}
-                        }
-                        k += 1;
-                    }
-                    let lines = line_of(k.min(b.len() - 1)) - line_of(i) + 1;
-                    if lines > max {
-                        out.push((name, lines));
-                    }
-                }
-            }
-        }
-        i += 1;
-    }
-    out
 }

@@ -72,16 +72,24 @@ pub fn labeled_counts(sizes: &[usize], beta: f64) -> Result<Vec<usize>> {
 /// `unlabeled_rho` key). With u_k = n_k − l_k: consistent keeps u_k; uniform gives every class
 /// max u; reversed gives the class of the i-th largest n_k (ties by index) the i-th smallest u.
 pub fn drawn_sizes(profile: UnlabeledProfile, sizes: &[usize], labeled: &[usize]) -> Vec<usize> {
-    let u: Vec<usize> = sizes.iter().zip(labeled).map(|(n, l)| n - l).collect();
+    // An empty class (n = 0, l = 1 by `labeled_counts`' floor) has no unlabeled sample.
+    let u = || -> Vec<usize> {
+        sizes
+            .iter()
+            .zip(labeled)
+            .map(|(n, l)| n.saturating_sub(*l))
+            .collect()
+    };
     match profile {
         UnlabeledProfile::Consistent => sizes.to_vec(),
         UnlabeledProfile::Uniform => {
-            let most = u.iter().copied().max().unwrap_or(0);
+            let most = u().into_iter().max().unwrap_or(0);
             labeled.iter().map(|l| l + most).collect()
         }
         UnlabeledProfile::Reversed => {
             let mut order: Vec<usize> = (0..sizes.len()).collect();
             order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
+            let u = u();
             let mut out = vec![0; sizes.len()];
             for (i, &k) in order.iter().enumerate() {
                 out[k] = labeled[k] + u[order[order.len() - 1 - i]];

@@ -237,7 +237,7 @@ config_group! {
         /// Dataset: mfeat, rosmap, mnist+fashion, mnist+svhn, noisy-mnist, or a path to an .npz
         /// file (or a folder of .npy files) with one 2-D array per modality, `labels` (-1 =
         /// unlabeled) and optional boolean `mask_<modality>`. A NumPy dataset that already has
-        /// unlabeled samples is taken as given (rho, beta and n-max are not applied). Or a study
+        /// unlabeled samples is taken as given (rho, beta, n-max and unlabeled-rho are not applied). Or a study
         /// manifest (.toml): one .csv/.tsv table per modality with sample ids, a labels table of
         /// class names, samples aligned by id (docs/usage.md, "Your own data"); its labels are
         /// always taken as given.
