@@ -41,6 +41,7 @@ extern crate std;
 mod error;
 mod gemm;
 mod impute;
+mod math;
 mod model;
 #[cfg(feature = "std")]
 mod owned;
@@ -53,5 +54,11 @@ pub use model::Model;
 #[cfg(feature = "std")]
 pub use owned::{Prediction, Workspace};
 pub use storage::BundleBytes;
+
+/// The kernels this CPU runs the layers with, chosen at run time with `std` (CPUID) and at
+/// compile time without it: benchmarks record it beside their numbers.
+pub fn kernel_path() -> &'static str {
+    gemm::kernel_path()
+}
 #[cfg(feature = "std")]
 pub use storage::Owned;

@@ -200,14 +200,14 @@ impl<B: BundleBytes> Model<B> {
     }
 
     /// Workspace floats where a pass of `n` samples widens f16 or int8 weight panels to f32 once
-    /// per block instead of once per tile: only when a block holds more than one tile (none for
-    /// f32, read in place, and none for one sample).
+    /// per block instead of once per tile, and where the AVX-512 path packs panel pairs (every
+    /// dtype): only when a block holds more than one tile (none for one sample). The size does
+    /// not depend on the CPU, so a workspace sized on one machine fits on another.
     pub(crate) fn widened_len(&self, n: usize) -> usize {
-        match self.dtype {
-            Dtype::F16 | Dtype::I8 if n > crate::gemm::MR => {
-                crate::gemm::WIDENED_PANELS * format::PANEL * self.max_input
-            }
-            _ => 0,
+        if n > crate::gemm::MR {
+            crate::gemm::SCRATCH_PANELS * format::PANEL * self.max_input
+        } else {
+            0
         }
     }
 
@@ -231,7 +231,9 @@ impl<B: BundleBytes> Model<B> {
                         found: x.len(),
                     });
                 }
-                if let Some(index) = x.iter().position(|v| !v.is_finite()) {
+                // A branch-free pass first (it vectorises); the position only on failure.
+                if !x.iter().fold(true, |ok, v| ok & v.is_finite()) {
+                    let index = x.iter().position(|v| !v.is_finite()).unwrap_or(0);
                     return Err(RuntimeError::NonFiniteInput { modality: j, index });
                 }
             }

@@ -7,6 +7,7 @@
 
 use crate::error::RuntimeError;
 use crate::gemm::MR;
+use crate::math;
 use crate::model::{mlp, Model};
 use crate::storage::BundleBytes;
 use format::{LOG_SCALE_CLAMP, MAX_MODALITIES};
@@ -39,7 +40,8 @@ impl<B: BundleBytes> Model<B> {
 
     /// How many `f32`s [`Model::predict_batch_into`] needs to run `max_batch` samples per pass
     /// (a smaller workspace still works, in passes of as many samples as it holds). Passes of
-    /// more than 6 samples of an f16 or int8 bundle also hold two widened weight panels.
+    /// more than 6 samples also hold six weight panels of the widest layer, widened (f16, int8)
+    /// or packed in pairs (the AVX-512 path), so each is converted once per pass.
     pub fn batch_workspace_len(&self, max_batch: usize) -> usize {
         let n = max_batch.max(1);
         self.widened_len(n) + self.per_sample() * n
@@ -184,11 +186,7 @@ impl<B: BundleBytes> Model<B> {
             for sample in inputs {
                 let Some(raw) = sample[j] else { continue };
                 let x = &mut xj[rows * d..(rows + 1) * d];
-                let t = &schema.modalities[j].transform;
-                x.iter_mut()
-                    .zip(raw)
-                    .enumerate()
-                    .for_each(|(i, (x, &s))| *x = t.apply(i, s));
+                schema.modalities[j].transform.apply_row(raw, x);
                 rows += 1;
             }
             present[j] = rows;
@@ -309,7 +307,7 @@ fn softmax_rows(logits: &mut [f32], probs: &mut [f32], classes: &mut [usize], k:
         let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut z = 0.0;
         for (p, s) in p.iter_mut().zip(s.iter()) {
-            *p = libm::expf(s - max);
+            *p = math::exp(s - max);
             z += *p;
         }
         p.iter_mut().for_each(|p| *p /= z);
@@ -318,24 +316,44 @@ fn softmax_rows(logits: &mut [f32], probs: &mut [f32], classes: &mut [usize], k:
 }
 
 /// The latent PoE on the t scales (§3.1) of the observed experts' [μ_j ; ℓ_j] rows and the prior
-/// expert's ℓ_0 (none without one).
+/// expert's ℓ_0 (none without one): with h = max(−ℓ_0, −ℓ_j…) and e_j = exp(−ℓ_j − h),
+/// S_q = exp(−h) / Σ e and μ = Σ_j e_j μ_j / Σ e — the same as ln S_q = −logsumexp(−ℓ_0, −ℓ_j…),
+/// μ = Σ_j exp(−ℓ_j + ln S_q) μ_j, with one exp per expert instead of two and no log. Latent
+/// dimensions go 16 at a time through stack arrays, so each loop vectorises.
 fn poe(prior: Option<f32>, rows: &[&[f32]], m: usize, mu: &mut [f32], scale: &mut [f32]) {
-    for c in 0..m {
-        let hi = rows
-            .iter()
-            .fold(prior.map_or(f32::NEG_INFINITY, |l0| -l0), |h, e| {
-                h.max(-e[m + c])
-            });
-        let acc = rows
-            .iter()
-            .fold(prior.map_or(0.0, |l0| libm::expf(-l0 - hi)), |s, e| {
-                s + libm::expf(-e[m + c] - hi)
-            });
-        let log_sq = -(hi + libm::logf(acc));
-        mu[c] = rows
-            .iter()
-            .map(|e| libm::expf(-e[m + c] + log_sq) * e[c])
-            .sum();
-        scale[c] = libm::expf(log_sq);
+    const CHUNK: usize = 16;
+    let mut c0 = 0;
+    while c0 < m {
+        let w = CHUNK.min(m - c0);
+        let mut hi = [prior.map_or(f32::NEG_INFINITY, |l0| -l0); CHUNK];
+        for e in rows {
+            let l = &e[m + c0..m + c0 + w];
+            hi.iter_mut().zip(l).for_each(|(h, &l)| *h = h.max(-l));
+        }
+        let mut acc = [0f32; CHUNK];
+        if let Some(l0) = prior {
+            acc.iter_mut()
+                .zip(&hi)
+                .for_each(|(a, &h)| *a = math::exp(-l0 - h));
+        }
+        let mut num = [0f32; CHUNK];
+        for e in rows {
+            let (mu_j, l) = (&e[c0..c0 + w], &e[m + c0..m + c0 + w]);
+            for (((a, n), &h), (&l, &mu_j)) in acc
+                .iter_mut()
+                .zip(&mut num)
+                .zip(&hi)
+                .zip(l.iter().zip(mu_j))
+            {
+                let e = math::exp(-l - h);
+                *a += e;
+                *n += e * mu_j;
+            }
+        }
+        for (k, c) in (c0..c0 + w).enumerate() {
+            mu[c] = num[k] / acc[k];
+            scale[c] = math::exp(-hi[k]) / acc[k];
+        }
+        c0 += w;
     }
 }

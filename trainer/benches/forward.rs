@@ -1,9 +1,8 @@
 //! The runtime against libtorch, in the same run on the same CPU and weights, one thread each:
-//! the classifier PoE → predicted class → latent experts + PoE, at batch 1, 8, 64 and 256, on three
-//! models: the golden mfeat model (hidden 64, m = 8, the committed checkpoint); `wide`, the
-//! default configuration trained one epoch on the embedded mfeat fixture, whose `hidden = auto`
-//! gives 2 × 128 on those 568 samples (docs/model.md §11.1; m = 64); and `wide512`, the same
-//! with 2 × 512 given explicitly (the paper's width). The weights' values do not matter for speed. The runtime runs its
+//! the classifier PoE → predicted class → latent experts + PoE, at batch 1, 8, 64 and 256, on the
+//! three models of `trainer::bench::predict_models` (golden: hidden 64, m = 8; wide: 2 × 128,
+//! m = 64; wide512: 2 × 512). `ssmvae bench-predict` runs the same comparison with ONNX Runtime
+//! beside it and prints the ratios. The runtime runs its
 //! bundles exported from the same checkpoint in f32, f16 and int8, through `predict_batch_into`
 //! with an arena sized for the batch; tch runs `TrainedModel`'s networks on inputs already
 //! transformed (the runtime transforms inside, which it pays for).
@@ -11,68 +10,20 @@
 //! `trainer/scripts/with-libtorch.sh cargo bench -p ssmvae-trainer --bench forward`
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tch::{Kind, Tensor};
+use trainer::bench::predict_models::{bench_models, MODELS};
 use trainer::export::export_bundle;
-use trainer::protocol::Protocol;
-use trainer::run::train;
-use trainer::train::config::{
-    DataConfig, DeviceChoice, Hidden, ModelConfig, OptimConfig, RunConfig, TrainConfig,
-};
 use trainer::train::tensors::DataTensors;
-use trainer::train::{TrainOptions, TrainedModel};
-
-/// The default configuration with `hidden` (auto: 2 × 128 here), trained one epoch on the
-/// embedded mfeat fixture.
-fn wide_checkpoint(dir: &Path, name: &str, hidden: Hidden) -> PathBuf {
-    let checkpoint = dir.join(format!("{name}.safetensors"));
-    let cfg = TrainConfig {
-        model: ModelConfig {
-            hidden,
-            ..Default::default()
-        },
-        data: DataConfig {
-            dataset: "mfeat".into(),
-            data_dir: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")),
-            ..Default::default()
-        },
-        protocol: Protocol {
-            n_max: Some(140),
-            ..Default::default()
-        },
-        optim: OptimConfig {
-            epochs: 1,
-            ..Default::default()
-        },
-        run: RunConfig {
-            device: DeviceChoice::Cpu,
-            ..Default::default()
-        },
-        ..TrainConfig::default()
-    };
-    let opts = TrainOptions {
-        checkpoint: checkpoint.clone(),
-        resume: false,
-        progress: false,
-        threads: Some(1),
-    };
-    train(&cfg, &opts, |_| {}).unwrap();
-    checkpoint
-}
+use trainer::train::TrainedModel;
 
 fn bench(c: &mut Criterion) {
     tch::set_num_threads(1);
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/golden");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     let tmp = std::env::temp_dir().join(format!("ssmvae-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let models = [
-        ("golden", golden.join("checkpoint.safetensors")),
-        ("wide", wide_checkpoint(&tmp, "wide", Hidden::Auto)),
-        (
-            "wide512",
-            wide_checkpoint(&tmp, "wide512", Hidden::Widths(vec![512, 512])),
-        ),
-    ];
+    let names: Vec<String> = MODELS.iter().map(|m| m.to_string()).collect();
+    let models = bench_models(&fixtures, &tmp, &names).unwrap();
     let _guard = tch::no_grad_guard();
     for (name, checkpoint) in models {
         let model = TrainedModel::load(&checkpoint).unwrap();

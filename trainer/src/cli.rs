@@ -76,6 +76,10 @@ pub enum Command {
     /// (shared/reference-pytorch): same split sizes and batches, alternated rounds in one sitting,
     /// median seconds per epoch and their ratio (issue 34).
     BenchEpoch(BenchEpochArgs),
+    /// The runtime's prediction against libtorch and ONNX Runtime (issue 35): the same models
+    /// and batches, one thread each, alternated in one sitting; prints µs per call, the ratios,
+    /// the CPU and the runtime's kernel path. ONNX Runtime needs --python with onnxruntime.
+    BenchPredict(BenchPredictArgs),
     /// Render the paper-style Markdown tables and PNG plots from `ssmvae bench` results.
     Report(ReportArgs),
 }
@@ -366,6 +370,38 @@ pub struct BenchEpochArgs {
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference-pytorch"))]
     pub reference: PathBuf,
     /// Append one JSON line (every epoch's seconds, medians, ratio, commit, machine) to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `ssmvae bench-predict` (issue 35).
+#[derive(Debug, Args)]
+pub struct BenchPredictArgs {
+    /// Models (comma-separated): golden (the committed checkpoint, hidden 64, m = 8), wide (the
+    /// default trained one epoch on the embedded mfeat, 2 × 128, m = 64), wide512 (2 × 512).
+    #[arg(long, value_delimiter = ',', default_value = "golden,wide,wide512",
+          value_parser = ["golden", "wide", "wide512"])]
+    pub models: Vec<String>,
+    /// Batch sizes (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64,256")]
+    pub batches: Vec<usize>,
+    /// Chunks per implementation, alternating between implementations; the median is reported.
+    #[arg(long, default_value_t = 7)]
+    pub rounds: usize,
+    /// Milliseconds of calls per chunk.
+    #[arg(long, default_value_t = 60.0)]
+    pub chunk_ms: f64,
+    /// Python with torch, onnx, onnxruntime, safetensors and numpy: adds ONNX Runtime's column.
+    /// Without it only the runtime and libtorch are timed.
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    /// The ONNX Runtime script.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/rivals/onnxruntime_predict.py"))]
+    pub rival: PathBuf,
+    /// Seconds the ONNX Runtime script spends per cell (its --target-s).
+    #[arg(long, default_value_t = 1.0)]
+    pub ort_seconds: f64,
+    /// Append one JSON line (every cell, commit, CPU, kernel path) to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -23,6 +23,7 @@ fn run(cli: &cli::Cli) -> anyhow::Result<()> {
         cli::Command::Report(args) => commands::bench::run_report(args),
         cli::Command::BenchStep(args) => commands::bench_step::run(args),
         cli::Command::BenchEpoch(args) => commands::bench_epoch::run(args),
+        cli::Command::BenchPredict(args) => commands::bench_predict::run(args),
     }
 }
 

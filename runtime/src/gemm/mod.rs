@@ -15,7 +15,9 @@
 //!
 //! Two implementations of the same tile, monomorphised per weight dtype and shape: AVX2 + FMA +
 //! F16C (x86-64, detected at run time with `std`, or enabled at compile time without it) and a
-//! portable one for every other CPU.
+//! portable one for every other CPU. Where the CPU also has AVX-512F, blocks of more than one
+//! tile run a third, 16-lane tile over panel pairs packed once per block (`packed`); each lane
+//! does the same operations in the same order, so its bits are the AVX2 tile's.
 
 use format::{Weights, PANEL};
 use half::f16;
@@ -31,8 +33,9 @@ pub(crate) const MR: usize = 6;
 /// same, and beat a block sized to half the L2 in bytes.
 const BLOCK: usize = 256;
 
-/// Panels a batch widens at a time (f16 and int8): the group a block of full tiles runs.
-pub(crate) const WIDENED_PANELS: usize = 2;
+/// Panels the workspace of a batch pass holds widened or packed: the AVX-512 path's group of
+/// three panel pairs (the AVX2 path uses the first two).
+pub(crate) const SCRATCH_PANELS: usize = 6;
 
 /// Most panels a tile of `mr` samples holds: 8 for one sample (eight independent sums hide the
 /// multiply-add latency), 4 for two or three, 2 from four on (registers).
@@ -108,6 +111,15 @@ pub(crate) fn linear_batch(
     let mut b0 = 0;
     while b0 < n {
         let block = BLOCK.min(n - b0);
+        #[cfg(target_arch = "x86_64")]
+        if packed::packs(block)
+            && simd512::available()
+            && widened.len() >= 2 * simd512::PAIRS * layer.panel_len
+        {
+            packed::block(&layer, count, b0..b0 + block, x, extra, y, widened);
+            b0 += block;
+            continue;
+        }
         let group = max_panels(MR.min(block));
         let widening = block > MR
             && !matches!(panels, Panels::F32(_))
@@ -151,11 +163,26 @@ pub(crate) fn linear_batch(
     }
 }
 
+/// The matrix-product kernels this CPU runs, as [`crate::kernel_path`] names them.
+pub(crate) fn kernel_path() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if simd512::available() {
+            return "avx512f: 16-lane tiles over packed panel pairs for batches, avx2 tiles for \
+                    up to 12 f32 samples";
+        }
+        if simd::available() {
+            return "avx2+fma+f16c: 8-lane tiles";
+        }
+    }
+    "portable"
+}
+
 /// Stored weights → f32 (exact), 8 at a time with the vector loads where the CPU has them.
 fn widen<T: Value + simd::Load>(src: &[T], dst: &mut [f32]) {
     assert_eq!(src.len(), dst.len());
     #[cfg(target_arch = "x86_64")]
-    if simd::available() && src.len() % PANEL == 0 {
+    if simd::available() && src.len().is_multiple_of(PANEL) {
         // SAFETY: AVX2/F16C present; equal lengths, a multiple of 8.
         #[allow(unsafe_code)]
         unsafe {
@@ -377,6 +404,13 @@ mod simd {
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod simd;
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod simd512;
+
+#[cfg(target_arch = "x86_64")]
+mod packed;
 
 #[cfg(test)]
 mod tests;

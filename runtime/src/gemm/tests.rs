@@ -8,10 +8,11 @@ const INPUTS: usize = COLS + CLASSES;
 /// More samples than one block (256), so the batch crosses a block boundary.
 const N: usize = 260;
 
-/// A layer of 70 outputs (nine panels, the last one padded) over 37 inputs and 3 class columns,
-/// packed as the format writer packs it, in every dtype (int8 with per-channel scales); 260
-/// samples.
+/// A layer of 70 outputs (nine panels, the last one padded; other tests pick other widths) over
+/// 37 inputs and 3 class columns, packed as the format writer packs it, in every dtype (int8
+/// with per-channel scales); 260 samples.
 struct Fixture {
+    outputs: usize,
     f32s: Vec<f32>,
     f16s: Vec<f16>,
     i8s: Vec<i8>,
@@ -22,22 +23,27 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        let count = OUTPUTS.div_ceil(PANEL);
-        let dense: Vec<f32> = (0..OUTPUTS * INPUTS)
+        Self::with_outputs(OUTPUTS)
+    }
+
+    fn with_outputs(outputs: usize) -> Self {
+        let count = outputs.div_ceil(PANEL);
+        let dense: Vec<f32> = (0..outputs * INPUTS)
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
             .collect();
         let mut f32s = std::vec![0f32; count * INPUTS * PANEL];
-        for o in 0..OUTPUTS {
+        for o in 0..outputs {
             for i in 0..INPUTS {
                 f32s[(o / PANEL * INPUTS + i) * PANEL + o % PANEL] = dense[o * INPUTS + i];
             }
         }
         Fixture {
+            outputs,
             f16s: f32s.iter().map(|&v| f16::from_f32(v)).collect(),
             i8s: f32s.iter().map(|&v| (v * 100.0) as i8).collect(),
             f32s,
             scales: (0..count * PANEL).map(|o| 0.01 + o as f32 * 1e-4).collect(),
-            bias: (0..OUTPUTS).map(|o| o as f32 * 0.1 - 1.0).collect(),
+            bias: (0..outputs).map(|o| o as f32 * 0.1 - 1.0).collect(),
             x: (0..N * COLS)
                 .map(|i| (i % 13) as f32 * 0.25 - 1.0)
                 .collect(),
@@ -68,16 +74,32 @@ fn stored(w: Weights<'_>, o: usize, i: usize) -> f32 {
 
 /// Every dtype: a batch gives each sample the same bits as predicting it alone (f16/int8 batches
 /// widen panels into the workspace, single samples widen in registers), and both agree with a
-/// plain dot product + class column + bias, ReLU'd (to f32 rounding: FMA rounds once).
+/// plain dot product + class column + bias, ReLU'd (to f32 rounding: FMA rounds once). With a
+/// scratch of two panels a batch runs the AVX2 tile (widening f16/int8); with six, on a CPU
+/// with AVX-512F, the 16-lane tile over packed pairs (every dtype) — both must agree. Widths:
+/// 70 (pairs grouped 3 + 2), 64 (2 + 2), 10 and 16 (one pair, 16-sample tiles), 24 (an odd
+/// panel count, the last pair half empty).
 #[test]
 fn a_batch_gives_each_sample_the_bits_it_gets_alone() {
-    let f = Fixture::new();
+    for outputs in [OUTPUTS, 64, 10, 16, 24] {
+        let f = Fixture::with_outputs(outputs);
+        for panels in [2, SCRATCH_PANELS] {
+            // 260 samples: a full block and a remainder; 16 and 9: one block of a few tiles.
+            for n in [N, 16, 9] {
+                let widened = &mut std::vec![0f32; panels * PANEL * INPUTS];
+                batch_matches_single_samples(&f, n, widened);
+            }
+        }
+    }
+}
+
+fn batch_matches_single_samples(f: &Fixture, n: usize, widened: &mut [f32]) {
+    let outputs = f.outputs;
     let class_of = |s: usize| s % CLASSES;
-    let mut widened = std::vec![0f32; WIDENED_PANELS * PANEL * INPUTS];
     for w in f.weights() {
         let bias = Weights::F32(&f.bias);
-        let mut all = std::vec![0f32; N * OUTPUTS];
-        let x = &f.x;
+        let mut all = std::vec![0f32; n * outputs];
+        let x = &f.x[..n * COLS];
         linear_batch(
             w,
             bias,
@@ -87,10 +109,10 @@ fn a_batch_gives_each_sample_the_bits_it_gets_alone() {
             Some(&class_of),
             &mut all,
             true,
-            &mut widened,
+            widened,
         );
-        for s in 0..N {
-            let mut one = std::vec![0f32; OUTPUTS];
+        for s in 0..n {
+            let mut one = std::vec![0f32; outputs];
             let xs = &x[s * COLS..(s + 1) * COLS];
             let class = |_: usize| class_of(s);
             linear_batch(
@@ -102,9 +124,9 @@ fn a_batch_gives_each_sample_the_bits_it_gets_alone() {
                 Some(&class),
                 &mut one,
                 true,
-                &mut widened,
+                widened,
             );
-            assert_eq!(one, all[s * OUTPUTS..(s + 1) * OUTPUTS], "sample {s}");
+            assert_eq!(one, all[s * outputs..(s + 1) * outputs], "sample {s}");
             for (o, &got) in one.iter().enumerate() {
                 let plain: f32 = (0..COLS).map(|i| stored(w, o, i) * xs[i]).sum::<f32>()
                     + stored(w, o, COLS + class_of(s))

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_epoch;
 pub mod bench_jobs;
+pub mod bench_predict;
 pub mod bench_step;
 pub mod data;
 pub mod demo;

@@ -8,6 +8,7 @@ pub mod experiment;
 pub mod figures;
 pub mod markdown;
 pub mod plots;
+pub mod predict_models;
 pub mod report;
 pub mod results;
 pub mod runner;
