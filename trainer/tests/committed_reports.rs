@@ -17,9 +17,9 @@ const UNREPORTED: &[&str] = &[
 ];
 
 /// Results folders with no experiment file: measurements `ssmvae report` does not make, each
-/// read where it is reported (`bench-epoch` and `bench-step` lines in docs/performance.md, the
+/// read where it is reported (`bench-epoch`, `bench-predict` and `bench-step` lines in docs/performance.md, the
 /// model check's metrics in docs/results.md). A new folder must be a grid or join this list.
-const MEASUREMENTS: &[&str] = &["epoch", "model-check", "step"];
+const MEASUREMENTS: &[&str] = &["epoch", "model-check", "predict", "step"];
 
 /// The Markdown pages that may hold a generated block: README.md and every docs/*.md.
 fn pages(repo: &Path) -> Vec<(PathBuf, String)> {

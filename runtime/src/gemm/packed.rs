@@ -3,6 +3,9 @@
 
 use super::{simd512, Layer, Panels, MR, PANEL};
 
+/// Most samples of an f32 block read in place instead of packed (measured below).
+const F32_IN_PLACE_MAX: usize = 16;
+
 /// Whether a block of `block` samples runs the AVX-512 tile over packed pairs (where the CPU
 /// has it): from more than one AVX2 tile on, as f16/int8 widening does. Packing copies each
 /// weight once per block; measured on the golden model at batch 8 (Zen 5), the packed 16-lane
@@ -37,21 +40,30 @@ pub(super) fn block(
         };
         let np = (2 * nq).min(count - p0);
         let src = p0 * panel_len..(p0 + np) * panel_len;
-        // Packed once for the whole block. (Reading f32 pairs in place, each zmm from two
-        // 8-float loads, was measured 2–2.5× slower than packing even at 8 samples, Zen 5.)
-        let packed = &mut scratch[..nq * 2 * panel_len];
-        // SAFETY: AVX2/F16C present (implied by `simd512::available`); the source holds np
-        // whole panels (asserted by `linear_batch`), the destination nq pairs, and panel_len is
-        // inputs × 8.
-        #[allow(unsafe_code)]
-        unsafe {
-            match layer.panels {
-                Panels::F32(w) => simd512::pack(&w[src], np, panel_len, packed),
-                Panels::F16(w) => simd512::pack(&w[src], np, panel_len, packed),
-                Panels::I8(w) => simd512::pack(&w[src], np, panel_len, packed),
-            }
+        let rows_all = panel_len / PANEL;
+        // f32: small blocks read the pairs in place; larger ones too for their first tile,
+        // which packs the group's inputs as it goes (the class rows, which only some samples
+        // read, are packed here). f16/int8 groups are widened and packed in one pass.
+        let (in_place, fused) = match layer.panels {
+            Panels::F32(w) => (Some(&w[src.clone()]), samples.len() > F32_IN_PLACE_MAX),
+            _ => (None, false),
         };
-        let packed = &*packed;
+        if in_place.is_none() || fused {
+            let packed = &mut scratch[..nq * 2 * panel_len];
+            let rows = if fused { cols..rows_all } else { 0..rows_all };
+            // SAFETY: AVX2/F16C present (implied by `simd512::available`); the source holds np
+            // whole panels (asserted by `linear_batch`), the destination nq pairs, panel_len is
+            // inputs × 8 and the rows are inputs.
+            #[allow(unsafe_code)]
+            unsafe {
+                match layer.panels {
+                    Panels::F32(w) => simd512::pack(&w[src], np, panel_len, packed, rows),
+                    Panels::F16(w) => simd512::pack(&w[src], np, panel_len, packed, rows),
+                    Panels::I8(w) => simd512::pack(&w[src], np, panel_len, packed, rows),
+                }
+            };
+        }
+        let scratch = &mut scratch[..nq * 2 * panel_len];
         // One pair (an output layer of K or 2m ≤ 16 channels) takes twice the samples, so a
         // tile still has 16 independent sums to hide the multiply-add latency.
         let rows = if nq == 1 {
@@ -62,6 +74,7 @@ pub(super) fn block(
         let mut s0 = samples.start;
         while s0 < samples.end {
             let mr = rows.min(samples.end - s0);
+            let first = s0 == samples.start;
             let mut classes = [0usize; simd512::ROWS_ONE_PAIR];
             let class_rows = extra.map(|f| {
                 for (k, c) in classes.iter_mut().enumerate().take(mr) {
@@ -83,19 +96,29 @@ pub(super) fn block(
             }
             macro_rules! all_shapes {
                 ($kernel:ident) => {
-                    shapes!($kernel: (1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3), (3, 1),
-                        (3, 2), (3, 3), (4, 1), (4, 2), (4, 3), (5, 1), (5, 2), (5, 3), (6, 1),
-                        (6, 2), (6, 3), (7, 1), (7, 2), (7, 3), (8, 1), (8, 2), (8, 3), (9, 1),
-                        (10, 1), (11, 1), (12, 1), (13, 1), (14, 1), (15, 1), (16, 1))
+                    shapes!($kernel: (1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3),
+                        (3, 1), (3, 2), (3, 3), (4, 1), (4, 2), (4, 3), (5, 1), (5, 2), (5, 3),
+                        (6, 1), (6, 2), (6, 3), (7, 1), (7, 2), (7, 3), (8, 1), (8, 2), (8, 3),
+                        (9, 1), (10, 1), (11, 1), (12, 1), (13, 1), (14, 1), (15, 1), (16, 1))
                 };
             }
-            // SAFETY: AVX-512F present; `packed` holds nq pairs packed by `simd512::pack`, `xs`
-            // mr rows of `cols` inputs and `ys` mr rows of `outputs`, class rows are inside a
-            // panel (asserted above), and an int8 layer's scales cover every channel
-            // (`linear_batch`).
+            // SAFETY: AVX-512F present; `scratch` holds nq pairs (packed by `simd512::pack`
+            // and, when fused, by this block's first tile before any other reads them), `w`
+            // the np f32 panels of the group (nq = ⌈np / 2⌉), `xs` mr rows of `cols` inputs and
+            // `ys` mr rows of `outputs`, class rows are inside a panel (asserted above), and an
+            // int8 layer's scales cover every channel (`linear_batch`).
             #[allow(unsafe_code)]
             unsafe {
-                all_shapes!(tile)(layer, packed, p0, xs, class_rows, ys)
+                let s = &mut *scratch;
+                match in_place {
+                    Some(w) if fused && first => {
+                        all_shapes!(tile_packing)(layer, w, np, p0, xs, class_rows, ys, s)
+                    }
+                    Some(w) if !fused => {
+                        all_shapes!(tile_in_place)(layer, w, np, p0, xs, class_rows, ys, s)
+                    }
+                    _ => all_shapes!(tile)(layer, s, p0, xs, class_rows, ys),
+                }
             };
             s0 += mr;
         }
