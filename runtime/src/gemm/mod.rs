@@ -168,8 +168,9 @@ pub(crate) fn kernel_path() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
         if simd512::available() {
-            return "avx512f: 16-lane tiles over packed panel pairs for batches, avx2 tiles for \
-                    up to 12 f32 samples";
+            return "avx512f: 16-lane tiles for blocks of more than 6 samples (f32 pairs read in \
+                    place up to 16, packed once per block above), avx2+fma+f16c 8-lane tiles \
+                    below";
         }
         if simd::available() {
             return "avx2+fma+f16c: 8-lane tiles";
