@@ -81,6 +81,12 @@ pub enum RuntimeError {
         /// The missing field.
         prior: &'static str,
     },
+    /// Integer activations were asked of a bundle whose weights are not int8.
+    #[error("integer activations need an int8 bundle; this one is {dtype:?}: export with `ssmvae export --dtype int8`")]
+    NotInt8 {
+        /// The bundle's dtype.
+        dtype: format::Dtype,
+    },
     /// Imputation needs a bundle exported with `--with-decoders`.
     #[error("this bundle carries no decoders: re-export it with `ssmvae export --with-decoders` to impute")]
     NoDecoders,

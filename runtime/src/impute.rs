@@ -78,6 +78,7 @@ impl<B: BundleBytes> Model<B> {
                 Some(&|_| y),
                 (&mut *a, &mut *b),
                 &mut [],
+                false,
                 out,
             );
             let spec = &schema.modalities[j];

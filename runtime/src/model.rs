@@ -23,6 +23,7 @@ pub struct Model<B: BundleBytes> {
     max_input: usize,
     has_decoders: bool,
     target: TargetPrior,
+    int8_activations: bool,
 }
 
 impl<B: BundleBytes> core::fmt::Debug for Model<B> {
@@ -83,6 +84,7 @@ impl<B: BundleBytes> Model<B> {
             max_input,
             has_decoders,
             target: TargetPrior::AsExported,
+            int8_activations: false,
         })
     }
 
@@ -116,6 +118,27 @@ impl<B: BundleBytes> Model<B> {
         }
         self.target = target;
         Ok(())
+    }
+
+    /// Runs an int8 bundle's networks on integers (`on`): each sample's layer inputs are
+    /// quantised to 8 bits on their own (per sample, so results stay batch-independent) and
+    /// multiplied int8 × uint8 → int32, with AVX512-VNNI where the CPU has it and a portable loop
+    /// (the same bits) elsewhere; the scales are applied after the sum. Off (the default), int8
+    /// weights are widened to f32. The workspace grows by the quantised inputs and packed
+    /// weights ([`Model::workspace_len`], [`Model::batch_workspace_len`] say how much after the
+    /// call); the decoders of [`Model::impute_into`] stay in f32. Refused, by name, for f32 and
+    /// f16 bundles. Set it before sharing the model across threads.
+    pub fn set_int8_activations(&mut self, on: bool) -> Result<(), RuntimeError> {
+        if on && self.dtype != Dtype::I8 {
+            return Err(RuntimeError::NotInt8 { dtype: self.dtype });
+        }
+        self.int8_activations = on;
+        Ok(())
+    }
+
+    /// Whether an int8 bundle runs on integers ([`Model::set_int8_activations`]).
+    pub fn int8_activations(&self) -> bool {
+        self.int8_activations
     }
 
     /// The class prior predictions target.
@@ -204,7 +227,10 @@ impl<B: BundleBytes> Model<B> {
     /// dtype): only when a block holds more than one tile (none for one sample). The size does
     /// not depend on the CPU, so a workspace sized on one machine fits on another.
     pub(crate) fn widened_len(&self, n: usize) -> usize {
-        if n > crate::gemm::MR {
+        if self.int8_activations {
+            // Every pass, one sample too: the integer path quantises and packs in it.
+            crate::gemm::int8::scratch_len(self.max_input, n)
+        } else if n > crate::gemm::MR {
             crate::gemm::SCRATCH_PANELS * format::PANEL * self.max_input
         } else {
             0
@@ -293,6 +319,7 @@ pub(crate) fn mlp(
     extra: Option<&dyn Fn(usize) -> usize>,
     (a, b): (&mut [f32], &mut [f32]),
     widened: &mut [f32],
+    integer: bool,
     out: &mut [f32],
 ) {
     let layers = mlp.layers.len();
@@ -310,21 +337,43 @@ pub(crate) fn mlp(
             } else {
                 &mut a[..n * o]
             };
-            linear_batch(w, bias, row, x, cols, extra, dst, relu, widened);
+            linear_batch(w, bias, row, x, cols, extra, dst, relu, widened, integer);
         } else if i % 2 == 1 {
             let dst = if last {
                 &mut out[..n * o]
             } else {
                 &mut b[..n * o]
             };
-            linear_batch(w, bias, row, &a[..n * cols], cols, None, dst, relu, widened);
+            linear_batch(
+                w,
+                bias,
+                row,
+                &a[..n * cols],
+                cols,
+                None,
+                dst,
+                relu,
+                widened,
+                integer,
+            );
         } else {
             let dst = if last {
                 &mut out[..n * o]
             } else {
                 &mut a[..n * o]
             };
-            linear_batch(w, bias, row, &b[..n * cols], cols, None, dst, relu, widened);
+            linear_batch(
+                w,
+                bias,
+                row,
+                &b[..n * cols],
+                cols,
+                None,
+                dst,
+                relu,
+                widened,
+                integer,
+            );
         }
         cols = o;
     }

@@ -35,7 +35,7 @@ impl<B: BundleBytes> Model<B> {
     /// How many `f32`s the workspace of [`Model::predict_into`] and [`Model::impute_into`]
     /// needs. The caller owns it (a static array, a stack buffer, one arena per thread).
     pub fn workspace_len(&self) -> usize {
-        self.per_sample() + self.num_classes() + 2 * self.latent_dim()
+        self.widened_len(1) + self.per_sample() + self.num_classes() + 2 * self.latent_dim()
     }
 
     /// How many `f32`s [`Model::predict_batch_into`] needs to run `max_batch` samples per pass
@@ -117,7 +117,15 @@ impl<B: BundleBytes> Model<B> {
         // is more than one tile; without that room, passes read the panels in place.
         let plain = ws.len() / self.per_sample();
         let widening = ws.len().saturating_sub(self.widened_len(n.max(MR + 1))) / self.per_sample();
-        let pass = if widening > MR { widening } else { plain };
+        let pass = if self.int8_activations() {
+            // The integer path needs its scratch in every pass (one sample's fits: checked).
+            ws.len().saturating_sub(self.widened_len(n)) / self.per_sample()
+        } else if widening > MR {
+            widening
+        } else {
+            plain
+        }
+        .max(1);
         let mut start = 0;
         while start < n {
             let end = n.min(start + pass);
@@ -202,6 +210,7 @@ impl<B: BundleBytes> Model<B> {
                 None,
                 (&mut *a, &mut *b),
                 widened,
+                self.int8_activations(),
                 lj,
             );
             let mut r = 0;
@@ -250,6 +259,7 @@ impl<B: BundleBytes> Model<B> {
                 Some(&class_of),
                 (&mut *a, &mut *b),
                 widened,
+                self.int8_activations(),
                 e,
             );
             for row in e.chunks_exact_mut(2 * m) {

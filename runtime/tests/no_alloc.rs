@@ -46,18 +46,21 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
 fn predict_allocates_nothing() {
     // The counter sees allocations (so a zero below means something).
     assert!(allocations(|| vec![1u8; 10]).0 >= 1);
-    for file in [
-        "model-f32.ssmv",
-        "model-f16.ssmv",
-        "model-f32-decoders.ssmv",
-        "model-int8.ssmv",
+    // The int8 bundle twice: widened to f32, then on integers (`set_int8_activations`).
+    for (file, integer) in [
+        ("model-f32.ssmv", false),
+        ("model-f16.ssmv", false),
+        ("model-f32-decoders.ssmv", false),
+        ("model-int8.ssmv", false),
+        ("model-int8.ssmv", true),
     ] {
-        let model = Model::open(
+        let mut model = Model::open(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../fixtures/golden")
                 .join(file),
         )
         .unwrap();
+        model.set_int8_activations(integer).unwrap();
         let mut ws = model.workspace();
         let mut out = model.prediction();
         let rows: Vec<Vec<f32>> = model

@@ -168,6 +168,10 @@ pub struct EvalArgs {
     /// on the same raw test rows, instead of the checkpoint's networks: what a device would score.
     #[arg(long)]
     pub bundle: Option<PathBuf>,
+    /// With an int8 --bundle: run it on integers, each sample's activations quantised to 8 bits
+    /// (`Model::set_int8_activations`), as a device with integer dot products would.
+    #[arg(long, requires = "bundle")]
+    pub int8_activations: bool,
     /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,

@@ -116,7 +116,9 @@ fn code_of(e: &RuntimeError) -> i32 {
         }
         RuntimeError::NoDecoders => SSMVAE_ERR_NO_DECODERS,
         RuntimeError::NoPrior { .. } => SSMVAE_ERR_NO_PRIOR,
-        RuntimeError::ClassOutOfRange { .. } => SSMVAE_ERR_INVALID_ARGUMENT,
+        RuntimeError::ClassOutOfRange { .. } | RuntimeError::NotInt8 { .. } => {
+            SSMVAE_ERR_INVALID_ARGUMENT
+        }
         _ => SSMVAE_ERR_INVALID_ARGUMENT,
     }
 }
@@ -439,6 +441,41 @@ pub unsafe extern "C" fn ssmvae_model_set_target_prior(
         // SAFETY: checked non-NULL; a live handle, exclusively ours for the call per the contract.
         let m = unsafe { &mut (*model).model };
         m.set_target_prior(t).map_err(runtime)
+    })
+}
+
+/// Runs an int8 bundle on integers (`on` = 1) or widened to f32 (`on` = 0, the default): with
+/// integers each sample's layer inputs are quantised to 8 bits on their own and multiplied
+/// int8 × uint8 → int32 (AVX512-VNNI where present, a portable loop giving the same results
+/// elsewhere). Returns 0, or `SSMVAE_ERR_INVALID_ARGUMENT` (the model unchanged) for a bundle
+/// that is not int8 or a value of `on` other than 0 and 1. The workspace a
+/// prediction needs grows: ask `ssmvae_model_workspace_len` (or the batch one) after this call.
+/// Call it before sharing the model across threads.
+///
+/// # Safety
+/// `model` must be NULL or a live handle not used by another thread during the call.
+#[no_mangle]
+pub unsafe extern "C" fn ssmvae_model_set_int8_activations(
+    model: *mut SsmvaeModel,
+    on: i32,
+) -> i32 {
+    guard(|| {
+        if model.is_null() {
+            return Err(null("model"));
+        }
+        let on = match on {
+            0 => false,
+            1 => true,
+            other => {
+                return Err((
+                    SSMVAE_ERR_INVALID_ARGUMENT,
+                    format!("int8 activations {other}: pass 0 or 1"),
+                ))
+            }
+        };
+        // SAFETY: checked non-NULL; a live handle, exclusively ours for the call per the contract.
+        let m = unsafe { &mut (*model).model };
+        m.set_int8_activations(on).map_err(runtime)
     })
 }
 

@@ -88,6 +88,7 @@ pub(crate) fn linear_batch(
     y: &mut [f32],
     relu: bool,
     widened: &mut [f32],
+    integer: bool,
 ) {
     let n = x.len() / cols.max(1);
     let outputs = y.len() / n.max(1);
@@ -108,6 +109,13 @@ pub(crate) fn linear_batch(
     };
     assert!(count * layer.panel_len <= panels_len(panels) && cols <= inputs);
     assert!(scales.is_none_or(|s| s.len() >= count * PANEL));
+    if integer {
+        if let (Some(values), Some(scales)) = (int8::int8_values(panels), scales) {
+            assert!(widened.len() >= int8::scratch_len(inputs, n));
+            int8::linear(&layer, values, scales, count, x, n, extra, y, widened);
+            return;
+        }
+    }
     let mut b0 = 0;
     while b0 < n {
         let block = BLOCK.min(n - b0);
@@ -412,6 +420,12 @@ mod simd512;
 
 #[cfg(target_arch = "x86_64")]
 mod packed;
+
+pub(crate) mod int8;
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod vnni;
 
 #[cfg(test)]
 mod tests;

@@ -110,6 +110,7 @@ fn batch_matches_single_samples(f: &Fixture, n: usize, widened: &mut [f32]) {
             &mut all,
             true,
             widened,
+            false,
         );
         for s in 0..n {
             let mut one = std::vec![0f32; outputs];
@@ -125,6 +126,7 @@ fn batch_matches_single_samples(f: &Fixture, n: usize, widened: &mut [f32]) {
                 &mut one,
                 true,
                 widened,
+                false,
             );
             assert_eq!(one, all[s * outputs..(s + 1) * outputs], "sample {s}");
             for (o, &got) in one.iter().enumerate() {

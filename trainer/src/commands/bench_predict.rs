@@ -25,13 +25,12 @@ use trainer::export::export_bundle;
 use trainer::train::tensors::DataTensors;
 use trainer::train::TrainedModel;
 
-/// The implementations' column names, in table order.
-const COLUMNS: [&str; 5] = [
+/// The runtime's columns, in the order `time_ours` builds its models.
+const COLUMNS: [&str; 4] = [
     "runtime_f32",
     "runtime_f16",
     "runtime_int8",
-    "libtorch",
-    "ort",
+    "runtime_int8_integer",
 ];
 
 /// Median µs per call of each implementation, by (model, batch).
@@ -125,6 +124,11 @@ fn time_ours(
         let bytes = export_bundle(model, dtype, false, checkpoint)?;
         runtimes.push(runtime::Model::from_vec(bytes)?);
     }
+    // The int8 bundle again, on integers (each sample's activations quantised).
+    let mut integer =
+        runtime::Model::from_vec(export_bundle(model, format::Dtype::I8, false, checkpoint)?)?;
+    integer.set_int8_activations(true)?;
+    runtimes.push(integer);
     let mut buffers: Vec<_> = runtimes
         .iter()
         .map(|rt| {
@@ -247,9 +251,9 @@ fn report(args: &BenchPredictArgs, table: &Table) -> Result<()> {
         args.chunk_ms
     );
     println!(
-        "| model | batch | runtime f32 | runtime f16 | runtime int8 | libtorch | ONNX Runtime (iobinding) | f32 / libtorch | f32 / ORT |"
+        "| model | batch | runtime f32 | runtime f16 | runtime int8 | runtime int8, integer | libtorch | ONNX Runtime (iobinding) | f32 / libtorch | f32 / ORT | integer / f32 |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let cell = |v: Option<&f64>| v.map_or("–".to_string(), |v| format!("{v:.1}"));
     let ratio = |a: Option<&f64>, b: Option<&f64>| match (a, b) {
         (Some(a), Some(b)) => format!("{:.2}", a / b),
@@ -259,14 +263,16 @@ fn report(args: &BenchPredictArgs, table: &Table) -> Result<()> {
     for ((model, batch), cells) in table {
         let f32 = cells.get("runtime_f32");
         println!(
-            "| {model} | {batch} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {model} | {batch} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(f32),
             cell(cells.get("runtime_f16")),
             cell(cells.get("runtime_int8")),
+            cell(cells.get("runtime_int8_integer")),
             cell(cells.get("libtorch")),
             cell(cells.get("ort")),
             ratio(f32, cells.get("libtorch")),
             ratio(f32, cells.get("ort")),
+            ratio(cells.get("runtime_int8_integer"), f32),
         );
         rows.push(json!({ "model": model, "batch": batch, "us": cells }));
     }

@@ -213,7 +213,12 @@ pub fn run_eval(args: &EvalArgs) -> Result<()> {
     let split = split_of(&cfg)?;
     model.check_modalities(&split.test, &format!("dataset `{}`", cfg.data.dataset))?;
     let m = match &args.bundle {
-        Some(bundle) => bundle_metrics(bundle, &split.test, &model.meta.train_class_sizes)?,
+        Some(bundle) => bundle_metrics(
+            bundle,
+            args.int8_activations,
+            &split.test,
+            &model.meta.train_class_sizes,
+        )?,
         None => {
             let mut test = split.test.clone();
             test.apply_transforms(&model.meta.transforms)?;
@@ -258,11 +263,15 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
 /// missing, in batches of 256 through `predict_batch_into`.
 fn bundle_metrics(
     path: &std::path::Path,
+    int8_activations: bool,
     test: &trainer::data::MultimodalDataset,
     train_sizes: &[usize],
 ) -> Result<trainer::metrics::Metrics> {
     use anyhow::Context;
-    let rt = runtime::Model::open(path).with_context(|| format!("--bundle {}", path.display()))?;
+    let mut rt =
+        runtime::Model::open(path).with_context(|| format!("--bundle {}", path.display()))?;
+    rt.set_int8_activations(int8_activations)
+        .with_context(|| format!("--int8-activations with --bundle {}", path.display()))?;
     let dims: Vec<usize> = test.modalities().iter().map(|m| m.dim()).collect();
     anyhow::ensure!(
         rt.modality_dims() == dims.as_slice(),
