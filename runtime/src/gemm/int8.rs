@@ -261,21 +261,25 @@ fn epilogue(
     ys: &mut [f32],
 ) {
     let (cols, outputs) = (layer.cols, layer.outputs);
+    // Each panel's biases and scales, read once per tile (zeros past the last channel).
+    let (mut bias, mut scale) = ([[0f32; PANEL]; TILE_PANELS], [[0f32; PANEL]; TILE_PANELS]);
     for p in 0..np {
         let o0 = (p0 + p) * PANEL;
-        let valid = outputs.saturating_sub(o0).min(PANEL);
-        let (mut bias, mut scale) = ([0f32; PANEL], [0f32; PANEL]);
-        for l in 0..valid {
-            bias[l] = match layer.bias {
+        for l in 0..outputs.saturating_sub(o0).min(PANEL) {
+            bias[p][l] = match layer.bias {
                 Weights::F32(b) => b[o0 + l],
                 Weights::F16(b) => b[o0 + l].to_f32(),
                 Weights::I8 { .. } => 0.0,
             };
-            scale[l] = scales[o0 + l];
+            scale[p][l] = scales[o0 + l];
         }
-        let panel = &values[(p0 + p) * layer.panel_len..(p0 + p + 1) * layer.panel_len];
-        for (k, q) in quant.chunks_exact(2).enumerate() {
-            let (s_x, zero) = (q[0], q[1] as i32);
+    }
+    for (k, q) in quant.chunks_exact(2).enumerate() {
+        let (s_x, zero) = (q[0], q[1] as i32);
+        let class = extra.map(|f| cols + f(first + k));
+        for p in 0..np {
+            let o0 = (p0 + p) * PANEL;
+            let valid = outputs.saturating_sub(o0).min(PANEL);
             let (acc, wsum) = (&sums.rows[k][p], &sums.weights[p]);
             let mut v = [0f32; PANEL];
             for l in 0..PANEL {
@@ -286,15 +290,15 @@ fn epilogue(
                 };
                 v[l] = exact as f32 * s_x;
             }
-            if let Some(f) = extra {
-                let c = cols + f(first + k);
-                let class = &panel[c * PANEL..(c + 1) * PANEL];
+            if let Some(c) = class {
+                let at = (p0 + p) * layer.panel_len + c * PANEL;
+                let column = &values[at..at + PANEL];
                 for l in 0..PANEL {
-                    v[l] += f32::from(class[l]);
+                    v[l] += f32::from(column[l]);
                 }
             }
             for l in 0..PANEL {
-                v[l] = v[l] * scale[l] + bias[l];
+                v[l] = v[l] * scale[p][l] + bias[p][l];
                 if layer.relu && v[l] < 0.0 {
                     v[l] = 0.0;
                 }
