@@ -90,20 +90,35 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     println!();
     let model = TrainedModel::load(&rows[0].2)?;
     let test = &split.test;
+    runtime_scores(&model, test, &rows[0].1, &rows[0].2, &dir)?;
+    impute_report(&model, &split.train, test, &rows[0].2)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Exports the model in every dtype (int8 also on integers) and scores the raw test rows with
+/// the runtime, one prediction at a time, beside the trainer's scores.
+fn runtime_scores(
+    model: &TrainedModel,
+    test: &trainer::data::MultimodalDataset,
+    trainer_scores: &trainer::metrics::Metrics,
+    checkpoint: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<()> {
     // Cannot fail on user input: the demo's test set comes from build_split, which rejects unlabeled test rows.
     let truth: Vec<usize> = test
         .labels()
         .iter()
         .map(|y| y.expect("test rows are labeled"))
         .collect();
-    let minority = &rows[0].1.minority_classes;
+    let minority = &trainer_scores.minority_classes;
     for (dtype, integer) in [
         (format::Dtype::F32, false),
         (format::Dtype::F16, false),
         (format::Dtype::I8, false),
         (format::Dtype::I8, true),
     ] {
-        let bytes = export_bundle(&model, dtype, false, &rows[0].2)?;
+        let bytes = export_bundle(model, dtype, false, checkpoint)?;
         let path = dir.join(format!("ssmvae-ci-{dtype:?}.ssmv").to_lowercase());
         std::fs::write(&path, &bytes)?;
         let mut rt = runtime::Model::open(&path)?;
@@ -151,13 +166,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             correct as f64 / truth.len() as f64,
             minority_acc,
             truth.len(),
-            rows[0].1.scores.overall_acc,
-            rows[0].1.scores.minority_acc,
+            trainer_scores.scores.overall_acc,
+            trainer_scores.scores.minority_acc,
             per_row * 1e6
         );
     }
-    impute_report(&model, &split.train, test, &rows[0].2)?;
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
