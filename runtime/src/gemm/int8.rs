@@ -51,9 +51,10 @@ fn quantise(x: &[f32], u: &mut [u8]) -> RowQuant {
     let (lo, hi) = x
         .iter()
         .fold((0f32, 0f32), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    u.fill(0);
+    u[x.len()..].fill(0);
     if lo >= 0.0 {
         if hi == 0.0 {
+            u.fill(0);
             return RowQuant {
                 scale: 0.0,
                 zero: 0,
@@ -131,16 +132,23 @@ pub(super) fn linear(
     scratch: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if super::vnni::available() {
-        // SAFETY: AVX-512F/BW/VBMI/VNNI present (checked).
+    if let Some(vnni) = super::vnni::Vnni::detect() {
+        // SAFETY: AVX-512F/BW/VBMI/VNNI present (the token).
         #[allow(unsafe_code)]
         unsafe {
-            linear_avx512(layer, values, scales, count, x, n, extra, y, scratch)
+            linear_avx512(vnni, layer, values, scales, count, x, n, extra, y, scratch)
         };
         return;
     }
-    linear_body(layer, values, scales, count, x, n, extra, y, scratch);
+    linear_body(None, layer, values, scales, count, x, n, extra, y, scratch);
 }
+
+/// The VNNI code's token where the architecture has one; an empty type elsewhere.
+#[cfg(target_arch = "x86_64")]
+type Token = super::vnni::Vnni;
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Clone, Copy)]
+enum Token {}
 
 /// [`linear`] compiled for AVX-512 (the epilogue's eight-lane arrays become vector operations;
 /// the same operations, so the same bits).
@@ -151,6 +159,7 @@ pub(super) fn linear(
 #[allow(unsafe_code, clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vnni,avx2,fma")]
 unsafe fn linear_avx512(
+    vnni: Token,
     layer: &Layer<'_>,
     values: &[i8],
     scales: &[f32],
@@ -161,12 +170,29 @@ unsafe fn linear_avx512(
     y: &mut [f32],
     scratch: &mut [f32],
 ) {
-    linear_body(layer, values, scales, count, x, n, extra, y, scratch);
+    linear_body(
+        Some(vnni),
+        layer,
+        values,
+        scales,
+        count,
+        x,
+        n,
+        extra,
+        y,
+        scratch,
+    );
 }
 
+/// The layer; with the VNNI token the rows are quantised and multiplied by `vnni.rs`'s vector
+/// code, otherwise by the portable code here: the same bytes and integers either way, and one
+/// epilogue. (An epilogue of explicit 8-lane intrinsics called
+/// per row and panel was measured slower than this one, which the compiler vectorises inside
+/// `linear_avx512`.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn linear_body(
+    vnni: Option<Token>,
     layer: &Layer<'_>,
     values: &[i8],
     scales: &[f32],
@@ -183,10 +209,6 @@ fn linear_body(
     let (upart, rest) = scratch.split_at_mut(rows_max * c8 / 4);
     let qpart = &mut rest[..2 * rows_max];
     let u: &mut [u8] = bytemuck::cast_slice_mut(upart);
-    #[cfg(target_arch = "x86_64")]
-    let vnni = super::vnni::available();
-    #[cfg(not(target_arch = "x86_64"))]
-    let vnni = false;
     // Every tile writes the sums it uses (the weights' only when a row is signed, and then the
     // epilogue reads them), so one buffer serves them all.
     let mut sums = Sums {
@@ -200,14 +222,15 @@ fn linear_body(
         for s in 0..rows {
             let xs = &x[(b0 + s) * cols..(b0 + s + 1) * cols];
             let us = &mut u[s * c8..(s + 1) * c8];
-            let rq = if vnni {
+            let rq = match vnni {
                 #[cfg(target_arch = "x86_64")]
-                let (scale, zero) = super::vnni::quantise(xs, us);
+                Some(t) => {
+                    let (scale, zero) = super::vnni::quantise(t, xs, us);
+                    RowQuant { scale, zero }
+                }
                 #[cfg(not(target_arch = "x86_64"))]
-                let (scale, zero) = unreachable!("no VNNI tile here");
-                RowQuant { scale, zero }
-            } else {
-                quantise(xs, us)
+                Some(t) => match t {},
+                None => quantise(xs, us),
             };
             qpart[2 * s] = rq.scale;
             qpart[2 * s + 1] = rq.zero as f32;
@@ -221,11 +244,14 @@ fn linear_body(
             while s0 < rows {
                 let mr = TILE_ROWS.min(rows - s0);
                 let us = &u[s0 * c8..(s0 + mr) * c8];
-                if vnni {
+                match vnni {
                     #[cfg(target_arch = "x86_64")]
-                    super::vnni::tile(w, panel_len, np, cols, us, c8, mr, signed, &mut sums);
-                } else {
-                    portable_tile(w, panel_len, np, cols, us, c8, mr, &mut sums);
+                    Some(t) => {
+                        super::vnni::tile(t, w, panel_len, np, cols, us, c8, mr, signed, &mut sums)
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    Some(t) => match t {},
+                    None => portable_tile(w, panel_len, np, cols, us, c8, mr, &mut sums),
                 }
                 let quant = &qpart[2 * s0..2 * (s0 + mr)];
                 let first = b0 + s0;
@@ -281,6 +307,7 @@ fn epilogue(
             let o0 = (p0 + p) * PANEL;
             let valid = outputs.saturating_sub(o0).min(PANEL);
             let (acc, wsum) = (&sums.rows[k][p], &sums.weights[p]);
+            let class_at = class.map(|c| (p0 + p) * layer.panel_len + c * PANEL);
             let mut v = [0f32; PANEL];
             for l in 0..PANEL {
                 let exact = if zero == 0 {
@@ -290,8 +317,7 @@ fn epilogue(
                 };
                 v[l] = exact as f32 * s_x;
             }
-            if let Some(c) = class {
-                let at = (p0 + p) * layer.panel_len + c * PANEL;
+            if let Some(at) = class_at {
                 let column = &values[at..at + PANEL];
                 for l in 0..PANEL {
                     v[l] += f32::from(column[l]);
@@ -422,7 +448,7 @@ mod tests {
     #[test]
     fn vnni_and_portable_tiles_agree() {
         #[cfg(target_arch = "x86_64")]
-        if super::super::vnni::available() {
+        if let Some(t) = super::super::vnni::Vnni::detect() {
             let (values, _, _) = layer(24);
             let c8 = COLS.div_ceil(8) * 8;
             let u: Vec<u8> = (0..TILE_ROWS * c8).map(|i| (i * 37 % 256) as u8).collect();
@@ -442,7 +468,7 @@ mod tests {
                 for mr in 1..=TILE_ROWS {
                     let (mut a, mut b) = (fresh(), fresh());
                     let pl = INPUTS * PANEL;
-                    super::super::vnni::tile(&values, pl, np, COLS, &u, c8, mr, true, &mut a);
+                    super::super::vnni::tile(t, &values, pl, np, COLS, &u, c8, mr, true, &mut a);
                     portable_tile(&values, pl, np, COLS, &u, c8, mr, &mut b);
                     assert_eq!(a.rows[..mr], b.rows[..mr], "{mr}x{np}");
                     assert_eq!(a.weights[..np], b.weights[..np], "{mr}x{np}");
@@ -456,19 +482,76 @@ mod tests {
     #[test]
     fn vector_and_scalar_quantisers_agree() {
         #[cfg(target_arch = "x86_64")]
-        if super::super::vnni::available() {
+        if let Some(t) = super::super::vnni::Vnni::detect() {
             for len in [1, 5, 15, 16, 17, 38, 64, 100] {
                 for relu_input in [false, true] {
                     let x = &inputs(3, relu_input)[..len];
                     let (mut a, mut b) = (std::vec![7u8; len + 8], std::vec![9u8; len + 8]);
                     let r = quantise(x, &mut a);
-                    let (scale, zero) = super::super::vnni::quantise(x, &mut b);
+                    let (scale, zero) = super::super::vnni::quantise(t, x, &mut b);
                     assert_eq!(
                         (r.scale.to_bits(), r.zero),
                         (scale.to_bits(), zero),
                         "{len}"
                     );
                     assert_eq!(a, b, "{len}");
+                }
+            }
+        }
+    }
+
+    /// The whole layer through the vector code (where this CPU has it) and through the portable
+    /// code — quantiser, tile and epilogue — gives the same bits, on every width, with and without
+    /// negative inputs and a class column.
+    #[test]
+    fn vector_and_portable_layers_agree() {
+        #[cfg(target_arch = "x86_64")]
+        if super::super::vnni::available() {
+            for outputs in [70, 64, 10, 16, 24] {
+                for relu_input in [false, true] {
+                    let n = 70;
+                    let x = inputs(n, relu_input);
+                    let (values, scales, bias) = layer(outputs);
+                    let count = outputs.div_ceil(PANEL);
+                    let l = Layer {
+                        panels: Panels::I8(&values),
+                        panel_len: INPUTS * PANEL,
+                        cols: COLS,
+                        outputs,
+                        scales: Some(&scales),
+                        bias: Weights::F32(&bias),
+                        relu: true,
+                    };
+                    let class_of = |s: usize| s % CLASSES;
+                    let mut scratch = std::vec![0f32; scratch_len(INPUTS, n)];
+                    let (mut a, mut b) =
+                        (std::vec![0f32; n * outputs], std::vec![0f32; n * outputs]);
+                    let args = (&l, &values[..], &scales[..], count, &x[..], n);
+                    linear(
+                        args.0,
+                        args.1,
+                        args.2,
+                        args.3,
+                        args.4,
+                        args.5,
+                        Some(&class_of),
+                        &mut a,
+                        &mut scratch,
+                    );
+                    linear_body(
+                        None,
+                        args.0,
+                        args.1,
+                        args.2,
+                        args.3,
+                        args.4,
+                        args.5,
+                        Some(&class_of),
+                        &mut b,
+                        &mut scratch,
+                    );
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&a), bits(&b), "{outputs} {relu_input}");
                 }
             }
         }

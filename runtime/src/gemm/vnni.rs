@@ -32,11 +32,24 @@ pub(super) fn available() -> bool {
     }
 }
 
+/// Proof that this CPU runs the VNNI code: made only by [`Vnni::detect`], so the calls that take
+/// it need no check of their own (a CPUID test per tile cost measurably on small layers).
+#[derive(Clone, Copy)]
+pub(super) struct Vnni(());
+
+impl Vnni {
+    /// The token where [`available`].
+    pub(super) fn detect() -> Option<Self> {
+        available().then_some(Vnni(()))
+    }
+}
+
 /// `mr` rows of `u` (each `c8` bytes, zero past `cols`) × `np` panels of `w` (each `panel_len`
 /// bytes, input-major × 8) over the first `cols` inputs into `sums.rows`, and with `signed` the
-/// panels' Σ w into `sums.weights`. Only where [`available`].
+/// panels' Σ w into `sums.weights`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn tile(
+    _: Vnni,
     w: &[i8],
     panel_len: usize,
     np: usize,
@@ -47,7 +60,7 @@ pub(super) fn tile(
     signed: bool,
     sums: &mut Sums,
 ) {
-    assert!(available() && (1..=TILE_PANELS).contains(&np) && (1..=TILE_ROWS).contains(&mr));
+    assert!((1..=TILE_PANELS).contains(&np) && (1..=TILE_ROWS).contains(&mr));
     assert!(cols * PANEL <= panel_len && w.len() >= np * panel_len);
     assert!(c8 >= cols.div_ceil(8) * 8 && u.len() >= mr * c8);
     macro_rules! shapes {
@@ -70,7 +83,7 @@ pub(super) fn tile(
     } else {
         all_shapes!(false)
     };
-    // SAFETY: AVX-512F/BW/VBMI/VNNI present; `w` holds np panels whose first cols · 8 bytes are
+    // SAFETY: AVX-512F/BW/VBMI/VNNI present (the token); `w` holds np panels whose first cols · 8 bytes are
     // inputs (the last partial step is read with a byte mask), `u` mr rows of c8 ≥ ⌈cols/8⌉ · 8
     // bytes (asserted above).
     unsafe { k(w.as_ptr(), panel_len, cols, u.as_ptr(), c8, sums) }
@@ -154,9 +167,9 @@ unsafe fn kernel<const R: usize, const NP: usize, const SUMS: bool>(
 /// `int8.rs`'s `quantise` with AVX-512F/BW, the same bits: min and max are exact in any order,
 /// and each value goes through the same multiply, round (the 1.5 · 2^23 trick), clamp and
 /// conversion. Returns (scale, zero point); `u` is filled to its length (zeros past `x`).
-pub(super) fn quantise(x: &[f32], u: &mut [u8]) -> (f32, i32) {
-    assert!(available() && u.len() >= x.len());
-    // SAFETY: AVX-512F/BW present; `u` holds at least x.len() bytes (asserted).
+pub(super) fn quantise(_: Vnni, x: &[f32], u: &mut [u8]) -> (f32, i32) {
+    assert!(u.len() >= x.len());
+    // SAFETY: AVX-512F/BW present (the token); `u` holds at least x.len() bytes (asserted).
     unsafe { quantise_avx512(x, u) }
 }
 
@@ -183,9 +196,11 @@ unsafe fn quantise_avx512(x: &[f32], u: &mut [u8]) -> (f32, i32) {
         i += 16;
     }
     let (lo, hi) = (_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi));
-    u.fill(0);
+    // The values' bytes are all written below; only the padding needs zeros.
+    u[n..].fill(0);
     let (scale, inv, zero, floor, ceil) = if lo >= 0.0 {
         if hi == 0.0 {
+            u.fill(0);
             return (0.0, 0);
         }
         (hi / 255.0, 255.0 / hi, 0, 0.0, 255.0)
