@@ -10,7 +10,8 @@
 /// ln 2's leading bits (exact times any n that occurs) and the rest.
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
-/// Below this e^x is under f32's smallest normal: the result is 0.
+/// Below this the result is 0 (e^x < 1.2e-38: the few values between it and f32's smallest
+/// normal are flushed too).
 const MIN_X: f32 = -87.33;
 /// Above this e^x overflows: x is clamped (the runtime's arguments stay below 30).
 const MAX_X: f32 = 88.37;

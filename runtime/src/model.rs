@@ -122,11 +122,11 @@ impl<B: BundleBytes> Model<B> {
 
     /// Runs an int8 bundle's networks on integers (`on`): each sample's layer inputs are
     /// quantised to 8 bits on their own (per sample, so results stay batch-independent) and
-    /// multiplied int8 × uint8 → int32, with AVX512-VNNI where the CPU has it and a portable loop
-    /// (the same bits) elsewhere; the scales are applied after the sum. Off (the default), int8
-    /// weights are widened to f32. The workspace grows by the quantised inputs and packed
-    /// weights ([`Model::workspace_len`], [`Model::batch_workspace_len`] say how much after the
-    /// call); the decoders of [`Model::impute_into`] stay in f32. Refused, by name, for f32 and
+    /// multiplied int8 × uint8 → int32, with AVX512-VNNI (and VBMI, BW) where the CPU has them and
+    /// a portable loop elsewhere — the same bits for finite activations; the scales are applied
+    /// after the sum. Off (the default), int8 weights are widened to f32. The workspace then holds
+    /// each pass's quantised inputs, for one sample too ([`Model::workspace_len`],
+    /// [`Model::batch_workspace_len`] say how much after the call); the decoders of [`Model::impute_into`] stay in f32. Refused, by name, for f32 and
     /// f16 bundles. Set it before sharing the model across threads.
     pub fn set_int8_activations(&mut self, on: bool) -> Result<(), RuntimeError> {
         if on && self.dtype != Dtype::I8 {
@@ -228,12 +228,26 @@ impl<B: BundleBytes> Model<B> {
     /// not depend on the CPU, so a workspace sized on one machine fits on another.
     pub(crate) fn widened_len(&self, n: usize) -> usize {
         if self.int8_activations {
-            // Every pass, one sample too: the integer path quantises and packs in it.
+            // Every pass, one sample too: the integer path quantises its inputs there.
             crate::gemm::int8::scratch_len(self.max_input, n)
         } else if n > crate::gemm::MR {
             crate::gemm::SCRATCH_PANELS * format::PANEL * self.max_input
         } else {
             0
+        }
+    }
+
+    /// The most samples a pass of the integer path fits in `ws_len` floats (at least one): its
+    /// scratch is a row's worth per sample up to `int8::ROWS` samples, then constant.
+    pub(crate) fn int8_pass(&self, ws_len: usize) -> usize {
+        use crate::gemm::int8::{scratch_len, ROWS};
+        let per = self.per_sample();
+        let row = scratch_len(self.max_input, 1);
+        let small = ws_len / (row + per);
+        if small < ROWS {
+            small.max(1)
+        } else {
+            (ws_len.saturating_sub(scratch_len(self.max_input, ROWS)) / per).max(1)
         }
     }
 
@@ -376,5 +390,28 @@ pub(crate) fn mlp(
             );
         }
         cols = o;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Model;
+
+    /// With integer activations, a workspace of `batch_workspace_len(k)` runs passes of at least
+    /// k samples (the scratch grows with the pass up to a block of rows, then stays).
+    #[test]
+    fn int8_passes_hold_the_batch_the_workspace_was_sized_for() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/golden/model-int8.ssmv");
+        let mut model = Model::open(path).unwrap();
+        model.set_int8_activations(true).unwrap();
+        for k in [1, 2, 7, 32, 63, 64, 65, 200, 1000] {
+            let pass = model.int8_pass(model.batch_workspace_len(k));
+            assert!(pass >= k, "{k}: passes of {pass}");
+            assert!(
+                model.widened_len(pass.min(k)) + pass.min(k) * model.per_sample()
+                    <= model.batch_workspace_len(k)
+            );
+        }
     }
 }

@@ -40,8 +40,9 @@ impl<B: BundleBytes> Model<B> {
 
     /// How many `f32`s [`Model::predict_batch_into`] needs to run `max_batch` samples per pass
     /// (a smaller workspace still works, in passes of as many samples as it holds). Passes of
-    /// more than 6 samples also hold six weight panels of the widest layer, widened (f16, int8)
-    /// or packed in pairs (the AVX-512 path), so each is converted once per pass.
+    /// more than 6 samples also hold six weight panels of the widest layer input, widened (f16,
+    /// int8) or packed in pairs (the AVX-512 path), so each is converted once per pass; with
+    /// [`Model::set_int8_activations`], every pass holds its quantised inputs instead.
     pub fn batch_workspace_len(&self, max_batch: usize) -> usize {
         let n = max_batch.max(1);
         self.widened_len(n) + self.per_sample() * n
@@ -118,8 +119,9 @@ impl<B: BundleBytes> Model<B> {
         let plain = ws.len() / self.per_sample();
         let widening = ws.len().saturating_sub(self.widened_len(n.max(MR + 1))) / self.per_sample();
         let pass = if self.int8_activations() {
-            // The integer path needs its scratch in every pass (one sample's fits: checked).
-            ws.len().saturating_sub(self.widened_len(n)) / self.per_sample()
+            // The integer path needs its scratch in every pass (one sample's fits: checked);
+            // it grows with the pass up to a block of rows, then stays.
+            self.int8_pass(ws.len())
         } else if widening > MR {
             widening
         } else {

@@ -166,7 +166,7 @@ int32_t ssmvae_model_set_target_prior(struct SsmvaeModel *model, int32_t target)
 
 // Runs an int8 bundle on integers (`on` = 1) or widened to f32 (`on` = 0, the default): with
 // integers each sample's layer inputs are quantised to 8 bits on their own and multiplied
-// int8 × uint8 → int32 (AVX512-VNNI where present, a portable loop giving the same results
+// int8 × uint8 → int32 (AVX512-VNNI with VBMI where present, a portable loop giving the same results
 // elsewhere). Returns 0, or `SSMVAE_ERR_INVALID_ARGUMENT` (the model unchanged) for a bundle
 // that is not int8 or a value of `on` other than 0 and 1. The workspace a
 // prediction needs grows: ask `ssmvae_model_workspace_len` (or the batch one) after this call.
@@ -174,7 +174,8 @@ int32_t ssmvae_model_set_target_prior(struct SsmvaeModel *model, int32_t target)
 //
 // # Safety
 // `model` must be NULL or a live handle not used by another thread during the call.
-int32_t ssmvae_model_set_int8_activations(struct SsmvaeModel *model, int32_t on);
+int32_t ssmvae_model_set_int8_activations(struct SsmvaeModel *model,
+                                          int32_t on);
 
 // The calling thread's last error message (empty if none). The pointer stays valid until the
 // thread's next call into this library; do not free it.

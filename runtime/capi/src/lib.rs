@@ -446,7 +446,7 @@ pub unsafe extern "C" fn ssmvae_model_set_target_prior(
 
 /// Runs an int8 bundle on integers (`on` = 1) or widened to f32 (`on` = 0, the default): with
 /// integers each sample's layer inputs are quantised to 8 bits on their own and multiplied
-/// int8 × uint8 → int32 (AVX512-VNNI where present, a portable loop giving the same results
+/// int8 × uint8 → int32 (AVX512-VNNI with VBMI where present, a portable loop giving the same results
 /// elsewhere). Returns 0, or `SSMVAE_ERR_INVALID_ARGUMENT` (the model unchanged) for a bundle
 /// that is not int8 or a value of `on` other than 0 and 1. The workspace a
 /// prediction needs grows: ask `ssmvae_model_workspace_len` (or the batch one) after this call.

@@ -75,7 +75,7 @@ struct Layer<'a> {
 /// `inputs` stored columns (≥ cols: an expert's first layer also holds the K one-hot class
 /// columns, added per sample by `extra` instead of a one-hot product); scale_o is 1 except for
 /// int8. For f16 and int8 weights and blocks of more than one tile, each pair of panels is
-/// widened once per block into `widened` (`WIDENED_PANELS × 8 × inputs` floats) and the tiles
+/// widened once per block into `widened` (two panels of `8 × inputs` floats) and the tiles
 /// read f32; widening is exact, so the sums are the same bits as widening in registers.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn linear_batch(
@@ -176,12 +176,18 @@ pub(crate) fn kernel_path() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
         if simd512::available() {
-            return "avx512f: 16-lane tiles for blocks of more than 6 samples (f32 pairs read in \
-                    place up to 16, packed once per block above), avx2+fma+f16c 8-lane tiles \
-                    below";
+            return if vnni::available() {
+                "avx512f: 16-lane tiles for blocks of more than 6 samples (f32 pairs read in \
+                 place up to 16, packed once per block above), avx2+fma+f16c 8-lane tiles \
+                 below; int8 on integers: avx512-vnni (vpdpbusd, vpermb)"
+            } else {
+                "avx512f: 16-lane tiles for blocks of more than 6 samples (f32 pairs read in \
+                 place up to 16, packed once per block above), avx2+fma+f16c 8-lane tiles \
+                 below; int8 on integers: portable loop"
+            };
         }
         if simd::available() {
-            return "avx2+fma+f16c: 8-lane tiles";
+            return "avx2+fma+f16c: 8-lane tiles; int8 on integers: portable loop";
         }
     }
     "portable"

@@ -39,6 +39,8 @@ pub(super) fn block(
             pairs_left.min(simd512::PAIRS)
         };
         let np = (2 * nq).min(count - p0);
+        // The tiles' bounds rest on this (the in-place tile reads panels 2q and 2q + 1 < np).
+        assert_eq!(nq, np.div_ceil(2));
         let src = p0 * panel_len..(p0 + np) * panel_len;
         let rows_all = panel_len / PANEL;
         // f32: small blocks read the pairs in place; larger ones too for their first tile,

@@ -1,6 +1,6 @@
-//! The batch tile with AVX-512F over packed panel pairs: a block's weights are first repacked
-//! (and f16/int8 widened) into pairs of panels interleaved per input — 16 output channels per
-//! input, one 64-byte load — and a tile of up to [`ROWS`] samples × [`PAIRS`] pairs keeps
+//! The batch tile with AVX-512F over panel pairs — 16 output channels per input, one zmm — read
+//! from a copy packed once per block (and f16/int8 widened) with one 64-byte load, or for small
+//! f32 blocks joined in registers from the bundle's two panels ([`tile_in_place`]);  a tile of up to [`ROWS`] samples × [`PAIRS`] pairs keeps
 //! ROWS · PAIRS zmm running sums (24 of the 32 registers, plus the pair loads and one
 //! broadcast); a lone pair takes [`ROWS_ONE_PAIR`] samples.
 //!
@@ -38,7 +38,9 @@ pub(super) fn available() -> bool {
 
 /// Packs input rows `rows` of the `np` panels of `src` (each `panel_len` stored values,
 /// input-major × 8) into `dst`, laid out as ⌈np / 2⌉ pairs of `2 · panel_len` floats: for input
-/// i, panel 2q's 8 values then panel 2q + 1's (zeros past the last panel). Widening is exact.
+/// i, panel 2q's 8 values then panel 2q + 1's (zeros past the last panel here; the fused first
+/// tile of `packed.rs` stores a copy of panel 2q there instead — lanes never stored). Widening
+/// is exact.
 ///
 /// # Safety
 /// AVX2/FMA/F16C; `src` holds `np · panel_len` values, `dst` at least `np.div_ceil(2) · 2 ·
