@@ -11,10 +11,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::path::Path;
-use tch::{Kind, Tensor};
-use trainer::bench::predict_models::{bench_models, MODELS};
+use trainer::bench::predict_models::{bench_models, random_batch, MODELS};
 use trainer::export::export_bundle;
-use trainer::train::tensors::DataTensors;
 use trainer::train::TrainedModel;
 
 fn bench(c: &mut Criterion) {
@@ -31,21 +29,7 @@ fn bench(c: &mut Criterion) {
         let dims: Vec<usize> = model.meta.modality_dims.clone();
         let mut g = c.benchmark_group(format!("predict_{name}"));
         for batch in [1usize, 8, 64, 256] {
-            let xs: Vec<Tensor> = dims
-                .iter()
-                .map(|&d| Tensor::rand([batch as i64, d as i64], (Kind::Float, tch::Device::Cpu)))
-                .collect();
-            let present = Tensor::ones(
-                [batch as i64, dims.len() as i64],
-                (Kind::Bool, tch::Device::Cpu),
-            );
-            let data = DataTensors {
-                xs,
-                present,
-                present_rows: vec![vec![true; dims.len()]; batch],
-                labels: vec![None; batch],
-                dims: dims.clone(),
-            };
+            let data = random_batch(&model, batch);
             let k = trainer::export::batch_constants(&model, &data);
             g.bench_function(BenchmarkId::new("tch_f32", batch), |b| {
                 b.iter(|| {

@@ -17,12 +17,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tch::{Kind, Tensor};
-use trainer::bench::predict_models::bench_models;
+use trainer::bench::predict_models::{bench_models, random_batch};
 use trainer::bench::results::{cpu_model, COMMIT};
 use trainer::bench::step::median;
 use trainer::export::export_bundle;
-use trainer::train::tensors::DataTensors;
 use trainer::train::TrainedModel;
 
 /// The runtime's columns, in the order `time_ours` builds its models.
@@ -90,21 +88,7 @@ fn time_ours(
     let _guard = tch::no_grad_guard();
     let member = &model.ensemble.members[0];
     let dims = model.meta.modality_dims.clone();
-    let xs: Vec<Tensor> = dims
-        .iter()
-        .map(|&d| Tensor::rand([batch as i64, d as i64], (Kind::Float, tch::Device::Cpu)))
-        .collect();
-    let present = Tensor::ones(
-        [batch as i64, dims.len() as i64],
-        (Kind::Bool, tch::Device::Cpu),
-    );
-    let data = DataTensors {
-        xs,
-        present,
-        present_rows: vec![vec![true; dims.len()]; batch],
-        labels: vec![None; batch],
-        dims: dims.clone(),
-    };
+    let data = random_batch(model, batch);
     let k = trainer::export::batch_constants(model, &data);
     let mut libtorch = || {
         let log_q = member.model.class_log_probs(&data.xs, &data.present);

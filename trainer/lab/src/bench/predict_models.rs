@@ -10,8 +10,10 @@ use crate::run::train;
 use crate::train::config::{
     DataConfig, DeviceChoice, Hidden, ModelConfig, OptimConfig, RunConfig, TrainConfig,
 };
-use crate::train::TrainOptions;
+use crate::train::tensors::DataTensors;
+use crate::train::{TrainOptions, TrainedModel};
 use std::path::{Path, PathBuf};
+use tch::{Kind, Tensor};
 
 /// The models' names, in the order [`bench_models`] returns them.
 pub const MODELS: [&str; 3] = ["golden", "wide", "wide512"];
@@ -78,4 +80,25 @@ fn wide_checkpoint(
     };
     train(&cfg, &opts, |_| {})?;
     Ok(checkpoint)
+}
+
+/// `batch` samples of uniform random inputs in [0, 1) for `model`'s modalities, every modality
+/// present: what libtorch is timed on (the values do not matter for speed).
+pub fn random_batch(model: &TrainedModel, batch: usize) -> DataTensors {
+    let dims = model.meta.modality_dims.clone();
+    let xs = dims
+        .iter()
+        .map(|&d| Tensor::rand([batch as i64, d as i64], (Kind::Float, tch::Device::Cpu)))
+        .collect();
+    let present = Tensor::ones(
+        [batch as i64, dims.len() as i64],
+        (Kind::Bool, tch::Device::Cpu),
+    );
+    DataTensors {
+        xs,
+        present,
+        present_rows: vec![vec![true; dims.len()]; batch],
+        labels: vec![None; batch],
+        dims,
+    }
 }
