@@ -11,7 +11,9 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::path::Path;
-use trainer::bench::predict_models::{bench_models, random_batch, MODELS};
+use trainer::bench::predict_models::{
+    bench_models, libtorch_predict, random_batch, raw_rows, MODELS,
+};
 use trainer::export::export_bundle;
 use trainer::train::TrainedModel;
 
@@ -25,30 +27,18 @@ fn bench(c: &mut Criterion) {
     let _guard = tch::no_grad_guard();
     for (name, checkpoint) in models {
         let model = TrainedModel::load(&checkpoint).unwrap();
-        let member = &model.ensemble.members[0];
         let dims: Vec<usize> = model.meta.modality_dims.clone();
         let mut g = c.benchmark_group(format!("predict_{name}"));
         for batch in [1usize, 8, 64, 256] {
             let data = random_batch(&model, batch);
             let k = trainer::export::batch_constants(&model, &data);
             g.bench_function(BenchmarkId::new("tch_f32", batch), |b| {
-                b.iter(|| {
-                    let log_q = member
-                        .model
-                        .class_log_probs(black_box(&data.xs), &data.present);
-                    let y = log_q.argmax(1, false);
-                    let parts = member.model.expert_x_parts(&data.xs);
-                    let post = member.model.posterior(&parts, &y, &data.present, &k);
-                    black_box((log_q, post.mu, post.log_sq.exp()))
-                })
+                b.iter(|| black_box(libtorch_predict(&model, black_box(&data), &k)))
             });
             for dtype in [format::Dtype::F32, format::Dtype::F16, format::Dtype::I8] {
                 let bytes = export_bundle(&model, dtype, false, &checkpoint).unwrap();
                 let rt = runtime::Model::from_vec(bytes).unwrap();
-                let raw: Vec<Vec<f32>> = dims
-                    .iter()
-                    .map(|&d| (0..d).map(|i| (i % 13) as f32 * 0.3).collect())
-                    .collect();
+                let raw = raw_rows(&dims);
                 let inputs: Vec<Option<&[f32]>> = raw.iter().map(|r| Some(r.as_slice())).collect();
                 let all: Vec<&[Option<&[f32]>]> = vec![&inputs; batch];
                 let (nk, nm) = (batch * rt.num_classes(), batch * rt.latent_dim());

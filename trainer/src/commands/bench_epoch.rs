@@ -223,10 +223,7 @@ fn measure(args: &BenchEpochArgs, dir: &Path, torch: &str) -> Result<()> {
             "ours_steps_per_epoch": our_steps, "reference_steps_per_epoch": their_steps,
             "torch": torch, "commit": COMMIT, "cpu_model": cpu, "cpu_kernels": aten_cpu_capability(),
         });
-        let mut text = std::fs::read_to_string(out).unwrap_or_default();
-        text.push_str(&line.to_string());
-        text.push('\n');
-        super::write_atomic(out, text.as_bytes())?;
+        super::append_line(out, &line)?;
         println!("appended to {}", out.display());
     }
     Ok(())

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use trainer::bench::predict_models::{bench_models, random_batch};
+use trainer::bench::predict_models::{bench_models, libtorch_predict, random_batch, raw_rows};
 use trainer::bench::results::{cpu_model, COMMIT};
 use trainer::bench::step::median;
 use trainer::export::export_bundle;
@@ -86,21 +86,12 @@ fn time_ours(
     batch: usize,
 ) -> Result<BTreeMap<&'static str, f64>> {
     let _guard = tch::no_grad_guard();
-    let member = &model.ensemble.members[0];
-    let dims = model.meta.modality_dims.clone();
     let data = random_batch(model, batch);
     let k = trainer::export::batch_constants(model, &data);
     let mut libtorch = || {
-        let log_q = member.model.class_log_probs(&data.xs, &data.present);
-        let y = log_q.argmax(1, false);
-        let parts = member.model.expert_x_parts(&data.xs);
-        let post = member.model.posterior(&parts, &y, &data.present, &k);
-        let _ = std::hint::black_box((log_q, post.mu, post.log_sq.exp()));
+        let _ = std::hint::black_box(libtorch_predict(model, &data, &k));
     };
-    let raw: Vec<Vec<f32>> = dims
-        .iter()
-        .map(|&d| (0..d).map(|i| (i % 13) as f32 * 0.3).collect())
-        .collect();
+    let raw = raw_rows(&model.meta.modality_dims);
     let inputs: Vec<Option<&[f32]>> = raw.iter().map(|r| Some(r.as_slice())).collect();
     let all: Vec<&[Option<&[f32]>]> = vec![&inputs; batch];
     let mut runtimes = Vec::new();
@@ -265,10 +256,7 @@ fn report(args: &BenchPredictArgs, table: &Table) -> Result<()> {
             "rows": rows, "rounds": args.rounds, "chunk_ms": args.chunk_ms,
             "commit": COMMIT, "cpu_model": cpu, "runtime_kernels": runtime::kernel_path(),
         });
-        let mut text = std::fs::read_to_string(out).unwrap_or_default();
-        text.push_str(&line.to_string());
-        text.push('\n');
-        super::write_atomic(out, text.as_bytes())?;
+        super::append_line(out, &line)?;
         println!("appended to {}", out.display());
     }
     Ok(())

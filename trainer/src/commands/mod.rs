@@ -32,6 +32,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Appends `line` and a newline to the JSON-lines file `out` (created if missing), the whole file
+/// rewritten atomically: the bench commands' one-line-per-sitting records.
+pub fn append_line(out: &Path, line: &serde_json::Value) -> anyhow::Result<()> {
+    let mut text = std::fs::read_to_string(out).unwrap_or_default();
+    text.push_str(&line.to_string());
+    text.push('\n');
+    write_atomic(out, text.as_bytes())
+}
+
 /// Fails with "cannot write PATH: why" unless a file can be created where `path` will go (which
 /// is left untouched): long jobs check their outputs before they start. With `will_create_dirs`
 /// the probe goes to the nearest folder that exists (the job creates the rest); nothing is created.

@@ -5,6 +5,7 @@
 //! with the paper's 2 × 512 given explicitly. Speed depends on the shapes, not on the weights'
 //! values, so one epoch is enough.
 
+use crate::objective::gamma::BatchConstants;
 use crate::protocol::Protocol;
 use crate::run::train;
 use crate::train::config::{
@@ -101,4 +102,29 @@ pub fn random_batch(model: &TrainedModel, batch: usize) -> DataTensors {
         labels: vec![None; batch],
         dims,
     }
+}
+
+/// The runtime's graph in libtorch, as the runtime computes it: the classifier PoE's log
+/// q(y | x), its argmax, the latent experts conditioned on it and their PoE; returns
+/// (log q, μ, S_q). `k` is `export::batch_constants(model, data)`.
+pub fn libtorch_predict(
+    model: &TrainedModel,
+    data: &DataTensors,
+    k: &BatchConstants,
+) -> (Tensor, Tensor, Tensor) {
+    let member = &model.ensemble.members[0].model;
+    let log_q = member.class_log_probs(&data.xs, &data.present);
+    let y = log_q.argmax(1, false);
+    let parts = member.expert_x_parts(&data.xs);
+    let post = member.posterior(&parts, &y, &data.present, k);
+    let scale = post.log_sq.exp();
+    (log_q, post.mu, scale)
+}
+
+/// One raw input row per modality of `dims` (the runtime's inputs; the values do not matter for
+/// speed).
+pub fn raw_rows(dims: &[usize]) -> Vec<Vec<f32>> {
+    dims.iter()
+        .map(|&d| (0..d).map(|i| (i % 13) as f32 * 0.3).collect())
+        .collect()
 }
